@@ -1,0 +1,128 @@
+// Package cli is the command line of ufw-docker-bridge: it parses, calls the
+// engine or the backend, and prints text or JSON. Usage errors exit 2,
+// failures 1.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// Name is the program's name in messages.
+const Name = "ufw-docker-bridge"
+
+// Deps are the edges the commands use; Run builds the real ones, tests may
+// pass others.
+type Deps struct {
+	Runner iptables.Runner
+}
+
+func usagef(format string, args ...any) error {
+	return cli.Exit(fmt.Sprintf(format, args...), ExitUsage)
+}
+
+// Run runs the command line args (args[0] is the program) and returns the
+// exit code; errors are printed to stderr as one line.
+func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
+	if deps.Runner == nil {
+		deps.Runner = iptables.Exec{}
+	}
+	app := newApp(stdout, stderr, deps)
+	err := app.Run(args)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitFailure
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		code = ec.ExitCode()
+	}
+	if errors.Is(err, rules.ErrSyntax) {
+		code = ExitUsage
+	}
+	if msg := oneLine(err.Error()); msg != "" {
+		fmt.Fprintf(stderr, "%s: %s\n", Name, msg)
+	}
+	return code
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
+
+func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
+	onUsage := func(_ *cli.Context, err error, _ bool) error { return cli.Exit(err.Error(), ExitUsage) }
+	app := &cli.App{
+		Name:            Name,
+		Usage:           "make UFW the source of truth for Docker's published ports",
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError:    onUsage,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "ufw-dir", Value: "/etc/ufw", EnvVars: []string{"UFW_DOCKER_BRIDGE_UFW_DIR"}, Usage: "UFW's configuration directory"},
+			&cli.StringFlag{Name: "state-dir", Value: "/etc/ufw-docker-bridge", EnvVars: []string{"UFW_DOCKER_BRIDGE_STATE_DIR"}, Usage: "where the rules are kept"},
+			&cli.StringFlag{Name: "lock", Value: "/run/ufw-docker-bridge.lock", EnvVars: []string{"UFW_DOCKER_BRIDGE_LOCK"}, Usage: "the lock every writer takes"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("unknown command %q (see --help)", c.Args().First())
+			}
+			cli.ShowAppHelp(c)
+			return usagef("missing command")
+		},
+		Commands: []*cli.Command{
+			installCommand(deps), uninstallCommand(deps),
+			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), deleteCommand(deps),
+			listCommand(deps), statusCommand(deps),
+		},
+	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = onUsage
+	}
+	return app
+}
+
+// env builds the engine from the global flags.
+func env(c *cli.Context, deps Deps) *engine.Engine {
+	store := state.Store{Dir: c.String("state-dir")}
+	return &engine.Engine{
+		Store: store,
+		UFW: &ufw.Backend{
+			Dir:       c.String("ufw-dir"),
+			Net:       iptables.Tables{Runner: deps.Runner},
+			BackupDir: store.BackupDir(),
+			Source:    store.RulesPath(),
+		},
+		LockPath: c.String("lock"),
+		Out:      c.App.Writer,
+	}
+}
+
+// noArgs refuses positional arguments of commands that take none.
+func noArgs(c *cli.Context) error {
+	if c.Args().Present() {
+		return usagef("%s takes no arguments, got %q", c.Command.Name, c.Args().First())
+	}
+	return nil
+}
+
+var dryRunFlag = &cli.BoolFlag{Name: "dry-run", Usage: "print what would change and change nothing"}

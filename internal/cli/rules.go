@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// ruleArgs returns the positional arguments with --dry-run taken out
+// wherever it stands, since a rule reads best with the flag at the end.
+func ruleArgs(c *cli.Context) (words []string, dryRun bool) {
+	dryRun = c.Bool("dry-run")
+	for _, a := range c.Args().Slice() {
+		if a == "--dry-run" {
+			dryRun = true
+			continue
+		}
+		words = append(words, a)
+	}
+	return words, dryRun
+}
+
+func ruleCommand(deps Deps, a rules.Action) *cli.Command {
+	usage := "open published host ports: PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]"
+	if a == rules.Deny {
+		usage = "keep a source away from every container: [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR"
+	}
+	return &cli.Command{
+		Name:      string(a),
+		Usage:     usage,
+		ArgsUsage: "[PORT[:PORT][/tcp|/udp]] [from CIDR|ADDR|any]",
+		Flags:     []cli.Flag{dryRunFlag},
+		Action: func(c *cli.Context) error {
+			words, dryRun := ruleArgs(c)
+			r, err := rules.Parse(append([]string{string(a)}, words...))
+			if err != nil {
+				return err
+			}
+			return env(c, deps).Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {
+				out, added := rs.Add(r)
+				if !added {
+					return rs, "skipped: rule exists: " + r.String(), nil
+				}
+				return out, "added: " + r.String(), nil
+			}, dryRun)
+		},
+	}
+}
+
+func deleteCommand(deps Deps) *cli.Command {
+	return &cli.Command{
+		Name:      "delete",
+		Usage:     "remove a rule: delete allow|deny ... or delete N (the number list shows)",
+		ArgsUsage: "allow|deny ... | N",
+		Flags:     []cli.Flag{dryRunFlag},
+		Action: func(c *cli.Context) error {
+			words, dryRun := ruleArgs(c)
+			if len(words) == 0 {
+				return usagef("delete needs a rule or a rule number")
+			}
+			var m func(rules.Ruleset) (rules.Ruleset, string, error)
+			if len(words) == 1 && words[0] != string(rules.Allow) && words[0] != string(rules.Deny) {
+				n, err := strconv.Atoi(words[0])
+				if err != nil || n < 1 || strconv.Itoa(n) != words[0] {
+					return usagef("invalid rule number %q", words[0])
+				}
+				m = func(rs rules.Ruleset) (rules.Ruleset, string, error) {
+					out, err := rs.DeleteAt(n)
+					if err != nil {
+						return rs, "", err
+					}
+					return out, fmt.Sprintf("deleted: %s", rs[n-1]), nil
+				}
+			} else {
+				r, err := rules.Parse(words)
+				if err != nil {
+					return err
+				}
+				m = func(rs rules.Ruleset) (rules.Ruleset, string, error) {
+					out, err := rs.Delete(r)
+					return out, "deleted: " + r.String(), err
+				}
+			}
+			return env(c, deps).Change(c.Context, m, dryRun)
+		},
+	}
+}

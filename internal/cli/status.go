@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
+)
+
+// numberedRule is a rule as list shows it.
+type numberedRule struct {
+	Number int    `json:"number"`
+	Rule   string `json:"rule"`
+}
+
+// report is what list and status print; list leaves out the live parts.
+type report struct {
+	Backend   string            `json:"backend"`
+	Installed map[string]bool   `json:"installed"`
+	Rules     []numberedRule    `json:"rules"`
+	Variant   string            `json:"iptables,omitempty"`
+	Live      []ufw.Health      `json:"delegation,omitempty"`
+	Bridges   []discover.Bridge `json:"bridges,omitempty"`
+}
+
+func jsonFlag() cli.Flag { return &cli.BoolFlag{Name: "json", Usage: "print JSON"} }
+
+func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
+	e := env(c, deps)
+	rs, err := e.Store.Load()
+	if err != nil {
+		return nil, err
+	}
+	inst, err := e.UFW.Installed()
+	if err != nil {
+		return nil, err
+	}
+	r := &report{Backend: "ufw", Installed: map[string]bool{}, Rules: []numberedRule{}}
+	for f, ok := range inst {
+		r.Installed[e.UFW.Path(f)] = ok
+	}
+	for i, x := range rs {
+		r.Rules = append(r.Rules, numberedRule{i + 1, x.String()})
+	}
+	if !live {
+		return r, nil
+	}
+	v, err := (iptables.Tables{Runner: deps.Runner}).DetectVariant(c.Context)
+	if err != nil {
+		return nil, err
+	}
+	r.Variant = string(v)
+	if r.Live, err = e.UFW.Verify(c.Context, rs); err != nil {
+		return nil, err
+	}
+	if r.Bridges, err = (discover.Netlink{}).Bridges(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printRules(w io.Writer, r *report) {
+	if len(r.Rules) == 0 {
+		fmt.Fprintln(w, "no rules: every published port is closed from outside")
+		return
+	}
+	for _, x := range r.Rules {
+		fmt.Fprintf(w, "[%2d] %s\n", x.Number, x.Rule)
+	}
+}
+
+func installedLine(r *report) string {
+	var parts []string
+	for path, ok := range r.Installed {
+		parts = append(parts, fmt.Sprintf("%s %s", path, map[bool]string{true: "yes", false: "no"}[ok]))
+	}
+	sort.Strings(parts)
+	return "installed: " + strings.Join(parts, ", ")
+}
+
+func listCommand(deps Deps) *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "show the rules, numbered",
+		Flags: []cli.Flag{jsonFlag()},
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			r, err := gather(c, deps, false)
+			if err != nil {
+				return err
+			}
+			w := c.App.Writer
+			if c.Bool("json") {
+				return printJSON(w, r)
+			}
+			fmt.Fprintf(w, "backend: %s\n%s\n", r.Backend, installedLine(r))
+			printRules(w, r)
+			return nil
+		},
+	}
+}
+
+func statusCommand(deps Deps) *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show backend, install state, bridges, rules and whether the live rules match the files",
+		Flags: []cli.Flag{jsonFlag(), &cli.BoolFlag{Name: "verbose", Usage: "show every drift line"}},
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			r, err := gather(c, deps, true)
+			if err != nil {
+				return err
+			}
+			w := c.App.Writer
+			if c.Bool("json") {
+				return printJSON(w, r)
+			}
+			fmt.Fprintf(w, "backend: %s (iptables %s)\n%s\n", r.Backend, r.Variant, installedLine(r))
+			for _, h := range r.Live {
+				state := "in sync with the files"
+				if !h.InSync {
+					state = fmt.Sprintf("DRIFT (%d differences)", len(h.Drift))
+				}
+				jump := "FORWARD does not jump to DOCKER-USER (is Docker running?)"
+				if h.ForwardJump > 0 {
+					jump = fmt.Sprintf("FORWARD jumps to DOCKER-USER at rule %d", h.ForwardJump)
+				}
+				fmt.Fprintf(w, "live %s: %s; %s; ufw loaded: %v\n", h.Family, state, jump, h.UFWLoaded)
+				if c.Bool("verbose") {
+					for _, d := range h.Drift {
+						fmt.Fprintf(w, "  %s\n", d)
+					}
+				}
+			}
+			fmt.Fprintln(w, "bridges:")
+			for _, b := range r.Bridges {
+				fmt.Fprintf(w, "  %-16s %-8s %s\n", b.Name, b.Owner, strings.Join(b.Addrs, " "))
+			}
+			fmt.Fprintln(w, "rules:")
+			printRules(w, r)
+			return nil
+		},
+	}
+}

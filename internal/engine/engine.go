@@ -1,0 +1,102 @@
+// Package engine is the write path of every command: under one lock it
+// loads the state, changes it, prepares and validates the new files and live
+// rules, applies them, and saves the state, undoing it all on failure.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/textdiff"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
+)
+
+// Engine ties the state, the lock and the UFW backend together.
+type Engine struct {
+	Store    state.Store
+	UFW      *ufw.Backend
+	LockPath string
+	Out      io.Writer
+}
+
+// Mutation changes the rule set; it returns the new set and a message for
+// the user, or an error that leaves everything as it was.
+type Mutation func(rules.Ruleset) (rules.Ruleset, string, error)
+
+// Install writes the blocks and applies the live rules.
+func (e *Engine) Install(ctx context.Context, dryRun bool) error {
+	return e.run(ctx, ufw.Install, keep("installed"), dryRun)
+}
+
+// Uninstall removes the blocks and the live rules; the user's rules stay in
+// the state directory for a later install.
+func (e *Engine) Uninstall(ctx context.Context, dryRun bool) error {
+	return e.run(ctx, ufw.Remove, keep("uninstalled"), dryRun)
+}
+
+// Change applies a mutation of the rule set to the state, the installed
+// blocks and the live rules.
+func (e *Engine) Change(ctx context.Context, m Mutation, dryRun bool) error {
+	return e.run(ctx, ufw.Update, m, dryRun)
+}
+
+func keep(msg string) Mutation {
+	return func(rs rules.Ruleset) (rules.Ruleset, string, error) { return rs, msg, nil }
+}
+
+func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool) error {
+	unlock, err := state.Lock(e.LockPath)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	old, err := e.Store.Load()
+	if err != nil {
+		return err
+	}
+	rs, msg, err := m(old)
+	if err != nil {
+		return err
+	}
+	change, err := e.UFW.Prepare(ctx, rs, mode)
+	if err != nil {
+		return err
+	}
+	stateChanged := state.Format(rs) != state.Format(old)
+	if dryRun {
+		e.printDryRun(change, old, rs, stateChanged)
+		return nil
+	}
+	undo, err := e.UFW.Commit(ctx, change)
+	if err != nil {
+		return err
+	}
+	if stateChanged {
+		if err := e.Store.Save(rs); err != nil {
+			return errors.Join(err, undo())
+		}
+	}
+	fmt.Fprintln(e.Out, msg)
+	if mode == ufw.Update && len(change.Runtime) == 0 {
+		fmt.Fprintln(e.Out, "not installed: the rule is saved and takes effect with `ufw-docker-bridge install`")
+	}
+	return nil
+}
+
+func (e *Engine) printDryRun(c *ufw.Change, old, rs rules.Ruleset, stateChanged bool) {
+	fmt.Fprintln(e.Out, "dry run: nothing was changed")
+	if stateChanged {
+		fmt.Fprintf(e.Out, "--- %s\n+++ %s (new)\n%s", e.Store.RulesPath(), e.Store.RulesPath(),
+			textdiff.Unified(state.Format(old), state.Format(rs), 2))
+	}
+	for _, fc := range c.Files {
+		fmt.Fprintf(e.Out, "--- %s\n+++ %s (new)\n%s", fc.Path, fc.Path, textdiff.Unified(fc.Old, fc.New, 2))
+	}
+	for _, rt := range c.Runtime {
+		fmt.Fprintf(e.Out, "live %s: iptables-restore --noflush <<EOF\n%sEOF\n", rt.Family, rt.Input)
+	}
+}

@@ -1,0 +1,173 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// ErrSyntax is wrapped by every error of Parse, so callers can tell bad input
+// (a usage error) from a failure.
+var ErrSyntax = errors.New("invalid rule")
+
+func syntaxf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrSyntax, fmt.Sprintf(format, args...))
+}
+
+// Parse reads one rule from its words, as typed after the command name or as
+// held by a line of the state file:
+//
+//	allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]
+//	allow from CIDR|ADDR
+//	deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR
+//
+// The grammar is strict: anything it does not name is refused, so no input
+// can smuggle text into a rule line.
+func Parse(words []string) (Rule, error) {
+	for _, w := range words {
+		if err := checkWord(w); err != nil {
+			return Rule{}, err
+		}
+	}
+	if len(words) == 0 {
+		return Rule{}, syntaxf("missing action (allow or deny)")
+	}
+	var r Rule
+	switch Action(words[0]) {
+	case Allow, Deny:
+		r.Action = Action(words[0])
+	default:
+		return Rule{}, syntaxf("unknown action %q (want allow or deny)", words[0])
+	}
+	rest := words[1:]
+	if len(rest) > 0 && rest[0] != "from" {
+		ports, proto, err := parsePortSpec(rest[0])
+		if err != nil {
+			return Rule{}, err
+		}
+		r.Ports, r.Proto = ports, proto
+		rest = rest[1:]
+	}
+	hasFrom := false
+	if len(rest) > 0 {
+		if rest[0] != "from" {
+			return Rule{}, syntaxf("unexpected argument %q (want \"from\")", rest[0])
+		}
+		if len(rest) < 2 {
+			return Rule{}, syntaxf("missing source after \"from\"")
+		}
+		src, err := ParseSource(rest[1])
+		if err != nil {
+			return Rule{}, err
+		}
+		r.Source, hasFrom = src, true
+		rest = rest[2:]
+	}
+	if len(rest) > 0 {
+		return Rule{}, syntaxf("unexpected argument %q", rest[0])
+	}
+	if r.Ports.Any() && !r.Source.IsValid() {
+		if r.Action == Deny {
+			return Rule{}, syntaxf("deny needs a source: deny [PORT] from CIDR|ADDR")
+		}
+		if hasFrom {
+			return Rule{}, syntaxf("allow from any needs a port: it would open every published port")
+		}
+		return Rule{}, syntaxf("missing port: allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]")
+	}
+	if r.Action == Deny && !r.Source.IsValid() {
+		return Rule{}, syntaxf("deny needs a source other than any: deny [PORT] from CIDR|ADDR")
+	}
+	return r, nil
+}
+
+// checkWord refuses anything outside printable ASCII before any other check,
+// so that the error names the character and no rule line can be injected.
+func checkWord(w string) error {
+	if w == "" {
+		return syntaxf("empty argument")
+	}
+	if len(w) > 64 {
+		return syntaxf("argument too long (%d bytes)", len(w))
+	}
+	for _, c := range []byte(w) {
+		if c <= ' ' || c >= 0x7f {
+			return syntaxf("argument %q holds a character that is not printable ASCII", w)
+		}
+	}
+	if strings.ContainsAny(w, "\"'#*;`$\\") {
+		return syntaxf("argument %q holds a character that no rule uses", w)
+	}
+	return nil
+}
+
+func parsePortSpec(s string) (Ports, Proto, error) {
+	spec, proto := s, ProtoAny
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		spec = s[:i]
+		switch p := Proto(s[i+1:]); p {
+		case TCP, UDP:
+			proto = p
+		default:
+			return Ports{}, "", syntaxf("unknown protocol %q in %q (want tcp or udp)", s[i+1:], s)
+		}
+	}
+	first, last, isRange := strings.Cut(spec, ":")
+	lo, err := parsePort(first)
+	if err != nil {
+		return Ports{}, "", err
+	}
+	hi := lo
+	if isRange {
+		if hi, err = parsePort(last); err != nil {
+			return Ports{}, "", err
+		}
+		if hi < lo {
+			return Ports{}, "", syntaxf("port range %q ends before it starts", spec)
+		}
+	}
+	return Ports{First: lo, Last: hi}, proto, nil
+}
+
+func parsePort(s string) (uint16, error) {
+	if s == "" || len(s) > 5 {
+		return 0, syntaxf("invalid port %q (want 1-65535)", s)
+	}
+	n := 0
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, syntaxf("invalid port %q (want 1-65535)", s)
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n < 1 || n > 65535 || (s[0] == '0') {
+		return 0, syntaxf("invalid port %q (want 1-65535)", s)
+	}
+	return uint16(n), nil
+}
+
+// ParseSource reads "any", an address or a network (its host bits cleared).
+// IPv4-mapped IPv6 addresses and zones are refused.
+func ParseSource(s string) (netip.Prefix, error) {
+	if s == "any" {
+		return netip.Prefix{}, nil
+	}
+	var p netip.Prefix
+	if strings.Contains(s, "/") {
+		var err error
+		if p, err = netip.ParsePrefix(s); err != nil {
+			return netip.Prefix{}, syntaxf("invalid source %q: want an address, a CIDR or any", s)
+		}
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, syntaxf("invalid source %q: want an address, a CIDR or any", s)
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if p.Addr().Is4In6() {
+		return netip.Prefix{}, syntaxf("invalid source %q: IPv4-mapped IPv6 address, write the IPv4 address", s)
+	}
+	return p.Masked(), nil
+}

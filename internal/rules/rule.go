@@ -1,0 +1,106 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Action says what a rule does with the connections it matches.
+type Action string
+
+const (
+	// Allow lets NEW connections from outside reach published ports.
+	Allow Action = "allow"
+	// Deny drops connections from a source before any allow is considered.
+	Deny Action = "deny"
+)
+
+// Proto is a transport protocol; ProtoAny means both tcp and udp.
+type Proto string
+
+const (
+	// ProtoAny matches tcp and udp.
+	ProtoAny Proto = ""
+	// TCP matches tcp only.
+	TCP Proto = "tcp"
+	// UDP matches udp only.
+	UDP Proto = "udp"
+)
+
+// Ports is a host port or an inclusive range of host ports; the zero value
+// means every port.
+type Ports struct {
+	First, Last uint16
+}
+
+// Any reports whether p matches every port.
+func (p Ports) Any() bool { return p.First == 0 }
+
+// String returns "8080" or "5000:5010", or "" for every port.
+func (p Ports) String() string {
+	switch {
+	case p.Any():
+		return ""
+	case p.First == p.Last:
+		return strconv.Itoa(int(p.First))
+	}
+	return fmt.Sprintf("%d:%d", p.First, p.Last)
+}
+
+// Rule is one line of the user's rule set: allow or deny NEW connections to
+// host ports published by containers, optionally from one source only.
+type Rule struct {
+	Action Action
+	Ports  Ports
+	Proto  Proto
+	// Source is the client network; the zero Prefix means any source.
+	Source netip.Prefix
+}
+
+// String is the canonical form, which Parse accepts and the state file holds.
+func (r Rule) String() string {
+	var b strings.Builder
+	b.WriteString(string(r.Action))
+	if !r.Ports.Any() {
+		b.WriteString(" " + r.Ports.String())
+		if r.Proto != ProtoAny {
+			b.WriteString("/" + string(r.Proto))
+		}
+	}
+	if r.Source.IsValid() {
+		b.WriteString(" from " + FormatPrefix(r.Source))
+	}
+	return b.String()
+}
+
+// Families lists the families the rule applies to: the source's, or both.
+func (r Rule) Families() []Family {
+	if !r.Source.IsValid() {
+		return Families
+	}
+	if r.Source.Addr().Is4() {
+		return []Family{IPv4}
+	}
+	return []Family{IPv6}
+}
+
+// AppliesTo reports whether the rule has a place in family f.
+func (r Rule) AppliesTo(f Family) bool {
+	for _, g := range r.Families() {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+// FormatPrefix prints a single address without its length and a network
+// with it.
+func FormatPrefix(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
+}

@@ -1,0 +1,55 @@
+package rules
+
+import "fmt"
+
+// Ruleset is the user's rules in the order they were added; list numbers
+// them from 1.
+type Ruleset []Rule
+
+// Index returns the position of r, or -1.
+func (rs Ruleset) Index(r Rule) int {
+	for i, x := range rs {
+		if x == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// Add returns the set with r appended, and false when r was there already.
+func (rs Ruleset) Add(r Rule) (Ruleset, bool) {
+	if rs.Index(r) >= 0 {
+		return rs, false
+	}
+	out := append(Ruleset{}, rs...)
+	return append(out, r), true
+}
+
+// Delete returns the set without r; it fails when r is not there.
+func (rs Ruleset) Delete(r Rule) (Ruleset, error) {
+	i := rs.Index(r)
+	if i < 0 {
+		return rs, fmt.Errorf("no such rule: %s", r)
+	}
+	return rs.DeleteAt(i + 1)
+}
+
+// DeleteAt returns the set without rule number n (1-based, as list shows).
+func (rs Ruleset) DeleteAt(n int) (Ruleset, error) {
+	if n < 1 || n > len(rs) {
+		return rs, fmt.Errorf("no rule number %d (there are %d)", n, len(rs))
+	}
+	out := append(Ruleset{}, rs[:n-1]...)
+	return append(out, rs[n:]...), nil
+}
+
+// Of returns the rules with the given action, in order.
+func (rs Ruleset) Of(a Action) Ruleset {
+	var out Ruleset
+	for _, r := range rs {
+		if r.Action == a {
+			out = append(out, r)
+		}
+	}
+	return out
+}

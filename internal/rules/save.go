@@ -1,0 +1,140 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Dump is an iptables-save/restore text as data: tables in order, each with
+// its chains in order. The same model serves the live ruleset, the UFW files,
+// the rendered plan and the tests.
+type Dump struct {
+	Tables []*Table
+}
+
+// Table is one "*name ... COMMIT" section.
+type Table struct {
+	Name   string
+	Chains []*Chain
+}
+
+// Chain is a chain as declared (":NAME POLICY [p:b]") with its rules, each
+// held without the leading "-A NAME ".
+type Chain struct {
+	Name string
+	// Policy is ACCEPT/DROP for built-in chains and "-" for user chains.
+	Policy string
+	Rules  []string
+	// Declared reports whether the text declared the chain (a restore
+	// flushes declared user chains); rules may also name undeclared chains.
+	Declared bool
+}
+
+// Table returns the first table with that name, or nil.
+func (d *Dump) Table(name string) *Table {
+	for _, t := range d.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Chain returns the chain with that name, or nil.
+func (t *Table) Chain(name string) *Chain {
+	if t == nil {
+		return nil
+	}
+	for _, c := range t.Chains {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// ensure returns the chain with that name, adding an undeclared one if needed.
+func (t *Table) ensure(name string) *Chain {
+	if c := t.Chain(name); c != nil {
+		return c
+	}
+	c := &Chain{Name: name, Policy: "-"}
+	t.Chains = append(t.Chains, c)
+	return c
+}
+
+// ParseSave reads iptables-save output or an iptables-restore input (such as
+// a UFW rules file). Comments and blank lines are skipped; "-A" lines are
+// kept as written; any other line is an error naming its number.
+func ParseSave(text string) (*Dump, error) {
+	d := &Dump{}
+	var cur *Table
+	for i, line := range strings.Split(text, "\n") {
+		n := i + 1
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, "*"):
+			if cur != nil {
+				return nil, fmt.Errorf("line %d: table %q opened before %q was committed", n, line[1:], cur.Name)
+			}
+			cur = &Table{Name: line[1:]}
+		case line == "COMMIT":
+			if cur == nil {
+				return nil, fmt.Errorf("line %d: COMMIT outside a table", n)
+			}
+			d.Tables = append(d.Tables, cur)
+			cur = nil
+		case cur == nil:
+			return nil, fmt.Errorf("line %d: %q outside a table", n, line)
+		case strings.HasPrefix(line, ":"):
+			f := strings.Fields(line[1:])
+			if len(f) < 2 {
+				return nil, fmt.Errorf("line %d: bad chain declaration %q", n, line)
+			}
+			c := cur.ensure(f[0])
+			c.Policy, c.Declared = f[1], true
+		case strings.HasPrefix(line, "-A "):
+			name, rule, _ := strings.Cut(line[3:], " ")
+			if name == "" {
+				return nil, fmt.Errorf("line %d: rule without a chain", n)
+			}
+			c := cur.ensure(name)
+			c.Rules = append(c.Rules, strings.TrimSpace(rule))
+		default:
+			return nil, fmt.Errorf("line %d: unsupported line %q", n, line)
+		}
+	}
+	if cur != nil {
+		return nil, fmt.Errorf("table %q is not committed", cur.Name)
+	}
+	return d, nil
+}
+
+// String prints the dump as iptables-restore input: declared chains first,
+// then every rule, then COMMIT, table by table.
+func (d *Dump) String() string {
+	var b strings.Builder
+	for _, t := range d.Tables {
+		b.WriteString(t.String())
+	}
+	return b.String()
+}
+
+// String prints one table as iptables-restore input.
+func (t *Table) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s\n", t.Name)
+	for _, c := range t.Chains {
+		if c.Declared {
+			fmt.Fprintf(&b, ":%s %s [0:0]\n", c.Name, c.Policy)
+		}
+	}
+	for _, c := range t.Chains {
+		for _, r := range c.Rules {
+			fmt.Fprintf(&b, "-A %s %s\n", c.Name, r)
+		}
+	}
+	b.WriteString("COMMIT\n")
+	return b.String()
+}

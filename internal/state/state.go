@@ -1,0 +1,90 @@
+// Package state keeps the user's rules in the state directory, the single
+// source of truth from which every block and live rule is rendered, and the
+// lock that serialises every writer.
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// RulesFile is the name of the rules file inside the state directory.
+const RulesFile = "rules"
+
+// Store is the state directory.
+type Store struct {
+	Dir string
+}
+
+// RulesPath is the path of the rules file.
+func (s Store) RulesPath() string { return filepath.Join(s.Dir, RulesFile) }
+
+// BackupDir is where the previous version of each file we rewrite is kept.
+func (s Store) BackupDir() string { return filepath.Join(s.Dir, "backup") }
+
+const header = `# ufw-docker-bridge rules: one rule a line, as typed after the command:
+#   allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]
+#   deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR
+# Written by ufw-docker-bridge; a line it cannot read is refused with its number.
+`
+
+// Load reads the rules; a missing file is an empty rule set. A line that is
+// not a rule is an error naming the file and line.
+func (s Store) Load() (rules.Ruleset, error) {
+	data, err := os.ReadFile(s.RulesPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading rules: %w", err)
+	}
+	return Parse(string(data), s.RulesPath())
+}
+
+// Parse reads a rules file's text; name is used in errors.
+func Parse(text, name string) (rules.Ruleset, error) {
+	var rs rules.Ruleset
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		r, err := rules.Parse(strings.Fields(line))
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", name, i+1, err)
+		}
+		if rs.Index(r) >= 0 {
+			return nil, fmt.Errorf("%s line %d: duplicate rule %q", name, i+1, r)
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+// Format returns the text Save writes for rs.
+func Format(rs rules.Ruleset) string {
+	var b strings.Builder
+	b.WriteString(header)
+	for _, r := range rs {
+		b.WriteString(r.String() + "\n")
+	}
+	return b.String()
+}
+
+// Save replaces the rules file atomically.
+func (s Store) Save(rs rules.Ruleset) error {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return fmt.Errorf("creating state directory: %w", err)
+	}
+	if err := atomicfile.Write(s.RulesPath(), []byte(Format(rs)), 0o644); err != nil {
+		return fmt.Errorf("saving rules: %w", err)
+	}
+	return nil
+}

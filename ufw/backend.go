@@ -1,0 +1,204 @@
+package ufw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// Netfilter is what the backend needs of iptables: atomic restores and saves.
+// iptables.Tables implements it; tests may fake it.
+type Netfilter interface {
+	Restore(ctx context.Context, f rules.Family, input string, test bool) error
+	Save(ctx context.Context, f rules.Family, table string) (*rules.Table, error)
+}
+
+// Mode says what Prepare does with the managed blocks.
+type Mode int
+
+const (
+	// Update re-renders the blocks that are installed and leaves the rest.
+	Update Mode = iota
+	// Install writes the blocks (or re-renders them) in every file.
+	Install
+	// Remove takes the blocks out of every file and our rules out of the kernel.
+	Remove
+)
+
+// Backend keeps our blocks in UFW's after*.rules and the live ruleset in step.
+type Backend struct {
+	// Dir is UFW's configuration directory, /etc/ufw.
+	Dir string
+	Net Netfilter
+	// BackupDir receives the previous version of each file we rewrite.
+	BackupDir string
+	// Source names the state file in the blocks' header.
+	Source string
+}
+
+// Path returns the after*.rules file of family f.
+func (b *Backend) Path(f rules.Family) string {
+	if f == rules.IPv6 {
+		return filepath.Join(b.Dir, "after6.rules")
+	}
+	return filepath.Join(b.Dir, "after.rules")
+}
+
+// FileChange is a new content for one file.
+type FileChange struct {
+	Family   rules.Family
+	Path     string
+	Old, New string
+}
+
+// RuntimeChange is one atomic restore and the restore that undoes it.
+type RuntimeChange struct {
+	Family          rules.Family
+	Input, Rollback string
+}
+
+// Change is everything one command changes, prepared and validated before
+// anything is touched.
+type Change struct {
+	Files   []FileChange
+	Runtime []RuntimeChange
+}
+
+// Installed reports, per family, whether the block is in the file. A file
+// with damaged markers is an error.
+func (b *Backend) Installed() (map[rules.Family]bool, error) {
+	out := map[rules.Family]bool{}
+	for _, f := range rules.Families {
+		data, err := os.ReadFile(b.Path(f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", b.Path(f), err)
+		}
+		if out[f], err = HasBlock(string(data)); err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Path(f), err)
+		}
+	}
+	return out, nil
+}
+
+// Prepare computes and validates the change that brings files and kernel to
+// rule set rs under mode, touching nothing. New file contents are checked
+// with iptables-restore --test.
+func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Change, error) {
+	c := &Change{}
+	for _, f := range rules.Families {
+		path := b.Path(f)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			if mode == Update && errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
+		old := string(data)
+		has, err := HasBlock(old)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (fix the markers by hand; the file was not changed)", path, err)
+		}
+		if mode == Update && !has {
+			continue
+		}
+		live, err := b.Net.Save(ctx, f, "filter")
+		if err != nil {
+			return nil, fmt.Errorf("reading live %s rules: %w", f, err)
+		}
+		var updated, input string
+		if mode == Remove {
+			if updated, err = RemoveBlock(old); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			if live.Chain(rules.ChainForward) != nil {
+				input = plan.Removal()
+			}
+		} else {
+			file := plan.Filter(plan.Input{Family: f, Rules: rs, DeclareUFWForward: true})
+			if updated, err = InsertBlock(old, plan.Block(file, f, b.Source)); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			runtime := plan.Filter(plan.Input{Family: f, Rules: rs,
+				DeclareUFWForward: live.Chain(f.UFWUserForward()) == nil})
+			input = runtime.String()
+		}
+		if updated != old {
+			if err := b.Net.Restore(ctx, f, updated, true); err != nil {
+				return nil, fmt.Errorf("validating new %s: %w", path, err)
+			}
+			c.Files = append(c.Files, FileChange{Family: f, Path: path, Old: old, New: updated})
+		}
+		if input != "" {
+			c.Runtime = append(c.Runtime, RuntimeChange{Family: f, Input: input, Rollback: plan.Snapshot(live, f)})
+		}
+	}
+	return c, nil
+}
+
+// Commit applies c: the live rules first, each family in one atomic restore,
+// then the files, each replaced atomically after its backup. On failure what
+// was done is undone, and the error says what failed. The returned undo puts
+// everything back (for a caller whose own later step fails).
+func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err error) {
+	var applied []RuntimeChange
+	undoRuntime := func() error {
+		var errs []error
+		for i := len(applied) - 1; i >= 0; i-- {
+			if err := b.Net.Restore(ctx, applied[i].Family, applied[i].Rollback, false); err != nil {
+				errs = append(errs, fmt.Errorf("rolling back live %s rules: %w", applied[i].Family, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for _, rt := range c.Runtime {
+		if err := b.Net.Restore(ctx, rt.Family, rt.Input, false); err != nil {
+			return nil, errors.Join(fmt.Errorf("applying live %s rules: %w", rt.Family, err), undoRuntime())
+		}
+		applied = append(applied, rt)
+	}
+	var written []FileChange
+	undoFiles := func() error {
+		var errs []error
+		for i := len(written) - 1; i >= 0; i-- {
+			if err := atomicfile.Write(written[i].Path, []byte(written[i].Old), 0o640); err != nil {
+				errs = append(errs, fmt.Errorf("restoring %s: %w", written[i].Path, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for _, fc := range c.Files {
+		if err := b.backup(fc); err != nil {
+			return nil, errors.Join(err, undoFiles(), undoRuntime())
+		}
+		if err := atomicfile.Write(fc.Path, []byte(fc.New), 0o640); err != nil {
+			return nil, errors.Join(fmt.Errorf("writing %s: %w", fc.Path, err), undoFiles(), undoRuntime())
+		}
+		written = append(written, fc)
+	}
+	return func() error { return errors.Join(undoFiles(), undoRuntime()) }, nil
+}
+
+func (b *Backend) backup(fc FileChange) error {
+	if b.BackupDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(b.BackupDir, 0o700); err != nil {
+		return fmt.Errorf("creating backup directory: %w", err)
+	}
+	dst := filepath.Join(b.BackupDir, filepath.Base(fc.Path))
+	if err := atomicfile.Write(dst, []byte(fc.Old), 0o600); err != nil {
+		return fmt.Errorf("backing up %s: %w", fc.Path, err)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+// Package ufw is the UFW backend: it keeps our managed block in UFW's
+// after.rules and after6.rules, edits nothing outside the markers, and keeps
+// the live ruleset equal to those blocks without a `ufw reload`.
+package ufw
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// span is the place of our block in a file: byte offsets of the start of the
+// BEGIN line and of the end of the END line (after its newline, if any).
+type span struct {
+	start, end   int
+	addedNewline bool
+}
+
+// findBlock locates the managed block. It refuses a file whose markers are
+// damaged, duplicated or out of order: such a file is left untouched.
+func findBlock(content string) (span, bool, error) {
+	var s span
+	begins, ends := 0, 0
+	off := 0
+	for n, line := range strings.SplitAfter(content, "\n") {
+		text := strings.TrimRight(line, "\n")
+		trimmed := strings.TrimSpace(text)
+		switch {
+		case strings.HasPrefix(trimmed, rules.MarkerBegin):
+			if text != rules.MarkerBegin && text != rules.MarkerBegin+rules.MarkerAddedNewline {
+				return span{}, false, fmt.Errorf("line %d: damaged marker %q", n+1, text)
+			}
+			begins++
+			if begins > 1 {
+				return span{}, false, fmt.Errorf("line %d: duplicated marker %q", n+1, rules.MarkerBegin)
+			}
+			s.start, s.addedNewline = off, text != rules.MarkerBegin
+		case strings.HasPrefix(trimmed, rules.MarkerEnd):
+			if text != rules.MarkerEnd {
+				return span{}, false, fmt.Errorf("line %d: damaged marker %q", n+1, text)
+			}
+			ends++
+			if ends > 1 {
+				return span{}, false, fmt.Errorf("line %d: duplicated marker %q", n+1, rules.MarkerEnd)
+			}
+			if begins == 0 {
+				return span{}, false, fmt.Errorf("line %d: %q before %q", n+1, rules.MarkerEnd, rules.MarkerBegin)
+			}
+			s.end = off + len(line)
+		}
+		off += len(line)
+	}
+	if begins != ends {
+		return span{}, false, fmt.Errorf("marker %q without %q", rules.MarkerBegin, rules.MarkerEnd)
+	}
+	return s, begins == 1, nil
+}
+
+// HasBlock reports whether content holds our block; damaged markers are an error.
+func HasBlock(content string) (bool, error) {
+	_, ok, err := findBlock(content)
+	return ok, err
+}
+
+// Block returns our block as it stands in content, or "" when there is none.
+func Block(content string) (string, error) {
+	s, ok, err := findBlock(content)
+	if err != nil || !ok {
+		return "", err
+	}
+	return content[s.start:s.end], nil
+}
+
+// InsertBlock returns content with block (from its BEGIN line to its END
+// line and newline) in place of our old block, or appended at the end when
+// there is none. Every byte outside the block stays as it was.
+func InsertBlock(content, block string) (string, error) {
+	if !strings.HasPrefix(block, rules.MarkerBegin+"\n") || !strings.HasSuffix(block, rules.MarkerEnd+"\n") {
+		return "", fmt.Errorf("block must run from %q to %q", rules.MarkerBegin, rules.MarkerEnd)
+	}
+	s, ok, err := findBlock(content)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		return content[:s.start] + flagged(block, s.addedNewline) + content[s.end:], nil
+	}
+	if content == "" || strings.HasSuffix(content, "\n") {
+		return content + block, nil
+	}
+	return content + "\n" + flagged(block, true), nil
+}
+
+// RemoveBlock returns content without our block, and without the newline the
+// block's insertion added (unless text was written after the block since):
+// the exact text the file had before InsertBlock.
+func RemoveBlock(content string) (string, error) {
+	s, ok, err := findBlock(content)
+	if err != nil || !ok {
+		return content, err
+	}
+	start := s.start
+	if s.addedNewline && s.end == len(content) && start > 0 && content[start-1] == '\n' {
+		start--
+	}
+	return content[:start] + content[s.end:], nil
+}
+
+func flagged(block string, addedNewline bool) string {
+	if !addedNewline {
+		return block
+	}
+	return rules.MarkerBegin + rules.MarkerAddedNewline + block[len(rules.MarkerBegin):]
+}

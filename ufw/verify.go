@@ -1,0 +1,45 @@
+package ufw
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// Health is how the live ruleset of one family compares with the blocks.
+type Health struct {
+	Family rules.Family `json:"family"`
+	// InSync is true when DOCKER-USER and our chain hold exactly the rules
+	// the files hold.
+	InSync bool `json:"in_sync"`
+	// Drift lists every difference, one line each.
+	Drift []string `json:"drift,omitempty"`
+	// ForwardJump is the position of FORWARD's jump to DOCKER-USER (1 is
+	// right: nothing decides before it), 0 when Docker has not made it.
+	ForwardJump int `json:"forward_jump"`
+	// UFWLoaded is true when UFW's chains are in the kernel.
+	UFWLoaded bool `json:"ufw_loaded"`
+}
+
+// Verify compares the live ruleset with what rule set rs renders.
+func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error) {
+	var out []Health
+	for _, f := range rules.Families {
+		live, err := b.Net.Save(ctx, f, "filter")
+		if err != nil {
+			return nil, fmt.Errorf("reading live %s rules: %w", f, err)
+		}
+		want := plan.Filter(plan.Input{Family: f, Rules: rs})
+		drift := rules.DiffChains(want, live, rules.ChainDockerUser, rules.ChainForward)
+		out = append(out, Health{
+			Family:      f,
+			InSync:      len(drift) == 0,
+			Drift:       drift,
+			ForwardJump: rules.JumpPosition(live, rules.ChainForwardBuiltin, rules.ChainDockerUser),
+			UFWLoaded:   live.Chain(f.UFWUserForward()) != nil,
+		})
+	}
+	return out, nil
+}
