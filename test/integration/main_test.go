@@ -1,0 +1,157 @@
+// Package integration proves the UFW backend with real packets: real ufw,
+// real dockerd with busybox containers, and an external client in its own
+// network namespace, all inside namespaces this test binary creates.
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// Addresses of the lab: the host faces the external namespace on ext0.
+const (
+	hostAddr   = "203.0.113.1"
+	clientAddr = "203.0.113.8"  // an ordinary client
+	deniedAddr = "203.0.113.7"  // the client deny rules name
+	lanAddr    = "192.168.77.5" // a private-range client
+	lanNet     = "192.168.77.0/24"
+	extNS      = "udbext"
+)
+
+var (
+	dir    string // lab scratch directory
+	bin    string // the ufw-docker-bridge binary under test
+	docker string // docker client command line
+	// pristine holds UFW's rule files as they were before any test.
+	pristine = map[string][]byte{}
+	ufwFiles = []string{"before.rules", "after.rules", "before6.rules", "after6.rules"}
+	dockerd  *lab.Daemon
+)
+
+func TestMain(m *testing.M) { os.Exit(lab.Main(m, setup)) }
+
+func setup() (func(), error) {
+	dir = lab.Dir()
+	bin = filepath.Join(dir, "ufw-docker-bridge")
+	sock := filepath.Join(dir, "docker.sock")
+	docker = "/usr/bin/docker -H unix://" + sock
+	os.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", filepath.Join(dir, "state"))
+	os.Setenv("UFW_DOCKER_BRIDGE_LOCK", filepath.Join(dir, "udb.lock"))
+	steps := []string{
+		"go build -o " + bin + " ../../cmd/ufw-docker-bridge",
+		"ip link set lo up",
+		// Private copies of everything ufw and dockerd write.
+		fmt.Sprintf("cp -a /etc/ufw %[1]s/etc-ufw && mount --bind %[1]s/etc-ufw /etc/ufw", dir),
+		fmt.Sprintf("cp -a /etc/default/ufw %[1]s/default-ufw && mount --bind %[1]s/default-ufw /etc/default/ufw", dir),
+		"mkdir -p /run/docker /run/netns && mount -t tmpfs tmpfs /run/docker && mount -t tmpfs tmpfs /run/netns",
+		// A user's own text around where our block goes: it must survive byte for byte.
+		"printf '# my own after.rules note\\n' >> /etc/ufw/after.rules",
+		"printf %s \"$(cat /etc/ufw/after6.rules)\" > /etc/ufw/after6.rules.new && mv /etc/ufw/after6.rules.new /etc/ufw/after6.rules",
+		// The external client.
+		"ip netns add " + extNS,
+		"ip link add ext0 type veth peer name ext1 && ip link set ext1 netns " + extNS,
+		"ip addr add " + hostAddr + "/24 dev ext0 && ip addr add 192.168.77.1/24 dev ext0 && ip link set ext0 up",
+		fmt.Sprintf("ip netns exec %s sh -c 'ip link set lo up; ip addr add %s/24 dev ext1; ip addr add %s/24 dev ext1; ip addr add %s/24 dev ext1; ip link set ext1 up'",
+			extNS, clientAddr, deniedAddr, lanAddr),
+		// Web servers: one in the external namespace (container egress), two host services.
+		fmt.Sprintf("for s in ext ssh other; do mkdir -p %[1]s/www-$s && echo $s > %[1]s/www-$s/index.html; done", dir),
+		fmt.Sprintf("ip netns exec %s busybox httpd -p 80 -h %s/www-ext", extNS, dir),
+		fmt.Sprintf("busybox httpd -p 22 -h %[1]s/www-ssh && busybox httpd -p 2222 -h %[1]s/www-other", dir),
+		// UFW as a careful admin has it: deny incoming, allow ssh.
+		"ufw allow 22/tcp && ufw --force enable",
+	}
+	for _, s := range steps {
+		if _, err := lab.Sh(s); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range ufwFiles {
+		data, err := os.ReadFile(filepath.Join("/etc/ufw", f))
+		if err != nil {
+			return nil, err
+		}
+		pristine[f] = data
+	}
+	if err := startDockerd(); err != nil {
+		return stopDockerd, err
+	}
+	tar, err := lab.BusyboxImage(dir, "../lab")
+	if err != nil {
+		return stopDockerd, err
+	}
+	const httpd = "sh -c 'mkdir -p /www && echo $0 > /www/index.html && exec httpd -f -p $1 -h /www'"
+	for _, s := range []string{
+		docker + " import " + tar + " bb:1",
+		docker + " run -d --restart always --name web -p 8080:80 bb:1 " + httpd + " web 80",
+		docker + " run -d --restart always --name db -p 3306:3306 bb:1 " + httpd + " db 3306",
+		docker + " run -d --restart always --name api -p 9443:443 bb:1 " + httpd + " api 443",
+		docker + " run -d --restart always --name echo -p 5005:5005/udp bb:1 udpecho :5005",
+		docker + " network create appnet",
+		docker + " run -d --restart always --name appa --network appnet -p 8088:80 bb:1 " + httpd + " a 80",
+		docker + " run -d --restart always --name appb --network appnet bb:1 sleep 100000",
+	} {
+		if _, err := lab.Sh(s); err != nil {
+			return stopDockerd, err
+		}
+	}
+	return stopDockerd, nil
+}
+
+func startDockerd() error {
+	var err error
+	dockerd, err = lab.Start(filepath.Join(dir, "dockerd.log"), "dockerd",
+		"--data-root", filepath.Join(dir, "docker-root"), "--exec-root", filepath.Join(dir, "docker-exec"),
+		"-H", "unix://"+filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"))
+	if err != nil {
+		return err
+	}
+	return lab.WaitFor(30*time.Second, func() error {
+		_, err := lab.Sh(docker + " info")
+		return err
+	})
+}
+
+func stopDockerd() {
+	if dockerd != nil {
+		dockerd.Stop(20 * time.Second)
+		os.Remove(filepath.Join(dir, "docker.pid"))
+		dockerd = nil
+	}
+}
+
+// runBin runs ufw-docker-bridge and returns stdout, stderr and the exit code.
+func runBin(args ...string) (string, string, int) {
+	cmd := execCommand(bin, args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		code = exitCode(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func mustBin(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errs, code := runBin(args...)
+	if code != 0 {
+		t.Fatalf("ufw-docker-bridge %s: exit %d: %s%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+func mustSh(t *testing.T, script string) string {
+	t.Helper()
+	out, err := lab.Sh(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

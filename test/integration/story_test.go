@@ -1,0 +1,207 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var (
+	web      = probe{name: "web", from: clientAddr, port: 8080, want: "web"}
+	webLAN   = probe{name: "web", from: lanAddr, port: 8080, want: "web"}
+	webDeny  = probe{name: "web", from: deniedAddr, port: 8080, want: "web"}
+	db       = probe{name: "db", from: clientAddr, port: 3306, want: "db"}
+	dbLAN    = probe{name: "db", from: lanAddr, port: 3306, want: "db"}
+	api      = probe{name: "api", from: clientAddr, port: 9443, want: "api"}
+	apiLAN   = probe{name: "api", from: lanAddr, port: 9443, want: "api"}
+	echoUDP  = probe{name: "echo", from: clientAddr, port: 5005, udp: true, want: "token42"}
+	appnet   = probe{name: "a(appnet)", from: clientAddr, port: 8088, want: "a"}
+	late     = probe{name: "late(net after install)", from: clientAddr, port: 8181, want: "late"}
+	sshHost  = probe{name: "host ssh", from: clientAddr, port: 22, want: "ssh"}
+	sshLAN   = probe{name: "host ssh", from: lanAddr, port: 22, want: "ssh"}
+	hostDeny = probe{name: "host 2222", from: clientAddr, port: 2222, want: "other"}
+)
+
+// liveSave is the filter table of both families, for "nothing changed" checks.
+func liveSave(t *testing.T) string {
+	t.Helper()
+	return mustSh(t, "iptables-save -t filter | grep -v '^#'; ip6tables-save -t filter | grep -v '^#'")
+}
+
+func readUFW(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, f := range ufwFiles {
+		data, err := os.ReadFile(filepath.Join("/etc/ufw", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f] = string(data)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "state", "rules")); err == nil {
+		out["state"] = string(data)
+	}
+	return out
+}
+
+func containerEgress(t *testing.T) {
+	t.Helper()
+	out := mustSh(t, docker+" exec web timeout 3 wget -q -O - http://"+deniedAddr+"/")
+	if strings.TrimSpace(out) != "ext" {
+		t.Errorf("container egress: got %q, want ext", out)
+	}
+	aIP := strings.TrimSpace(mustSh(t, docker+" inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' appa"))
+	out = mustSh(t, docker+" exec appb timeout 3 wget -q -O - http://"+aIP+"/")
+	if strings.TrimSpace(out) != "a" {
+		t.Errorf("same-network traffic b -> a: got %q, want a", out)
+	}
+}
+
+func statusJSON(t *testing.T) map[string]any {
+	t.Helper()
+	var st map[string]any
+	if err := json.Unmarshal([]byte(mustBin(t, "status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func assertInSync(t *testing.T) {
+	t.Helper()
+	for _, h := range statusJSON(t)["delegation"].([]any) {
+		m := h.(map[string]any)
+		if m["in_sync"] != true {
+			t.Errorf("live %v not in sync with the files: %v", m["family"], m["drift"])
+		}
+	}
+}
+
+// TestUFWStory walks the user's story of the UFW core issue in order.
+func TestUFWStory(t *testing.T) {
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+	step("before install published ports ignore ufw", func(t *testing.T) {
+		expect(t, "before install", map[probe]bool{
+			web: true, db: true, api: true, echoUDP: true, appnet: true, sshHost: true, hostDeny: false,
+		})
+	})
+	step("install closes every published port", func(t *testing.T) {
+		mustBin(t, "install")
+		expect(t, "after install", map[probe]bool{
+			web: false, webLAN: false, db: false, dbLAN: false, api: false, echoUDP: false, appnet: false,
+			sshHost: true, sshLAN: true, hostDeny: false,
+		})
+		containerEgress(t)
+		assertInSync(t)
+	})
+	step("a network created after install is closed too", func(t *testing.T) {
+		mustSh(t, docker+" network create late && "+docker+" run -d --restart always --name late --network late -p 8181:80 bb:1 "+
+			"sh -c 'mkdir -p /www && echo late > /www/index.html && exec httpd -f -p 80 -h /www'")
+		expect(t, "new network", map[probe]bool{late: false})
+	})
+	step("allow opens host ports", func(t *testing.T) {
+		mustBin(t, "allow", "8080")
+		mustBin(t, "allow", "9443")
+		mustBin(t, "allow", "3306/tcp", "from", lanNet)
+		mustBin(t, "allow", "5000:5010/udp")
+		mustBin(t, "allow", "8181")
+		expect(t, "after allow", map[probe]bool{
+			web: true, webLAN: true, api: true, apiLAN: true, db: false, dbLAN: true, echoUDP: true,
+			appnet: false, late: true, sshHost: true, hostDeny: false,
+		})
+		containerEgress(t)
+		assertInSync(t)
+	})
+	step("deny keeps a source away before any allow", func(t *testing.T) {
+		mustBin(t, "deny", "from", deniedAddr)
+		expect(t, "after deny", map[probe]bool{webDeny: false, web: true})
+	})
+	step("list, delete and delete N", func(t *testing.T) {
+		out := mustBin(t, "list")
+		for _, want := range []string{"[ 1] allow 8080", "[ 3] allow 3306/tcp from 192.168.77.0/24", "[ 6] deny from 203.0.113.7"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("list lacks %q:\n%s", want, out)
+			}
+		}
+		mustBin(t, "delete", "allow", "8080")
+		expect(t, "after delete allow 8080", map[probe]bool{web: false, api: true})
+		out = mustBin(t, "list")
+		if !strings.Contains(out, "[ 4] allow 8181") {
+			t.Fatalf("list after delete:\n%s", out)
+		}
+		mustBin(t, "delete", "4")
+		expect(t, "after delete 4", map[probe]bool{late: false, api: true})
+		before := readUFW(t)
+		if _, errs, code := runBin("delete", "allow", "8080"); code != 1 || !strings.Contains(errs, "no such rule") {
+			t.Errorf("deleting a missing rule: exit %d, %q; want exit 1 and 'no such rule'", code, errs)
+		}
+		if _, _, code := runBin("delete", "99"); code != 1 {
+			t.Errorf("delete 99: exit %d, want 1", code)
+		}
+		if after := readUFW(t); !equalMaps(before, after) {
+			t.Error("a failed delete changed files")
+		}
+	})
+	step("ufw route rules keep working for containers", func(t *testing.T) {
+		aIP := strings.TrimSpace(mustSh(t, docker+" inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' appa"))
+		rule := "proto tcp from any to " + aIP + " port 80"
+		mustSh(t, "ufw route allow "+rule)
+		expect(t, "ufw route allow to a", map[probe]bool{appnet: true, web: false})
+		mustSh(t, "ufw route delete allow "+rule)
+		expect(t, "ufw route deleted", map[probe]bool{appnet: false})
+	})
+	step("ufw reload three times duplicates nothing", func(t *testing.T) {
+		first := liveSave(t)
+		for i := 0; i < 3; i++ {
+			mustSh(t, "ufw reload")
+		}
+		if again := liveSave(t); stripCounters(again) != stripCounters(first) {
+			t.Errorf("ruleset changed across ufw reload:\nbefore:\n%s\nafter:\n%s", first, again)
+		}
+		assertInSync(t)
+		expect(t, "after 3 ufw reloads", map[probe]bool{web: false, api: true, db: false, dbLAN: true, sshHost: true})
+	})
+	step("dockerd restarts keep the policy", func(t *testing.T) {
+		for i := 0; i < 2; i++ {
+			stopDockerd()
+			if err := startDockerd(); err != nil {
+				t.Fatal(err)
+			}
+			mustSh(t, "for i in $(seq 50); do [ $("+docker+" ps -q | wc -l) -ge 7 ] && exit 0; sleep 0.2; done; exit 1")
+			expect(t, "after dockerd restart", map[probe]bool{
+				web: false, api: true, apiLAN: true, db: false, dbLAN: true, echoUDP: true, appnet: false, sshHost: true,
+			})
+		}
+		containerEgress(t)
+		assertInSync(t)
+	})
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// stripCounters drops the [packets:bytes] of chain declarations.
+func stripCounters(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if i := strings.Index(l, " ["); strings.HasPrefix(l, ":") && i > 0 {
+			l = l[:i]
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,191 @@
+// Package lab runs real dockerd, UFW and an external client inside a network,
+// mount and PID namespace that the test binary creates for itself, so that no
+// test ever touches the firewall of the machine's own namespace. When the
+// namespace's first process ends, the kernel kills everything it started.
+package lab
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const insideEnv = "UFW_DOCKER_BRIDGE_LAB_INSIDE"
+
+// RequireEnv, when set to 1, turns missing prerequisites into failures
+// instead of skips (make test sets it when it runs as root).
+const RequireEnv = "UFW_DOCKER_BRIDGE_REQUIRE_LAB"
+
+// Tools are the commands a lab needs.
+var Tools = []string{"unshare", "ip", "iptables-restore", "ip6tables-restore", "ufw", "dockerd", "busybox", "curl", "bash"}
+
+// Main is TestMain for a lab package: outside, it re-runs the test binary in
+// fresh namespaces and returns its exit code; inside, it checks that the
+// namespace is new, runs setup, the tests, and teardown.
+func Main(m *testing.M, setup func() (teardown func(), err error)) int {
+	if os.Getenv(insideEnv) == "" {
+		if reason := missing(); reason != "" {
+			if os.Getenv(RequireEnv) == "1" {
+				fmt.Fprintf(os.Stderr, "lab: cannot run: %s\n", reason)
+				return 1
+			}
+			fmt.Printf("lab: skipping integration tests: %s\n", reason)
+			return 0
+		}
+		dir, err := os.MkdirTemp("", "udb-lab-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "lab:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		cmd := exec.Command("unshare", append([]string{"--pid", "--fork", "--net", "--mount",
+			"--mount-proc", "--propagation", "private", "--kill-child", os.Args[0]}, os.Args[1:]...)...)
+		cmd.Env = append(os.Environ(), insideEnv+"="+dir)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			if ee, ok := err.(*exec.ExitError); ok {
+				return ee.ExitCode()
+			}
+			fmt.Fprintln(os.Stderr, "lab:", err)
+			return 1
+		}
+		return 0
+	}
+	if err := checkFreshNamespace(); err != nil {
+		fmt.Fprintln(os.Stderr, "lab: refusing to run:", err)
+		return 1
+	}
+	teardown, err := setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lab: setup:", err)
+		if teardown != nil {
+			teardown()
+		}
+		return 1
+	}
+	code := m.Run()
+	teardown()
+	return code
+}
+
+// Dir is the lab's scratch directory (inside the namespaces).
+func Dir() string { return os.Getenv(insideEnv) }
+
+func missing() string {
+	if os.Geteuid() != 0 {
+		return "not root"
+	}
+	for _, t := range Tools {
+		if _, err := exec.LookPath(t); err != nil {
+			return "missing " + t
+		}
+	}
+	return ""
+}
+
+// checkFreshNamespace proves we are not in the machine's own network
+// namespace: a new one holds nothing but lo.
+func checkFreshNamespace() error {
+	out, err := exec.Command("ip", "-o", "link").Output()
+	if err != nil {
+		return fmt.Errorf("listing links: %w", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.TrimSuffix(f[1], ":") != "lo" {
+			return fmt.Errorf("the network namespace holds %s: not a fresh namespace", f[1])
+		}
+	}
+	if os.Getpid() != 1 {
+		return fmt.Errorf("not PID 1 of a new PID namespace")
+	}
+	return nil
+}
+
+// Sh runs a bash script and returns its combined output.
+func Sh(script string) (string, error) {
+	cmd := exec.Command("bash", "-c", script)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if err != nil {
+		return out.String(), fmt.Errorf("%s: %w: %s", firstLine(script), err, strings.TrimSpace(out.String()))
+	}
+	return out.String(), nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+// Daemon is a process the lab started; Stop ends and reaps it.
+type Daemon struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// Start starts a long-running command with its output in logPath.
+func Start(logPath string, name string, args ...string) (*Daemon, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	d := &Daemon{cmd: cmd, done: make(chan error, 1)}
+	go func() { d.done <- cmd.Wait(); f.Close() }()
+	return d, nil
+}
+
+// Stop sends SIGTERM to the process it started (by its recorded PID), waits
+// up to timeout, then SIGKILL, and reaps it.
+func (d *Daemon) Stop(timeout time.Duration) {
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(timeout):
+		d.cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+// WaitFor polls check every 100 ms until it succeeds or timeout passes.
+func WaitFor(timeout time.Duration, check func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// BusyboxImage writes a root filesystem of busybox applets and the lab's
+// udpecho server as a tar file; labDir is the directory of this package.
+func BusyboxImage(dir, labDir string) (string, error) {
+	root := filepath.Join(dir, "bbroot")
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		return "", err
+	}
+	if _, err := Sh(fmt.Sprintf("cp /bin/busybox %[1]s/bin/ && for a in sh httpd cat wget timeout mkdir echo sleep; do ln -sf busybox %[1]s/bin/$a; done", root)); err != nil {
+		return "", err
+	}
+	if _, err := Sh(fmt.Sprintf("cd %s/udpecho && CGO_ENABLED=0 go build -o %s/bin/udpecho .", labDir, root)); err != nil {
+		return "", err
+	}
+	tarPath := filepath.Join(dir, "bb.tar")
+	_, err := Sh(fmt.Sprintf("tar -C %s -cf %s .", root, tarPath))
+	return tarPath, err
+}
