@@ -23,12 +23,12 @@ func exitCode(err error) int {
 // probe is one connection from the external namespace: from a source
 // address to a host port, open only when the server's own content comes back.
 type probe struct {
-	name  string
-	from  string
-	port  int
-	udp   bool
-	want  string // the content the server answers with
-	addr  string // defaults to hostAddr
+	name string
+	from string
+	port int
+	udp  bool
+	want string // the content the server answers with
+	addr string // defaults to hostAddr
 }
 
 func (p probe) key() string {
