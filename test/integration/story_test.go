@@ -2,10 +2,13 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 var (
@@ -168,11 +171,13 @@ func TestUFWStory(t *testing.T) {
 	})
 	step("dockerd restarts keep the policy", func(t *testing.T) {
 		for i := 0; i < 2; i++ {
+			ips := containerIPs(t)
 			stopDockerd()
 			if err := startDockerd(); err != nil {
 				t.Fatal(err)
 			}
 			mustSh(t, "for i in $(seq 50); do [ $("+docker+" ps -q | wc -l) -ge 7 ] && exit 0; sleep 0.2; done; exit 1")
+			t.Logf("container addresses before restart %s, after %s", ips, containerIPs(t))
 			expect(t, "after dockerd restart", map[probe]bool{
 				web: false, api: true, apiLAN: true, db: false, dbLAN: true, echoUDP: true, appnet: false, sshHost: true,
 			})
@@ -180,6 +185,116 @@ func TestUFWStory(t *testing.T) {
 		containerEgress(t)
 		assertInSync(t)
 	})
+	step("ipv6 gets the same rules", func(t *testing.T) {
+		v6 := mustSh(t, "ip6tables-save -t filter")
+		for _, want := range []string{
+			"-A DOCKER-USER -o br-+ -j ufw-docker-bridge-forward",
+			"-A ufw-docker-bridge-forward -p tcp -m conntrack --ctorigdstport 9443 -j RETURN",
+			"-A ufw-docker-bridge-forward -j ufw6-user-forward",
+		} {
+			if !strings.Contains(v6, want) {
+				t.Errorf("ip6tables lacks %q", want)
+			}
+		}
+		if strings.Contains(v6, "192.168.77.0") || strings.Contains(v6, deniedAddr) {
+			t.Errorf("an IPv4 source landed in ip6tables:\n%s", v6)
+		}
+		if !strings.Contains(readUFW(t)["after6.rules"], "--ctorigdstport 9443") {
+			t.Error("after6.rules lacks the allow rule")
+		}
+	})
+	step("dry-run changes nothing", func(t *testing.T) {
+		files, live := readUFW(t), liveSave(t)
+		for _, args := range [][]string{
+			{"allow", "7000", "--dry-run"}, {"deny", "--dry-run", "from", "198.51.100.0/24"},
+			{"delete", "allow", "9443", "--dry-run"}, {"install", "--dry-run"}, {"uninstall", "--dry-run"},
+		} {
+			out := mustBin(t, args...)
+			if !strings.Contains(out, "dry run") {
+				t.Errorf("%v: no dry-run report:\n%s", args, out)
+			}
+		}
+		out := mustBin(t, "allow", "7000", "--dry-run")
+		if !strings.Contains(out, "+-A ufw-docker-bridge-forward -p tcp -m conntrack --ctorigdstport 7000 -j RETURN") {
+			t.Errorf("dry-run diff lacks the new rule:\n%s", out)
+		}
+		if !equalMaps(files, readUFW(t)) || liveSave(t) != live {
+			t.Error("a dry run changed files or live rules")
+		}
+	})
+	step("bad input is refused and changes nothing", func(t *testing.T) {
+		files, live := readUFW(t), liveSave(t)
+		for _, args := range [][]string{
+			{"allow", "0"}, {"allow", "65536"}, {"allow", "443/xyz"}, {"allow", "1000:999"}, {"allow", "abc"},
+			{"allow", "80", "from", "10.0.0.0/33"}, {"allow", "80", "from", "300.1.1.1"}, {"allow"}, {"deny"},
+			{"deny", "80"}, {"allow", "80", "from"}, {"frobnicate"}, {"allow", "80\n-A FORWARD -j ACCEPT"},
+			{"allow", "80", "from", "1.2.3.4 -j ACCEPT"}, {"allow", "8\u0668"}, {"delete"}, {"delete", "x"},
+			{"allow", "80", "to", "web"}, {"install", "--backend", "nope"}, {"list", "extra"},
+		} {
+			_, errs, code := runBin(args...)
+			if code != 2 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || errs == "" {
+				t.Errorf("%q: exit %d, stderr %q; want exit 2 and one line", args, code, errs)
+			}
+		}
+		if !equalMaps(files, readUFW(t)) || liveSave(t) != live {
+			t.Error("bad input changed files or live rules")
+		}
+	})
+	step("allow is faster than ufw route allow", func(t *testing.T) {
+		ours := timeMedian(t, 5, func(i int) { mustBin(t, "allow", fmt.Sprint(7100+i)) })
+		theirs := timeMedian(t, 5, func(i int) { mustSh(t, fmt.Sprintf("ufw route allow proto tcp to any port %d", 7200+i)) })
+		t.Logf("allow: median %v; ufw route allow: median %v; ratio %.1fx", ours, theirs, float64(theirs)/float64(ours))
+		for i := 0; i < 5; i++ {
+			mustBin(t, "delete", "allow", fmt.Sprint(7100+i))
+			mustSh(t, fmt.Sprintf("ufw route delete allow proto tcp to any port %d", 7200+i))
+		}
+	})
+	step("uninstall gives the files back byte for byte", func(t *testing.T) {
+		mustBin(t, "uninstall")
+		checkPristine(t)
+		expect(t, "after uninstall (as before install)", map[probe]bool{web: true, db: true, sshHost: true, hostDeny: false})
+		mustBin(t, "install")
+		expect(t, "reinstall keeps the rules", map[probe]bool{web: false, api: true, dbLAN: true, db: false})
+		mustBin(t, "install")
+		mustBin(t, "uninstall")
+		checkPristine(t)
+	})
+}
+
+func checkPristine(t *testing.T) {
+	t.Helper()
+	files := readUFW(t)
+	for _, f := range ufwFiles {
+		if files[f] != string(pristine[f]) {
+			t.Errorf("%s differs from before install:\n%s", f, files[f])
+		}
+	}
+	for _, save := range []string{"iptables-save", "ip6tables-save"} {
+		live := mustSh(t, save+" -t filter")
+		if strings.Contains(live, "ufw-docker-bridge") {
+			t.Errorf("%s still holds our chain:\n%s", save, live)
+		}
+		if strings.Contains(live, "-A DOCKER-USER") && !strings.Contains(live, "-A DOCKER-USER -j RETURN") {
+			t.Errorf("%s: DOCKER-USER is not back to Docker's -j RETURN", save)
+		}
+	}
+}
+
+func timeMedian(t *testing.T, n int, f func(i int)) time.Duration {
+	t.Helper()
+	var ds []time.Duration
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		f(i)
+		ds = append(ds, time.Since(start))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[n/2]
+}
+
+func containerIPs(t *testing.T) string {
+	return strings.Join(strings.Fields(mustSh(t, docker+" ps -q | xargs "+docker+
+		" inspect -f '{{.Name}}={{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'")), " ")
 }
 
 func equalMaps(a, b map[string]string) bool {
