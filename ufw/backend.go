@@ -134,8 +134,15 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 			input = runtime.String()
 		}
 		if updated != old {
-			if err := b.Net.Restore(ctx, f, updated, true); err != nil {
-				return nil, fmt.Errorf("validating new %s: %w", path, err)
+			// install and uninstall check the whole new file. allow/deny/delete
+			// change only rule lines inside our block, and Commit applies those
+			// very lines live before any file is written: a restore that fails
+			// changes nothing and stops the command, so a --test pass would
+			// only add a process to the hot path.
+			if mode != Update {
+				if err := b.Net.Restore(ctx, f, updated, true); err != nil {
+					return nil, fmt.Errorf("validating new %s: %w", path, err)
+				}
 			}
 			c.Files = append(c.Files, FileChange{Family: f, Path: path, Old: old, New: updated})
 		}

@@ -13,9 +13,6 @@ import (
 type Input struct {
 	Family rules.Family
 	Rules  rules.Ruleset
-	// ContainerBridges are the interface names (iptables wildcards allowed)
-	// of Docker's bridges; DefaultContainerBridges when empty.
-	ContainerBridges []string
 	// DeclareUFWForward declares UFW's route chain so that the text loads
 	// before UFW has created it (the UFW files load it before user.rules).
 	// A runtime restore must not set it when the chain exists: a declared
@@ -23,9 +20,10 @@ type Input struct {
 	DeclareUFWForward bool
 }
 
-// DefaultContainerBridges matches docker0 and every user-defined Docker
-// network, including networks created later.
-var DefaultContainerBridges = []string{rules.DockerBridgeDefault, rules.DockerBridgeWildcard}
+// containerBridges match docker0 and every user-defined Docker network by
+// interface (br-<id>), including networks created later; never by address
+// range, so no LAN or VPC host is trusted by accident.
+var containerBridges = []string{rules.DockerBridgeDefault, rules.DockerBridgeWildcard}
 
 // logLimit is the rate of LOG lines for dropped connections.
 const logLimit = "3/min"
@@ -33,10 +31,6 @@ const logLimit = "3/min"
 // Filter returns the filter-table chains we own in family in.Family, in the
 // canonical form iptables-save prints, so live and desired compare as text.
 func Filter(in Input) *rules.Table {
-	bridges := in.ContainerBridges
-	if len(bridges) == 0 {
-		bridges = DefaultContainerBridges
-	}
 	user := &rules.Chain{Name: rules.ChainDockerUser, Policy: "-", Declared: true}
 	fwd := &rules.Chain{Name: rules.ChainForward, Policy: "-", Declared: true}
 	t := &rules.Table{Name: "filter", Chains: []*rules.Chain{user, fwd}}
@@ -47,10 +41,10 @@ func Filter(in Input) *rules.Table {
 	user.Rules = append(user.Rules,
 		"-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
 		"-m conntrack --ctstate INVALID -j DROP")
-	for _, br := range bridges {
+	for _, br := range containerBridges {
 		user.Rules = append(user.Rules, fmt.Sprintf("-i %s -j RETURN", br))
 	}
-	for _, br := range bridges {
+	for _, br := range containerBridges {
 		user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j %s", br, rules.ChainForward))
 	}
 	user.Rules = append(user.Rules, "-j RETURN")

@@ -63,9 +63,19 @@ func (t *Table) ensure(name string) *Chain {
 	return c
 }
 
+func (t *Table) remove(name string) {
+	for i, c := range t.Chains {
+		if c.Name == name {
+			t.Chains = append(t.Chains[:i], t.Chains[i+1:]...)
+			return
+		}
+	}
+}
+
 // ParseSave reads iptables-save output or an iptables-restore input (such as
 // a UFW rules file). Comments and blank lines are skipped; "-A" lines are
-// kept as written; any other line is an error naming its number.
+// kept as written; "-F"/"-X" of a chain the text knows flush/delete it in the
+// model; any other line is an error naming its number.
 func ParseSave(text string) (*Dump, error) {
 	d := &Dump{}
 	var cur *Table
@@ -101,6 +111,16 @@ func ParseSave(text string) (*Dump, error) {
 			}
 			c := cur.ensure(name)
 			c.Rules = append(c.Rules, strings.TrimSpace(rule))
+		case strings.HasPrefix(line, "-F ") || strings.HasPrefix(line, "-X "):
+			name := strings.TrimSpace(line[3:])
+			c := cur.Chain(name)
+			if c == nil {
+				return nil, fmt.Errorf("line %d: %q names an unknown chain", n, line)
+			}
+			c.Rules = nil
+			if line[1] == 'X' {
+				cur.remove(name)
+			}
 		default:
 			return nil, fmt.Errorf("line %d: unsupported line %q", n, line)
 		}

@@ -1,0 +1,75 @@
+package rules
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseCanonical(t *testing.T) {
+	for in, want := range map[string]string{
+		"allow 443":                       "allow 443",
+		"allow 443/tcp":                   "allow 443/tcp",
+		"allow 5000:5010/udp":             "allow 5000:5010/udp",
+		"allow 80:80":                     "allow 80",
+		"allow 3306/tcp from 10.1.2.3/16": "allow 3306/tcp from 10.1.0.0/16",
+		"allow 22 from any":               "allow 22",
+		"allow from 10.0.0.0/8":           "allow from 10.0.0.0/8",
+		"deny from 203.0.113.7":           "deny from 203.0.113.7",
+		"deny from 203.0.113.7/32":        "deny from 203.0.113.7",
+		"deny 22/tcp from 2001:db8::/32":  "deny 22/tcp from 2001:db8::/32",
+		"allow 65535/udp from ::1":        "allow 65535/udp from ::1",
+	} {
+		r, err := Parse(strings.Fields(in))
+		if err != nil {
+			t.Errorf("%q: %v", in, err)
+			continue
+		}
+		if r.String() != want {
+			t.Errorf("%q: got %q, want %q", in, r.String(), want)
+		}
+		again, err := Parse(strings.Fields(r.String()))
+		if err != nil || again != r {
+			t.Errorf("%q: canonical form does not parse back: %v", in, err)
+		}
+	}
+}
+
+func TestParseRefuses(t *testing.T) {
+	for _, words := range [][]string{
+		{}, {"allow"}, {"deny"}, {"open", "80"}, {"allow", "0"}, {"allow", "65536"}, {"allow", "443/xyz"},
+		{"allow", "1000:999"}, {"allow", "abc"}, {"allow", "080"}, {"allow", "-1"}, {"allow", "+80"},
+		{"allow", "80", "from", "10.0.0.0/33"}, {"allow", "80", "from", "300.1.1.1"}, {"allow", "80", "from"},
+		{"allow", "80", "to", "web"}, {"allow", "80", "from", "any", "extra"}, {"deny", "80"},
+		{"deny", "from", "any"}, {"allow", "from", "any"}, {"allow", "80\n-A FORWARD -j ACCEPT"},
+		{"allow", "8\u0668"}, {"allow", "８０"}, {"allow", "80", "from", "fe80::1%eth0"},
+		{"allow", "80", "from", "::ffff:1.2.3.4"}, {"allow", "80#"}, {"allow", "80", "from", "1.2.3.4\x00"},
+		{"allow", ""}, {"allow", strings.Repeat("1", 100)}, {"allow", "80/"}, {"allow", ":80"}, {"allow", "80:"},
+	} {
+		if r, err := Parse(words); err == nil {
+			t.Errorf("%q: accepted as %q", words, r)
+		} else if !errors.Is(err, ErrSyntax) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: error %q is not a one-line syntax error", words, err)
+		}
+	}
+}
+
+func TestRulesetAddDelete(t *testing.T) {
+	a, _ := Parse([]string{"allow", "80"})
+	b, _ := Parse([]string{"deny", "from", "1.2.3.4"})
+	rs, added := Ruleset{}.Add(a)
+	rs, _ = rs.Add(b)
+	if _, again := rs.Add(a); !added || again {
+		t.Fatal("Add does not report duplicates")
+	}
+	if _, err := rs.Delete(Rule{Action: Allow, Ports: Ports{First: 81, Last: 81}}); err == nil {
+		t.Error("deleting a missing rule succeeded")
+	}
+	out, err := rs.DeleteAt(1)
+	if err != nil || len(out) != 1 || out[0] != b || len(rs) != 2 {
+		t.Errorf("DeleteAt(1) = %v, %v (and must not change its input)", out, err)
+	}
+	if _, err := rs.DeleteAt(3); err == nil {
+		t.Error("DeleteAt past the end succeeded")
+	}
+}

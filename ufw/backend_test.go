@@ -1,0 +1,162 @@
+package ufw
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// fakeNet records restores and fails the ones failOn says; Save returns a
+// filter table where UFW is loaded and DOCKER-USER is Docker's default.
+type fakeNet struct {
+	applied []string // "ipv4 test|apply: first line after *filter"
+	failOn  func(f rules.Family, input string, test bool) bool
+}
+
+func (n *fakeNet) Restore(_ context.Context, f rules.Family, input string, test bool) error {
+	if _, err := rules.ParseSave(input); err != nil {
+		return err
+	}
+	if n.failOn != nil && n.failOn(f, input, test) {
+		return errors.New("restore failed")
+	}
+	kind := "apply"
+	if test {
+		kind = "test"
+	}
+	n.applied = append(n.applied, f.String()+" "+kind+": "+input)
+	return nil
+}
+
+func (n *fakeNet) Save(_ context.Context, f rules.Family, _ string) (*rules.Table, error) {
+	return &rules.Table{Name: "filter", Chains: []*rules.Chain{
+		{Name: "FORWARD", Policy: "DROP", Rules: []string{"-j DOCKER-USER"}},
+		{Name: rules.ChainDockerUser, Policy: "-", Rules: []string{"-j RETURN"}},
+		{Name: f.UFWUserForward(), Policy: "-"},
+	}}, nil
+}
+
+const afterRules = "# user's after.rules\n*filter\n:ufw-after-input - [0:0]\nCOMMIT\n"
+
+func newBackend(t *testing.T, n *fakeNet) *Backend {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"after.rules", "after6.rules"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(afterRules), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &Backend{Dir: dir, Net: n, BackupDir: filepath.Join(dir, "backup"), Source: "rules"}
+}
+
+func fileOf(t *testing.T, b *Backend, f rules.Family) string {
+	data, err := os.ReadFile(b.Path(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestInstallWritesBlocksAndAppliesLive(t *testing.T) {
+	n := &fakeNet{}
+	b := newBackend(t, n)
+	rs := rules.Ruleset{{Action: rules.Allow, Ports: rules.Ports{First: 80, Last: 80}}}
+	c, err := b.Prepare(context.Background(), rs, Install)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rules.Families {
+		got := fileOf(t, b, f)
+		if !strings.HasPrefix(got, afterRules+rules.MarkerBegin) || !strings.Contains(got, "--ctorigdstport 80 -j RETURN") {
+			t.Errorf("%s:\n%s", f, got)
+		}
+	}
+	var live int
+	for _, a := range n.applied {
+		if strings.Contains(a, " apply: ") {
+			live++
+			if strings.Contains(a, ":ufw-user-forward") || strings.Contains(a, ":ufw6-user-forward") {
+				t.Error("a live restore declared UFW's route chain: it would flush the user's ufw route rules")
+			}
+		}
+	}
+	if live != 2 {
+		t.Errorf("want one live restore per family, got %d", live)
+	}
+	inst, _ := b.Installed()
+	if !inst[rules.IPv4] || !inst[rules.IPv6] {
+		t.Errorf("Installed = %v", inst)
+	}
+}
+
+func TestFailedRestoreRollsBackAndWritesNothing(t *testing.T) {
+	n := &fakeNet{failOn: func(f rules.Family, input string, test bool) bool {
+		return f == rules.IPv6 && !test && strings.Contains(input, "ctorigdstport")
+	}}
+	b := newBackend(t, n)
+	rs := rules.Ruleset{{Action: rules.Allow, Ports: rules.Ports{First: 80, Last: 80}}}
+	c, err := b.Prepare(context.Background(), rs, Install)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(context.Background(), c); err == nil {
+		t.Fatal("commit succeeded although the ipv6 restore failed")
+	}
+	last := n.applied[len(n.applied)-1]
+	if !strings.HasPrefix(last, "ipv4 apply: ") || strings.Contains(last, "ctorigdstport") || !strings.Contains(last, "-X ufw-docker-bridge-forward") {
+		t.Errorf("ipv4 not rolled back to its snapshot; last restore:\n%s", last)
+	}
+	for _, f := range rules.Families {
+		if fileOf(t, b, f) != afterRules {
+			t.Errorf("%s was written although the live apply failed", f)
+		}
+	}
+}
+
+func TestFailedFileWriteRollsBack(t *testing.T) {
+	n := &fakeNet{}
+	b := newBackend(t, n)
+	// The backup directory cannot be created: a file stands in its place.
+	if err := os.WriteFile(b.BackupDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.Prepare(context.Background(), nil, Install)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(context.Background(), c); err == nil {
+		t.Fatal("commit succeeded without its backup")
+	}
+	if got := n.applied[len(n.applied)-1]; !strings.Contains(got, "-X ufw-docker-bridge-forward") {
+		t.Errorf("live rules not rolled back:\n%s", got)
+	}
+	if fileOf(t, b, rules.IPv4) != afterRules {
+		t.Error("after.rules changed")
+	}
+}
+
+func TestDamagedMarkersStopPrepare(t *testing.T) {
+	b := newBackend(t, &fakeNet{})
+	if err := os.WriteFile(b.Path(rules.IPv6), []byte(afterRules+rules.MarkerBegin+"\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Prepare(context.Background(), nil, Install); err == nil || !strings.Contains(err.Error(), "after6.rules") {
+		t.Errorf("want an error naming after6.rules, got %v", err)
+	}
+}
+
+func TestInvalidFileRefused(t *testing.T) {
+	n := &fakeNet{failOn: func(_ rules.Family, _ string, test bool) bool { return test }}
+	b := newBackend(t, n)
+	if _, err := b.Prepare(context.Background(), nil, Install); err == nil || !strings.Contains(err.Error(), "validating") {
+		t.Errorf("want a validation error, got %v", err)
+	}
+}

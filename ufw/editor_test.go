@@ -1,0 +1,112 @@
+package ufw
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+const block = rules.MarkerBegin + "\n*filter\n:DOCKER-USER - [0:0]\n-A DOCKER-USER -j RETURN\nCOMMIT\n" + rules.MarkerEnd + "\n"
+const block2 = rules.MarkerBegin + "\n*filter\n:DOCKER-USER - [0:0]\nCOMMIT\n" + rules.MarkerEnd + "\n"
+
+func TestInsertRemoveRoundTrip(t *testing.T) {
+	for _, orig := range []string{
+		"", "*filter\nCOMMIT\n", "*filter\nCOMMIT", "# no newline at end", "\n\n", "a\r\nb\r\n",
+	} {
+		with, err := InsertBlock(orig, block)
+		if err != nil {
+			t.Fatalf("%q: %v", orig, err)
+		}
+		if !strings.HasPrefix(with, orig) {
+			t.Errorf("%q: insertion changed the user's text: %q", orig, with)
+		}
+		replaced, err := InsertBlock(with, block2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := Block(replaced); !strings.HasSuffix(got, block2[len(rules.MarkerBegin):]) {
+			t.Errorf("%q: block not replaced: %q", orig, replaced)
+		}
+		back, err := RemoveBlock(replaced)
+		if err != nil || back != orig {
+			t.Errorf("%q: remove gave %q, %v", orig, back, err)
+		}
+	}
+}
+
+func TestReplaceInPlaceKeepsSurroundings(t *testing.T) {
+	in := "head\n" + block + "tail written by the user\n"
+	out, err := InsertBlock(in, block2)
+	if err != nil || out != "head\n"+block2+"tail written by the user\n" {
+		t.Fatalf("got %q, %v", out, err)
+	}
+	back, _ := RemoveBlock(out)
+	if back != "head\ntail written by the user\n" {
+		t.Errorf("remove: %q", back)
+	}
+}
+
+func TestDamagedMarkersRefused(t *testing.T) {
+	for _, in := range []string{
+		rules.MarkerBegin + "\nx\n",
+		"x\n" + rules.MarkerEnd + "\n",
+		rules.MarkerEnd + "\n" + rules.MarkerBegin + "\n",
+		block + block,
+		rules.MarkerBegin + " extra\n" + rules.MarkerEnd + "\n",
+		"  " + rules.MarkerBegin + "\n" + rules.MarkerEnd + "\n",
+		rules.MarkerBegin + "\n" + rules.MarkerEnd + "x\n",
+	} {
+		if _, err := InsertBlock(in, block); err == nil {
+			t.Errorf("%q: insert accepted damaged markers", in)
+		}
+		if out, err := RemoveBlock(in); err == nil || out != in {
+			t.Errorf("%q: remove accepted damaged markers", in)
+		}
+	}
+	if _, err := InsertBlock("x\n", "*filter\nCOMMIT\n"); err == nil {
+		t.Error("a block without markers was accepted")
+	}
+}
+
+// FuzzBlockEditor: for any file without our markers and any block content,
+// insert keeps the user's text as a prefix, and remove gives it back exactly;
+// a file with markers is either edited in place or refused unchanged.
+func FuzzBlockEditor(f *testing.F) {
+	f.Add("*filter\nCOMMIT\n", "-A DOCKER-USER -j RETURN")
+	f.Add("no newline", "")
+	f.Add("", "x\ny")
+	f.Add(block, "z")
+	f.Add("a\n"+rules.MarkerBegin+"\n", "z")
+	f.Add("\r\n"+rules.MarkerEnd, "z")
+	f.Fuzz(func(t *testing.T, orig, body string) {
+		b := rules.MarkerBegin + "\n" + strings.ReplaceAll(body, "# ", "") + "\n" + rules.MarkerEnd + "\n"
+		if strings.Contains(body, rules.MarkerBegin[2:]) || strings.Contains(body, rules.MarkerEnd[2:]) {
+			return
+		}
+		has, err := HasBlock(orig)
+		with, ierr := InsertBlock(orig, b)
+		if err != nil {
+			if ierr == nil {
+				t.Fatalf("damaged file %q accepted", orig)
+			}
+			return
+		}
+		if ierr != nil {
+			t.Fatalf("insert into %q: %v", orig, ierr)
+		}
+		back, err := RemoveBlock(with)
+		if err != nil {
+			t.Fatalf("remove after insert: %v", err)
+		}
+		if !has && back != orig {
+			t.Fatalf("round trip changed %q into %q", orig, back)
+		}
+		if has {
+			want, _ := RemoveBlock(orig)
+			if back != want {
+				t.Fatalf("replace then remove: %q, want %q", back, want)
+			}
+		}
+	})
+}
