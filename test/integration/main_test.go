@@ -140,6 +140,7 @@ func runBin(args ...string) (string, string, int) {
 
 func mustBin(t *testing.T, args ...string) string {
 	t.Helper()
+	t.Logf("$ ufw-docker-bridge %s", strings.Join(args, " "))
 	out, errs, code := runBin(args...)
 	if code != 0 {
 		t.Fatalf("ufw-docker-bridge %s: exit %d: %s%s", strings.Join(args, " "), code, out, errs)

@@ -101,6 +101,7 @@ func TestUFWStory(t *testing.T) {
 		})
 		containerEgress(t)
 		assertInSync(t)
+		t.Log(mustBin(t, "status"))
 	})
 	step("a network created after install is closed too", func(t *testing.T) {
 		mustSh(t, docker+" network create late && "+docker+" run -d --restart always --name late --network late -p 8181:80 bb:1 "+

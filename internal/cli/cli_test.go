@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// recorder is a Runner that records every command and runs none.
+type recorder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *recorder) Run(_ context.Context, name string, args []string, _ []byte) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, name+" "+strings.Join(args, " "))
+	return nil, nil
+}
+
+func run(t *testing.T, rec *recorder, args ...string) (string, string, int) {
+	t.Helper()
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := Run(append([]string{Name, "--ufw-dir", filepath.Join(dir, "ufw"), "--state-dir", filepath.Join(dir, "state"),
+		"--lock", filepath.Join(dir, "lock")}, args...), &out, &errb, Deps{Runner: rec})
+	if entries, _ := os.ReadDir(dir); code != 0 && len(entries) > 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("%q failed but wrote %v", args, names)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestBadInputIsAUsageErrorWithoutSideEffects(t *testing.T) {
+	for _, args := range [][]string{
+		{"allow", "0"}, {"allow", "65536"}, {"allow", "443/xyz"}, {"allow", "1000:999"}, {"allow", "abc"},
+		{"allow", "80", "from", "10.0.0.0/33"}, {"allow", "80", "from", "300.1.1.1"}, {"allow"}, {"deny"},
+		{"delete"}, {"delete", "0"}, {"delete", "01"}, {"delete", "allow"}, {"frobnicate"}, {},
+		{"allow", "80\n*filter"}, {"allow", "80", "from", "1.2.3.4\nCOMMIT"}, {"status", "x"},
+		{"install", "--backend", "pf"}, {"install", "--nope"}, {"allow", "-x"},
+	} {
+		rec := &recorder{}
+		_, errs, code := run(t, rec, args...)
+		if code != ExitUsage {
+			t.Errorf("%q: exit %d, want %d (%s)", args, code, ExitUsage, errs)
+		}
+		if lines := strings.Count(errs, "\n"); lines != 1 || !strings.HasPrefix(errs, Name+": ") {
+			t.Errorf("%q: stderr is not one line: %q", args, errs)
+		}
+		if len(rec.calls) > 0 {
+			t.Errorf("%q: ran %v", args, rec.calls)
+		}
+	}
+}
+
+func TestAllowWithoutInstallSavesTheRule(t *testing.T) {
+	rec := &recorder{}
+	dir := t.TempDir()
+	base := []string{Name, "--ufw-dir", filepath.Join(dir, "ufw"), "--state-dir", filepath.Join(dir, "state"), "--lock", filepath.Join(dir, "lock")}
+	var out, errb bytes.Buffer
+	if code := Run(append(base, "allow", "8080/tcp"), &out, &errb, Deps{Runner: rec}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "not installed") || len(rec.calls) != 0 {
+		t.Errorf("output %q, calls %v", out.String(), rec.calls)
+	}
+	out.Reset()
+	if code := Run(append(base, "list", "--json"), &out, &errb, Deps{Runner: rec}); code != 0 || !strings.Contains(out.String(), `"rule": "allow 8080/tcp"`) {
+		t.Errorf("list: %d %s", code, out.String())
+	}
+	out.Reset()
+	if code := Run(append(base, "delete", "allow", "9090"), &out, &errb, Deps{Runner: rec}); code != ExitFailure {
+		t.Errorf("deleting a missing rule: exit %d", code)
+	}
+}
