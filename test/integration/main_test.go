@@ -107,7 +107,8 @@ func startDockerd() error {
 	var err error
 	dockerd, err = lab.Start(filepath.Join(dir, "dockerd.log"), "dockerd",
 		"--data-root", filepath.Join(dir, "docker-root"), "--exec-root", filepath.Join(dir, "docker-exec"),
-		"-H", "unix://"+filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"))
+		"-H", "unix://"+filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"),
+		"--shutdown-timeout", "2")
 	if err != nil {
 		return err
 	}
@@ -126,8 +127,12 @@ func stopDockerd() {
 }
 
 // runBin runs ufw-docker-bridge and returns stdout, stderr and the exit code.
-func runBin(args ...string) (string, string, int) {
+func runBin(args ...string) (string, string, int) { return runBinEnv(nil, args...) }
+
+// runBinEnv is runBin with extra environment variables.
+func runBinEnv(env []string, args ...string) (string, string, int) {
 	cmd := execCommand(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -250,6 +250,20 @@ func TestUFWStory(t *testing.T) {
 			mustSh(t, fmt.Sprintf("ufw route delete allow proto tcp to any port %d", 7200+i))
 		}
 	})
+	step("a failing iptables-restore opens nothing and changes nothing", func(t *testing.T) {
+		broken := filepath.Join(dir, "broken-bin")
+		mustSh(t, "mkdir -p "+broken+" && for c in iptables-restore ip6tables-restore; do "+
+			"printf '#!/bin/sh\\necho \"$0: line 3: simulated failure\" >&2\\nexit 1\\n' > "+broken+"/$c; chmod +x "+broken+"/$c; done")
+		files, live := readUFW(t), liveSave(t)
+		_, errs, code := runBinEnv([]string{"PATH=" + broken + ":" + os.Getenv("PATH")}, "allow", "8080")
+		if code != 1 || !strings.Contains(errs, "simulated failure") {
+			t.Errorf("allow with a failing iptables-restore: exit %d, %q; want exit 1 naming the failure", code, errs)
+		}
+		if !equalMaps(files, readUFW(t)) || liveSave(t) != live {
+			t.Error("a failed allow changed files or live rules")
+		}
+		expect(t, "after a failed allow 8080", map[probe]bool{web: false, api: true})
+	})
 	step("uninstall gives the files back byte for byte", func(t *testing.T) {
 		mustBin(t, "uninstall")
 		checkPristine(t)
