@@ -160,3 +160,25 @@ func TestInvalidFileRefused(t *testing.T) {
 		t.Errorf("want a validation error, got %v", err)
 	}
 }
+
+func TestVerifySeesAStaleBlock(t *testing.T) {
+	b := newBackend(t, &fakeNet{})
+	c, _ := b.Prepare(context.Background(), nil, Install)
+	if _, err := b.Commit(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	rs := rules.Ruleset{{Action: rules.Allow, Ports: rules.Ports{First: 80, Last: 80}}}
+	hs, err := b.Verify(context.Background(), rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		found := false
+		for _, d := range h.Drift {
+			found = found || strings.Contains(d, "differs from the rules")
+		}
+		if h.InSync || !found {
+			t.Errorf("%s: a block rendered from other rules was not reported: %v", h.Family, h.Drift)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package ufw
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -12,7 +14,7 @@ import (
 type Health struct {
 	Family rules.Family `json:"family"`
 	// InSync is true when DOCKER-USER and our chain hold exactly the rules
-	// the files hold.
+	// the state renders, and so does the file's block when installed.
 	InSync bool `json:"in_sync"`
 	// Drift lists every difference, one line each.
 	Drift []string `json:"drift,omitempty"`
@@ -23,7 +25,8 @@ type Health struct {
 	UFWLoaded bool `json:"ufw_loaded"`
 }
 
-// Verify compares the live ruleset with what rule set rs renders.
+// Verify compares the live ruleset, and the installed blocks of the files,
+// with what rule set rs renders.
 func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error) {
 	var out []Health
 	for _, f := range rules.Families {
@@ -33,6 +36,16 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 		}
 		want := plan.Filter(plan.Input{Family: f, Rules: rs})
 		drift := rules.DiffChains(want, live, rules.ChainDockerUser, rules.ChainForward)
+		if data, err := os.ReadFile(b.Path(f)); err == nil {
+			block, err := Block(string(data))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", b.Path(f), err)
+			}
+			file := plan.Filter(plan.Input{Family: f, Rules: rs, DeclareUFWForward: true})
+			if block != "" && !strings.HasSuffix(block, plan.Block(file, f, b.Source)[len(rules.MarkerBegin):]) {
+				drift = append(drift, fmt.Sprintf("the block in %s differs from the rules: run install to render it again", b.Path(f)))
+			}
+		}
 		out = append(out, Health{
 			Family:      f,
 			InSync:      len(drift) == 0,
