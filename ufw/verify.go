@@ -56,3 +56,34 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 	}
 	return out, nil
 }
+
+// Repair brings the live rules of every installed family back to what rs
+// renders, in one restore per family that drifted, and returns what it
+// repaired, one line each ("ipv4: ..."). Nothing is run when nothing drifted.
+func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) ([]string, error) {
+	inst, err := b.Installed()
+	if err != nil {
+		return nil, err
+	}
+	var repaired []string
+	for _, f := range rules.Families {
+		if !inst[f] {
+			continue
+		}
+		live, err := b.Net.Save(ctx, f, "filter")
+		if err != nil {
+			return repaired, fmt.Errorf("reading live %s rules: %w", f, err)
+		}
+		drift, input := plan.Repair(plan.Input{Family: f, Rules: rs}, live)
+		if input == "" {
+			continue
+		}
+		if err := b.Net.Restore(ctx, f, input, false); err != nil {
+			return repaired, fmt.Errorf("repairing live %s rules: %w", f, err)
+		}
+		for _, d := range drift {
+			repaired = append(repaired, f.String()+": "+d)
+		}
+	}
+	return repaired, nil
+}

@@ -13,7 +13,9 @@ import (
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
@@ -31,7 +33,7 @@ const Name = "ufw-docker-bridge"
 // Deps are the edges the commands use; Run builds the real ones, tests may
 // pass others.
 type Deps struct {
-	Runner iptables.Runner
+	Runner runner.Runner
 }
 
 func usagef(format string, args ...any) error {
@@ -42,7 +44,7 @@ func usagef(format string, args ...any) error {
 // exit code; errors are printed to stderr as one line.
 func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	if deps.Runner == nil {
-		deps.Runner = iptables.Exec{}
+		deps.Runner = runner.Exec{}
 	}
 	app := newApp(stdout, stderr, deps)
 	err := app.Run(args)
@@ -92,7 +94,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 		Commands: []*cli.Command{
 			installCommand(deps), uninstallCommand(deps),
 			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), deleteCommand(deps),
-			listCommand(deps), statusCommand(deps),
+			listCommand(deps), statusCommand(deps), syncCommand(deps), watchCommand(deps),
 		},
 	}
 	for _, cmd := range app.Commands {
@@ -112,6 +114,7 @@ func env(c *cli.Context, deps Deps) *engine.Engine {
 			BackupDir: store.BackupDir(),
 			Source:    store.RulesPath(),
 		},
+		Guard:    nft.Guard{Runner: deps.Runner},
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,
 	}

@@ -9,18 +9,29 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/textdiff"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
-// Engine ties the state, the lock and the UFW backend together.
+// Engine ties the state, the lock, the UFW backend and the guard together.
 type Engine struct {
 	Store    state.Store
 	UFW      *ufw.Backend
+	Guard    Guard
 	LockPath string
 	Out      io.Writer
+}
+
+// Guard is the nftables table that keeps published ports closed while our
+// iptables rules are clobbered (nft.Guard).
+type Guard interface {
+	// Ensure puts the current guard in place and reports whether it changed it.
+	Ensure(ctx context.Context) (bool, error)
+	// Remove deletes the guard; a missing guard is not an error.
+	Remove(ctx context.Context) error
 }
 
 // Mutation changes the rule set; it returns the new set and a message for
@@ -68,12 +79,22 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	}
 	stateChanged := state.Format(rs) != state.Format(old)
 	if dryRun {
-		e.printDryRun(change, old, rs, stateChanged)
+		e.printDryRun(change, mode, old, rs, stateChanged)
 		return nil
 	}
 	undo, err := e.UFW.Commit(ctx, change)
 	if err != nil {
 		return err
+	}
+	switch mode {
+	case ufw.Install:
+		if _, err := e.Guard.Ensure(ctx); err != nil {
+			return errors.Join(err, undo())
+		}
+	case ufw.Remove:
+		if err := e.Guard.Remove(ctx); err != nil {
+			return errors.Join(err, undo())
+		}
 	}
 	if stateChanged {
 		if err := e.Store.Save(rs); err != nil {
@@ -87,7 +108,7 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	return nil
 }
 
-func (e *Engine) printDryRun(c *ufw.Change, old, rs rules.Ruleset, stateChanged bool) {
+func (e *Engine) printDryRun(c *ufw.Change, mode ufw.Mode, old, rs rules.Ruleset, stateChanged bool) {
 	fmt.Fprintln(e.Out, "dry run: nothing was changed")
 	if stateChanged {
 		fmt.Fprintf(e.Out, "--- %s\n+++ %s (new)\n%s", e.Store.RulesPath(), e.Store.RulesPath(),
@@ -99,4 +120,46 @@ func (e *Engine) printDryRun(c *ufw.Change, old, rs rules.Ruleset, stateChanged 
 	for _, rt := range c.Runtime {
 		fmt.Fprintf(e.Out, "live %s: iptables-restore --noflush <<EOF\n%sEOF\n", rt.Family, rt.Input)
 	}
+	switch mode {
+	case ufw.Install:
+		script, _ := plan.Guard()
+		fmt.Fprintf(e.Out, "guard: nft -f - <<EOF\n%sEOF\n", script)
+	case ufw.Remove:
+		fmt.Fprintf(e.Out, "guard: nft -f - <<EOF\n%sEOF\n", plan.GuardRemoval())
+	}
+}
+
+// Sync is one verify-and-repair pass: it compares the live rules of every
+// installed family with the state and repairs only what drifted, in one
+// restore per family, then puts the guard back if it is missing or old. It
+// returns what it repaired; nothing when live equals desired.
+func (e *Engine) Sync(ctx context.Context) ([]string, error) {
+	unlock, err := state.Lock(e.LockPath)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	rs, err := e.Store.Load()
+	if err != nil {
+		return nil, err
+	}
+	inst, err := e.UFW.Installed()
+	if err != nil {
+		return nil, err
+	}
+	if !inst[rules.IPv4] && !inst[rules.IPv6] {
+		return nil, nil
+	}
+	repaired, err := e.UFW.Repair(ctx, rs)
+	if err != nil {
+		return repaired, err
+	}
+	changed, err := e.Guard.Ensure(ctx)
+	if err != nil {
+		return repaired, err
+	}
+	if changed {
+		repaired = append(repaired, "guard: nftables table inet "+rules.GuardTable+" missing or changed")
+	}
+	return repaired, nil
 }

@@ -1,3 +1,6 @@
+// Package iptables runs iptables-restore and iptables-save through a Runner,
+// and tells which iptables variant (nft or legacy) is in use so that the two
+// are never mixed.
 package iptables
 
 import (
@@ -9,13 +12,14 @@ import (
 	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
 )
 
 // Tables runs iptables-restore/-save for both families through a Runner.
 // It uses the commands UFW uses (the system's iptables alternative), so that
 // what UFW loads from its files and what we apply live are the same variant.
 type Tables struct {
-	Runner Runner
+	Runner runner.Runner
 }
 
 func command(f rules.Family, tool string) string {
@@ -60,7 +64,7 @@ var lineRe = regexp.MustCompile(`line (\d+)`)
 
 // quoteFailingLine adds the input line an iptables-restore error names.
 func quoteFailingLine(err error, input string) string {
-	var ee *ExecError
+	var ee *runner.ExecError
 	if !errors.As(err, &ee) {
 		return ""
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
 )
 
 type scripted map[string]struct {
@@ -16,13 +17,13 @@ type scripted map[string]struct {
 func (s scripted) Run(_ context.Context, name string, args []string, _ []byte) ([]byte, error) {
 	r, ok := s[name+" "+strings.Join(args, " ")]
 	if !ok {
-		return nil, &ExecError{Cmd: name, Code: 127, Stderr: "not found"}
+		return nil, &runner.ExecError{Cmd: name, Code: 127, Stderr: "not found"}
 	}
 	return []byte(r.out), r.err
 }
 
 func TestRestoreQuotesTheFailingLine(t *testing.T) {
-	s := scripted{"iptables-restore --noflush --wait": {err: &ExecError{Cmd: "iptables-restore", Code: 2, Stderr: "iptables-restore: line 2 failed\n"}}}
+	s := scripted{"iptables-restore --noflush --wait": {err: &runner.ExecError{Cmd: "iptables-restore", Code: 2, Stderr: "iptables-restore: line 2 failed\n"}}}
 	err := Tables{Runner: s}.Restore(context.Background(), rules.IPv4, "*filter\n-A X -j NOPE\nCOMMIT\n", false)
 	if err == nil || !strings.Contains(err.Error(), `input line 2: "-A X -j NOPE"`) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("got %v", err)

@@ -49,6 +49,7 @@ func Filter(in Input) *rules.Table {
 	}
 	user.Rules = append(user.Rules, "-j RETURN")
 
+	fwd.Rules = append(fwd.Rules, fmt.Sprintf("-j MARK --set-xmark %s/%s", rules.GuardMark, rules.GuardMark))
 	for _, r := range in.Rules.Of(rules.Deny) {
 		fwd.Rules = append(fwd.Rules, match(r, in.Family, "DROP")...)
 	}

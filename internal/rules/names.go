@@ -13,10 +13,20 @@ package rules
 //	       NEW into a container bridge -> ufw-docker-bridge-forward
 //	       RETURN
 //	  ufw-docker-bridge-forward
+//	       MARK GuardMark                   (our policy was consulted)
 //	       deny rules                       -> DROP
 //	       -> ufw-user-forward              (the user's `ufw route` rules decide first)
 //	       allow rules                      -> RETURN (Docker's rules finish the job)
 //	       rate-limited LOG, then DROP      (fail closed)
+//
+//	nftables table inet ufw-docker-bridge (the guard; after iptables' FORWARD,
+//	untouched by iptables -F, iptables-restore and ufw or firewalld reloads)
+//	  chain forward, hook forward priority filter + 10
+//	       not NEW, or from a container bridge -> accept
+//	       into a container bridge -> goto check
+//	  chain check
+//	       GuardMark set -> accept           (our iptables policy allowed it)
+//	       rate-limited log, drop            (our iptables policy was bypassed)
 const (
 	// ChainDockerUser is Docker's chain for the host's policy, jumped to first from FORWARD.
 	ChainDockerUser = "DOCKER-USER"
@@ -40,6 +50,20 @@ const (
 
 	// LogPrefix tags the kernel log lines of connections we drop.
 	LogPrefix = "[UFW-DOCKER-BRIDGE BLOCK] "
+
+	// GuardTable is our own nftables table (family inet).
+	GuardTable = "ufw-docker-bridge"
+	// GuardMark is the packet mark bit our iptables chain sets on every NEW
+	// connection it lets through; the guard drops NEW connections into a
+	// container bridge that lack it. Bit 24: clear of Kubernetes (0x4000,
+	// 0x8000) and Tailscale (0xff0000).
+	GuardMark = "0x1000000"
+	// GuardLogPrefix tags the kernel log lines of connections the guard drops.
+	GuardLogPrefix = "[UFW-DOCKER-BRIDGE GUARD] "
+	// GuardCommentPrefix starts the guard table's comment, followed by the
+	// hash of its rendered text, so a pass can tell a current guard from an
+	// old or altered one.
+	GuardCommentPrefix = "ufw-docker-bridge guard "
 
 	// DockerBridgeDefault is the bridge of Docker's default network.
 	DockerBridgeDefault = "docker0"

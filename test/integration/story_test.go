@@ -284,6 +284,9 @@ func checkPristine(t *testing.T) {
 			t.Errorf("%s differs from before install:\n%s", f, files[f])
 		}
 	}
+	if tables := mustSh(t, "nft list tables"); strings.Contains(tables, "ufw-docker-bridge") {
+		t.Errorf("the guard table is still there:\n%s", tables)
+	}
 	for _, save := range []string{"iptables-save", "ip6tables-save"} {
 		live := mustSh(t, save+" -t filter")
 		if strings.Contains(live, "ufw-docker-bridge") {

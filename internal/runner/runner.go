@@ -1,7 +1,6 @@
-// Package iptables runs iptables-restore and iptables-save behind a small
-// Runner interface, and tells which iptables variant (nft or legacy) is in use
-// so that the two are never mixed.
-package iptables
+// Package runner runs commands behind a small interface, so that every
+// package that execs (iptables, nft) can be tested with a fake.
+package runner
 
 import (
 	"bytes"

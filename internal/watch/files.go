@@ -1,0 +1,49 @@
+package watch
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Files fires when a file in one of the directories changes: the state
+// directory (rules edited by hand) and UFW's (its files rewritten).
+type Files struct {
+	Dirs []string
+}
+
+// Name is "files".
+func (Files) Name() string { return "files" }
+
+// Run watches the directories until ctx ends.
+func (f Files) Run(ctx context.Context, trigger func()) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("starting file watcher: %w", err)
+	}
+	defer w.Close()
+	for _, d := range f.Dirs {
+		if err := w.Add(d); err != nil {
+			return fmt.Errorf("watching %s: %w", d, err)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Remove|fsnotify.Rename) != 0 {
+				trigger()
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			return fmt.Errorf("file watcher: %w", err)
+		}
+	}
+}
