@@ -118,6 +118,18 @@ func startDockerd() error {
 	})
 }
 
+// restartDockerd restarts dockerd and waits until every container that ran
+// before runs again (they all have --restart always).
+func restartDockerd(t *testing.T) {
+	t.Helper()
+	n := strings.TrimSpace(mustSh(t, docker+" ps -q | wc -l"))
+	stopDockerd()
+	if err := startDockerd(); err != nil {
+		t.Fatal(err)
+	}
+	mustSh(t, "for i in $(seq 100); do [ $("+docker+" ps -q | wc -l) -ge "+n+" ] && exit 0; sleep 0.2; done; exit 1")
+}
+
 func stopDockerd() {
 	if dockerd != nil {
 		dockerd.Stop(20 * time.Second)

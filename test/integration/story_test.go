@@ -173,11 +173,7 @@ func TestUFWStory(t *testing.T) {
 	step("dockerd restarts keep the policy", func(t *testing.T) {
 		for i := 0; i < 2; i++ {
 			ips := containerIPs(t)
-			stopDockerd()
-			if err := startDockerd(); err != nil {
-				t.Fatal(err)
-			}
-			mustSh(t, "for i in $(seq 50); do [ $("+docker+" ps -q | wc -l) -ge 7 ] && exit 0; sleep 0.2; done; exit 1")
+			restartDockerd(t)
 			t.Logf("container addresses before restart %s, after %s", ips, containerIPs(t))
 			expect(t, "after dockerd restart", map[probe]bool{
 				web: false, api: true, apiLAN: true, db: false, dbLAN: true, echoUDP: true, appnet: false, sshHost: true,

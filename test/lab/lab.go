@@ -7,13 +7,19 @@ package lab
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const insideEnv = "UFW_DOCKER_BRIDGE_LAB_INSIDE"
@@ -188,4 +194,71 @@ func BusyboxImage(dir, labDir string) (string, error) {
 	tarPath := filepath.Join(dir, "bb.tar")
 	_, err := Sh(fmt.Sprintf("tar -C %s -cf %s .", root, tarPath))
 	return tarPath, err
+}
+
+// Prober dials one TCP address from inside another network namespace, many
+// times a second, and counts the connections that succeeded: for a port that
+// must stay closed, every success is a leak.
+type Prober struct {
+	attempts, successes atomic.Int64
+	stop                chan struct{}
+	wg                  sync.WaitGroup
+}
+
+// StartProber starts n dialers in the network namespace at nsPath, each
+// dialing target from source with the given timeout, pausing pause between
+// attempts.
+func StartProber(nsPath, source, target string, n int, timeout, pause time.Duration) (*Prober, error) {
+	p := &Prober{stop: make(chan struct{})}
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			// This goroutine's thread joins the namespace and is never given
+			// back: the runtime ends a locked thread when its goroutine exits.
+			runtime.LockOSThread()
+			fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err == nil {
+				err = unix.Setns(fd, unix.CLONE_NEWNET)
+				unix.Close(fd)
+			}
+			errs <- err
+			if err != nil {
+				return
+			}
+			d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}}
+			for {
+				select {
+				case <-p.stop:
+					return
+				default:
+				}
+				p.attempts.Add(1)
+				if c, err := d.Dial("tcp", target); err == nil {
+					p.successes.Add(1)
+					c.Close()
+				}
+				time.Sleep(pause)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			p.Stop()
+			return nil, fmt.Errorf("entering %s: %w", nsPath, err)
+		}
+	}
+	return p, nil
+}
+
+// Stop ends the dialers and returns the attempts and the successes.
+func (p *Prober) Stop() (attempts, successes int64) {
+	select {
+	case <-p.stop:
+	default:
+		close(p.stop)
+	}
+	p.wg.Wait()
+	return p.attempts.Load(), p.successes.Load()
 }

@@ -1,0 +1,222 @@
+package integration
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// repaired reports whether the live IPv4 filter table holds exactly what the
+// rules render, with FORWARD's jump to DOCKER-USER first.
+func repaired(t *testing.T) bool {
+	t.Helper()
+	rs, err := state.Store{Dir: filepath.Join(dir, "state")}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("iptables-save", "-t", "filter").Output()
+	if err != nil {
+		return false
+	}
+	d, err := rules.ParseSave(string(out))
+	if err != nil || d.Table("filter") == nil {
+		return false
+	}
+	drift, _ := plan.Repair(plan.Input{Family: rules.IPv4, Rules: rs}, d.Table("filter"))
+	return len(drift) == 0
+}
+
+// waitRepaired polls until the live state is right and returns how long that
+// took from start.
+func waitRepaired(t *testing.T, start time.Time) time.Duration {
+	t.Helper()
+	deadline := start.Add(10 * time.Second)
+	for !repaired(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not repaired after 10s:\n%s", mustSh(t, "iptables-save -t filter"))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// notifySocket listens where the watcher sends its systemd notifications.
+func notifySocket(t *testing.T) (string, <-chan string) {
+	t.Helper()
+	path := filepath.Join(dir, "notify.sock")
+	os.Remove(path)
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ch := make(chan string, 16)
+	go func() {
+		buf := make([]byte, 256)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(ch)
+				return
+			}
+			ch <- string(buf[:n])
+		}
+	}()
+	return path, ch
+}
+
+func waitNotify(t *testing.T, ch <-chan string, want string) {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case s := <-ch:
+			if strings.Contains(s, want) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %s from the watcher", want)
+		}
+	}
+}
+
+// TestWatchZeroExposure clobbers the firewall in every way the watcher issue
+// names while an external client hammers a denied published port, and checks
+// that not one connection got through and that every clobber was repaired.
+func TestWatchZeroExposure(t *testing.T) {
+	old := mustSh(t, "iptables-save") // a ruleset from before install: none of our rules
+	mustBin(t, "install")
+	mustBin(t, "allow", "9443")
+	mustBin(t, "allow", "3306/tcp", "from", lanNet)
+	defer runBin("uninstall")
+
+	sock, notes := notifySocket(t)
+	cmd := exec.Command(bin, "watch", "--safety-interval", "5s")
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	logf, err := os.Create(filepath.Join(dir, "watch.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-done
+		}
+		data, _ := os.ReadFile(filepath.Join(dir, "watch.log"))
+		t.Logf("watcher log:\n%s", data)
+	}()
+	waitNotify(t, notes, "READY=1")
+
+	prober, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clobbers := []struct{ name, script string }{
+		{"iptables -F DOCKER-USER", "iptables -F DOCKER-USER"},
+		{"DOCKER-USER jump moved to the end of FORWARD", "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER"},
+		{"iptables-restore (no -n) of a save from before install", "iptables-restore < " + filepath.Join(dir, "old.save")},
+		{"ufw disable, ufw enable", "ufw disable && ufw --force enable"},
+		{"our chain deleted, DOCKER-USER reset (one restore)", "printf '*filter\\n:DOCKER-USER - [0:0]\\n:ufw-docker-bridge-forward - [0:0]\\n" +
+			"-A DOCKER-USER -j RETURN\\n-X ufw-docker-bridge-forward\\nCOMMIT\\n' | iptables-restore -n"},
+	}
+	if err := os.WriteFile(filepath.Join(dir, "old.save"), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var lat []time.Duration
+	for round := 0; round < 3; round++ {
+		for _, c := range clobbers {
+			mustSh(t, c.script)
+			// Measured from the end of the clobber: ufw enable alone takes a
+			// second and more, and breaks nothing of ours until it ends.
+			d := waitRepaired(t, time.Now())
+			lat = append(lat, d)
+			t.Logf("%-55s repaired in %v", c.name, d)
+		}
+	}
+	// dockerd restart: Docker rewrites its chains when it starts.
+	restartDockerd(t)
+	t.Logf("%-55s in sync %v after its containers run again", "dockerd restart", waitRepaired(t, time.Now()))
+	// A network created while the watcher runs, its port published but not allowed.
+	mustSh(t, docker+" network create watchnet && "+docker+" run -d --name watchweb --network watchnet -p 8282:80 bb:1 "+
+		"sh -c 'mkdir -p /www && echo watchweb > /www/index.html && exec httpd -f -p 80 -h /www'")
+	defer lab.Sh(docker + " rm -f watchweb; " + docker + " network rm watchnet")
+
+	attempts, leaks := prober.Stop()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	t.Logf("%d clobbers: repair latency median %v, worst %v; %d probes of the denied port 8080, %d got through",
+		len(lat), lat[len(lat)/2], lat[len(lat)-1], attempts, leaks)
+	if leaks != 0 {
+		t.Errorf("%d connections to a denied published port got through during the clobbers", leaks)
+	}
+	if attempts < 1000 {
+		t.Errorf("only %d probes: the probe loop did not run", attempts)
+	}
+	expect(t, "after the clobbers", map[probe]bool{
+		web: false, api: true, apiLAN: true, db: false, dbLAN: true, sshHost: true, hostDeny: false,
+		{name: "watchweb(net while watching)", from: clientAddr, port: 8282, want: "watchweb"}: false,
+	})
+	containerEgress(t)
+	if out := mustBin(t, "sync"); !strings.Contains(out, "in sync") {
+		t.Errorf("sync after the watcher's repairs: %s", out)
+	}
+
+	// A clean stop on SIGTERM.
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("watcher exit on SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watcher did not stop on SIGTERM")
+	}
+	waitNotify(t, notes, "STOPPING=1")
+}
+
+// TestSyncRepairsOnlyDrift: sync prints nothing to repair when live equals
+// desired, and names what it repaired otherwise.
+func TestSyncRepairsOnlyDrift(t *testing.T) {
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	if out := mustBin(t, "sync"); !strings.Contains(out, "in sync") {
+		t.Errorf("sync right after install: %s", out)
+	}
+	mustSh(t, "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER && iptables -F DOCKER-USER && nft delete table inet "+rules.GuardTable)
+	out := mustBin(t, "sync")
+	for _, want := range []string{"ipv4: FORWARD jumps to DOCKER-USER at rule", "ipv4: DOCKER-USER rule 1 is missing", "guard:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sync output lacks %q:\n%s", want, out)
+		}
+	}
+	if !repaired(t) {
+		t.Error("sync left drift")
+	}
+
+	// Without the guard and without a repair, a clobber opens the denied
+	// port: what the watcher test's probe loop would catch.
+	mustSh(t, "nft delete table inet "+rules.GuardTable+" && iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
+	expect(t, "clobbered, no guard, no repair", map[probe]bool{web: true})
+	mustBin(t, "sync")
+	expect(t, "after sync", map[probe]bool{web: false})
+	// With the guard alone (nothing repaired yet), the same clobber opens nothing.
+	mustSh(t, "iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
+	expect(t, "clobbered, guard in place, no repair", map[probe]bool{web: false})
+	mustBin(t, "sync")
+}
