@@ -11,6 +11,9 @@ import (
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
@@ -27,6 +30,7 @@ type report struct {
 	Rules     []numberedRule    `json:"rules"`
 	Variant   string            `json:"iptables,omitempty"`
 	Live      []ufw.Health      `json:"delegation,omitempty"`
+	Guard     string            `json:"guard,omitempty"`
 	Bridges   []discover.Bridge `json:"bridges,omitempty"`
 }
 
@@ -60,10 +64,29 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	if r.Live, err = e.UFW.Verify(c.Context, rs); err != nil {
 		return nil, err
 	}
+	if r.Guard, err = guardState(c, deps); err != nil {
+		return nil, err
+	}
 	if r.Bridges, err = (discover.Netlink{}).Bridges(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// guardState says whether the guard table is current, outdated or missing.
+func guardState(c *cli.Context, deps Deps) (string, error) {
+	cur, err := (nft.Guard{Runner: deps.Runner}).Current(c.Context)
+	if err != nil {
+		return "", err
+	}
+	_, want := plan.Guard()
+	switch cur {
+	case want:
+		return "in place", nil
+	case "":
+		return "missing", nil
+	}
+	return "outdated (sync replaces it)", nil
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -149,6 +172,7 @@ func statusCommand(deps Deps) *cli.Command {
 					}
 				}
 			}
+			fmt.Fprintf(w, "guard (nftables table inet %s): %s\n", rules.GuardTable, r.Guard)
 			fmt.Fprintln(w, "bridges:")
 			for _, b := range r.Bridges {
 				fmt.Fprintf(w, "  %-16s %-8s %s\n", b.Name, b.Owner, strings.Join(b.Addrs, " "))

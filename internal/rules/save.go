@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -72,10 +73,41 @@ func (t *Table) remove(name string) {
 	}
 }
 
+// edit applies "-I CHAIN [N] RULE" or "-D CHAIN RULE" to the model, as
+// iptables-restore would: deleting a rule that is not there is an error.
+func (t *Table) edit(line string) error {
+	name, rule, _ := strings.Cut(line[3:], " ")
+	c := t.Chain(name)
+	if c == nil {
+		return fmt.Errorf("%q names an unknown chain", line)
+	}
+	if line[1] == 'D' {
+		for i, r := range c.Rules {
+			if r == rule {
+				c.Rules = append(c.Rules[:i], c.Rules[i+1:]...)
+				return nil
+			}
+		}
+		return fmt.Errorf("%q: no such rule", line)
+	}
+	pos := 1
+	if num, rest, ok := strings.Cut(rule, " "); ok {
+		if p, err := strconv.Atoi(num); err == nil {
+			pos, rule = p, rest
+		}
+	}
+	if pos < 1 || pos > len(c.Rules)+1 {
+		return fmt.Errorf("%q: no position %d", line, pos)
+	}
+	c.Rules = append(c.Rules[:pos-1], append([]string{rule}, c.Rules[pos-1:]...)...)
+	return nil
+}
+
 // ParseSave reads iptables-save output or an iptables-restore input (such as
 // a UFW rules file). Comments and blank lines are skipped; "-A" lines are
-// kept as written; "-F"/"-X" of a chain the text knows flush/delete it in the
-// model; any other line is an error naming its number.
+// kept as written; "-I"/"-D"/"-F"/"-X" of a chain the text knows insert,
+// delete, flush or delete the chain in the model, as a restore would; any
+// other line is an error naming its number.
 func ParseSave(text string) (*Dump, error) {
 	d := &Dump{}
 	var cur *Table
@@ -111,6 +143,10 @@ func ParseSave(text string) (*Dump, error) {
 			}
 			c := cur.ensure(name)
 			c.Rules = append(c.Rules, strings.TrimSpace(rule))
+		case strings.HasPrefix(line, "-I ") || strings.HasPrefix(line, "-D "):
+			if err := cur.edit(line); err != nil {
+				return nil, fmt.Errorf("line %d: %w", n, err)
+			}
 		case strings.HasPrefix(line, "-F ") || strings.HasPrefix(line, "-X "):
 			name := strings.TrimSpace(line[3:])
 			c := cur.Chain(name)

@@ -73,7 +73,11 @@ func statusJSON(t *testing.T) map[string]any {
 
 func assertInSync(t *testing.T) {
 	t.Helper()
-	for _, h := range statusJSON(t)["delegation"].([]any) {
+	st := statusJSON(t)
+	if st["guard"] != "in place" {
+		t.Errorf("guard: %v", st["guard"])
+	}
+	for _, h := range st["delegation"].([]any) {
 		m := h.(map[string]any)
 		if m["in_sync"] != true {
 			t.Errorf("live %v not in sync with the files: %v", m["family"], m["drift"])
