@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/ufw-docker-bridge
 PKGS := ./...
 
-.PHONY: all build deps test unit lint demo fuzz clean
+.PHONY: all build deps test unit lint demo bench fuzz clean
 
 all: build
 
@@ -35,6 +35,12 @@ demo: deps
 	@[ "$$(id -u)" = 0 ] || { echo "demo: run as root (it builds its own network namespaces)"; exit 1; }
 	UFW_DOCKER_BRIDGE_REQUIRE_LAB=1 $(GO) test -count=1 -timeout 10m -run TestUFWStory -v ./test/integration \
 		| ./scripts/demo-filter.sh
+
+# Benchmarks: the watcher's idle cost in the namespace lab (root), and the
+# pure packages' micro-benchmarks.
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./test/integration
+	$(GO) test -run '^$$' -bench . ./internal/...
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzBlockEditor -fuzztime 60s ./ufw/
