@@ -10,7 +10,7 @@ import (
 func manyRules(n int) rules.Ruleset {
 	rs := make(rules.Ruleset, 0, n)
 	for i := 0; i < n; i++ {
-		r, err := rules.Parse([]string{"allow", fmt.Sprint(1 + i%60000) + "/tcp", "from", fmt.Sprintf("10.%d.%d.0/24", i/256%256, i%256)})
+		r, err := rules.Parse([]string{"allow", fmt.Sprint(1+i%60000) + "/tcp", "from", fmt.Sprintf("10.%d.%d.0/24", i/256%256, i%256)})
 		if err != nil {
 			panic(err)
 		}
