@@ -4,9 +4,10 @@ go 1.22
 
 require (
 	github.com/fsnotify/fsnotify v1.7.0
+	github.com/godbus/dbus/v5 v5.1.0
 	github.com/urfave/cli/v2 v2.27.7
 	github.com/vishvananda/netlink v1.3.1
-	golang.org/x/sys v0.10.0
+	golang.org/x/sys v0.27.0
 )
 
 require (

@@ -66,7 +66,8 @@ func watchCommand(deps Deps) *cli.Command {
 				Watchdog:   watch.WatchdogInterval(),
 				MaxRepairs: 20,
 			}
-			sources := []watch.Source{watch.NFTables(), watch.Links(), watch.Files{Dirs: existing(e.Store.Dir, c.String("ufw-dir"))}}
+			sources := []watch.Source{watch.NFTables(), watch.Links(), watch.FirewallD{Log: log},
+				watch.Files{Dirs: existing(e.Store.Dir, c.String("ufw-dir"))}}
 			log.Info("watching", "state", e.Store.Dir, "ufw", c.String("ufw-dir"))
 			return loop.Run(ctx, sources...)
 		},

@@ -49,7 +49,10 @@ func setup() (func(), error) {
 		// Private copies of everything ufw and dockerd write.
 		fmt.Sprintf("cp -a /etc/ufw %[1]s/etc-ufw && mount --bind %[1]s/etc-ufw /etc/ufw", dir),
 		fmt.Sprintf("cp -a /etc/default/ufw %[1]s/default-ufw && mount --bind %[1]s/default-ufw /etc/default/ufw", dir),
-		"mkdir -p /run/docker /run/netns && mount -t tmpfs tmpfs /run/docker && mount -t tmpfs tmpfs /run/netns",
+		// A private /run: docker's, dbus's, firewalld's and ip netns' sockets,
+		// the xtables lock and our lock all stay inside the lab.
+		"mount -t tmpfs tmpfs /run && mkdir -p /run/docker /run/netns /run/dbus /run/firewalld",
+		fmt.Sprintf("cp -a /etc/firewalld %[1]s/etc-firewalld && mount --bind %[1]s/etc-firewalld /etc/firewalld", dir),
 		// A user's own text around where our block goes: it must survive byte for byte.
 		"printf '# my own after.rules note\\n' >> /etc/ufw/after.rules",
 		"printf %s \"$(cat /etc/ufw/after6.rules)\" > /etc/ufw/after6.rules.new && mv /etc/ufw/after6.rules.new /etc/ufw/after6.rules",

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/watch"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
 
@@ -106,28 +108,8 @@ func TestWatchZeroExposure(t *testing.T) {
 	mustBin(t, "allow", "3306/tcp", "from", lanNet)
 	defer runBin("uninstall")
 
-	sock, notes := notifySocket(t)
-	cmd := exec.Command(bin, "watch", "--safety-interval", "5s")
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
-	logf, err := os.Create(filepath.Join(dir, "watch.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-done
-		}
-		data, _ := os.ReadFile(filepath.Join(dir, "watch.log"))
-		t.Logf("watcher log:\n%s", data)
-	}()
-	waitNotify(t, notes, "READY=1")
+	w := startWatcher(t)
+	defer w.kill(t)
 
 	prober, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
 	if err != nil {
@@ -182,17 +164,66 @@ func TestWatchZeroExposure(t *testing.T) {
 		t.Errorf("sync after the watcher's repairs: %s", out)
 	}
 
-	// A clean stop on SIGTERM.
-	cmd.Process.Signal(syscall.SIGTERM)
+	w.stop(t)
+}
+
+// watcher is a running `ufw-docker-bridge watch`.
+type watcher struct {
+	cmd   *exec.Cmd
+	done  chan error
+	notes <-chan string
+	log   string
+}
+
+// startWatcher starts the watcher with a notify socket and waits for READY=1.
+func startWatcher(t *testing.T) *watcher {
+	t.Helper()
+	sock, notes := notifySocket(t)
+	w := &watcher{cmd: exec.Command(bin, "watch", "--safety-interval", "5s"), done: make(chan error, 1), notes: notes,
+		log: filepath.Join(dir, "watch.log")}
+	w.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	logf, err := os.Create(w.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cmd.Stdout, w.cmd.Stderr = logf, logf
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.done <- w.cmd.Wait(); logf.Close() }()
+	waitNotify(t, notes, "READY=1")
+	return w
+}
+
+// stop sends SIGTERM and checks for a clean exit and STOPPING=1.
+func (w *watcher) stop(t *testing.T) {
+	t.Helper()
+	w.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-done:
+	case err := <-w.done:
+		w.done <- err
 		if err != nil {
 			t.Errorf("watcher exit on SIGTERM: %v", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("watcher did not stop on SIGTERM")
 	}
-	waitNotify(t, notes, "STOPPING=1")
+	waitNotify(t, w.notes, "STOPPING=1")
+}
+
+// kill ends the watcher if it still runs and, when the test failed, logs
+// what it wrote.
+func (w *watcher) kill(t *testing.T) {
+	select {
+	case err := <-w.done:
+		w.done <- err
+	default:
+		w.cmd.Process.Kill()
+	}
+	if t.Failed() {
+		data, _ := os.ReadFile(w.log)
+		t.Logf("watcher log:\n%s", data)
+	}
 }
 
 // TestSyncRepairsOnlyDrift: sync prints nothing to repair when live equals
@@ -224,4 +255,102 @@ func TestSyncRepairsOnlyDrift(t *testing.T) {
 	mustSh(t, "iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
 	expect(t, "clobbered, guard in place, no repair", map[probe]bool{web: false})
 	mustBin(t, "sync")
+}
+
+// startFirewalld starts firewalld on the lab's system bus and waits until it
+// runs.
+func startFirewalld(t *testing.T) *lab.Daemon {
+	t.Helper()
+	d, err := lab.Start(filepath.Join(dir, "firewalld.out"), "firewalld", "--nofork", "--nopid",
+		"--log-target", "file", "--log-file", filepath.Join(dir, "firewalld.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.WaitFor(30*time.Second, func() error { _, err := lab.Sh("firewall-cmd --state"); return err }); err != nil {
+		d.Stop(10 * time.Second)
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestWatchFirewalld: firewalld starting under a running Docker, reloading
+// (it flushes every iptables table, and Docker re-adds its rules after
+// Reloaded, above DOCKER-USER), and restarting (NameOwnerChanged, no
+// Reloaded): the watcher repairs each, and a denied published port never
+// answers. Afterwards the lab is put back: firewalld stopped, Docker and ufw
+// reloaded.
+func TestWatchFirewalld(t *testing.T) {
+	mustBin(t, "install")
+	mustBin(t, "allow", "9443")
+	defer func() {
+		runBin("uninstall")
+		lab.Sh("nft delete table inet firewalld; ufw reload")
+		restartDockerd(t)
+	}()
+	// The bus first, so that the watcher subscribes to firewalld's signals.
+	if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
+		mustSh(t, "dbus-daemon --system --fork --nopidfile")
+	}
+	w := startWatcher(t)
+	defer w.kill(t)
+	prober, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lat []time.Duration
+	step := func(name string, f func()) {
+		f()
+		d := waitRepaired(t, time.Now())
+		lat = append(lat, d)
+		t.Logf("%-50s repaired in %v", name, d)
+	}
+	var fw *lab.Daemon
+	step("firewalld started under a running Docker", func() { fw = startFirewalld(t) })
+	// Docker uses firewalld only when it finds it at start.
+	step("dockerd restarted with firewalld", func() { restartDockerd(t) })
+	for i := 0; i < 3; i++ {
+		step("firewall-cmd --reload", func() { mustSh(t, "firewall-cmd --reload") })
+	}
+	step("firewalld stopped", func() { fw.Stop(20 * time.Second) })
+	step("firewalld started again", func() { fw = startFirewalld(t) })
+	defer func() { fw.Stop(20 * time.Second) }()
+	// Docker re-adds its rules after firewalld's Reloaded, 70-230 ms later:
+	// give it the time, then the state must be right.
+	time.Sleep(500 * time.Millisecond)
+	waitRepaired(t, time.Now())
+	attempts, leaks := prober.Stop()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	t.Logf("firewalld: %d events, repair median %v, worst %v; %d probes of the denied port, %d got through",
+		len(lat), lat[len(lat)/2], lat[len(lat)-1], attempts, leaks)
+	if leaks != 0 {
+		t.Errorf("%d connections to a denied published port got through", leaks)
+	}
+	expect(t, "with firewalld", map[probe]bool{web: false, api: true})
+	w.stop(t)
+
+	// The D-Bus source itself: a trigger on connecting, on Reloaded, and on
+	// NameOwnerChanged when firewalld stops and starts.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	triggers := make(chan struct{}, 64)
+	go watch.FirewallD{}.Run(ctx, func() { triggers <- struct{}{} })
+	wantTrigger := func(what string) {
+		t.Helper()
+		select {
+		case <-triggers:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no trigger from the firewalld source on %s", what)
+		}
+		time.Sleep(300 * time.Millisecond)
+		for len(triggers) > 0 {
+			<-triggers
+		}
+	}
+	wantTrigger("connecting")
+	mustSh(t, "firewall-cmd --reload")
+	wantTrigger("firewall-cmd --reload")
+	fw.Stop(20 * time.Second)
+	wantTrigger("firewalld stopping")
+	fw = startFirewalld(t)
+	wantTrigger("firewalld starting")
 }

@@ -29,7 +29,8 @@ const insideEnv = "UFW_DOCKER_BRIDGE_LAB_INSIDE"
 const RequireEnv = "UFW_DOCKER_BRIDGE_REQUIRE_LAB"
 
 // Tools are the commands a lab needs.
-var Tools = []string{"unshare", "ip", "iptables-restore", "ip6tables-restore", "ufw", "dockerd", "busybox", "curl", "bash"}
+var Tools = []string{"unshare", "ip", "iptables-restore", "ip6tables-restore", "nft", "ufw", "dockerd", "busybox", "curl", "bash",
+	"firewalld", "firewall-cmd", "dbus-daemon"}
 
 // Main is TestMain for a lab package: outside, it re-runs the test binary in
 // fresh namespaces and returns its exit code; inside, it checks that the
@@ -134,7 +135,7 @@ func firstLine(s string) string {
 // Daemon is a process the lab started; Stop ends and reaps it.
 type Daemon struct {
 	cmd  *exec.Cmd
-	done chan error
+	done chan struct{} // closed once the process is reaped
 }
 
 // Start starts a long-running command with its output in logPath.
@@ -149,14 +150,20 @@ func Start(logPath string, name string, args ...string) (*Daemon, error) {
 		f.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	d := &Daemon{cmd: cmd, done: make(chan error, 1)}
-	go func() { d.done <- cmd.Wait(); f.Close() }()
+	d := &Daemon{cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); f.Close(); close(d.done) }()
 	return d, nil
 }
 
 // Stop sends SIGTERM to the process it started (by its recorded PID), waits
-// up to timeout, then SIGKILL, and reaps it.
+// up to timeout, then SIGKILL, and reaps it. Stopping a stopped daemon does
+// nothing.
 func (d *Daemon) Stop(timeout time.Duration) {
+	select {
+	case <-d.done:
+		return
+	default:
+	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-d.done:
