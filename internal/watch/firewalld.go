@@ -29,8 +29,9 @@ type FirewallD struct {
 func (FirewallD) Name() string { return "firewalld" }
 
 // Retry is how long Run waits before connecting again when the bus is not
-// there (yet) or went away.
-const Retry = 5 * time.Second
+// there (yet) or went away. It can be long: firewalld's first flush shows up
+// as nftables events anyway, which trigger a pass of their own.
+const Retry = 30 * time.Second
 
 // Run subscribes to the signals until ctx ends, connecting again when the
 // bus is missing or goes away; each time it (re)connects it triggers a pass,

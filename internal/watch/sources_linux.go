@@ -40,8 +40,9 @@ func (n Netlink) Run(ctx context.Context, trigger func()) error {
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: 1 << (n.Group - 1)}); err != nil {
 		return fmt.Errorf("joining netlink group %d: %w", n.Group, err)
 	}
-	// Wake up once a second to notice the end of ctx: no event means no work.
-	tv := unix.Timeval{Sec: 1}
+	// Wake up now and then to notice the end of ctx (the daemon itself does
+	// not wait for its sources when it stops): no event means no work.
+	tv := unix.Timeval{Sec: 10}
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		return fmt.Errorf("setting netlink timeout: %w", err)
 	}

@@ -314,9 +314,10 @@ func TestWatchFirewalld(t *testing.T) {
 	step("firewalld stopped", func() { fw.Stop(20 * time.Second) })
 	step("firewalld started again", func() { fw = startFirewalld(t) })
 	defer func() { fw.Stop(20 * time.Second) }()
-	// Docker re-adds its rules after firewalld's Reloaded, 70-230 ms later:
-	// give it the time, then the state must be right.
-	time.Sleep(500 * time.Millisecond)
+	// Docker re-adds its rules after firewalld's signals: wait for the DNAT
+	// of api's port, then the state must be right.
+	mustSh(t, "for i in $(seq 100); do iptables -t nat -S DOCKER 2>/dev/null | grep -q -- '--dport 9443' && "+
+		"iptables -S DOCKER 2>/dev/null | grep -q -- '--dport 443' && exit 0; sleep 0.1; done; exit 1")
 	waitRepaired(t, time.Now())
 	attempts, leaks := prober.Stop()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
