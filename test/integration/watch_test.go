@@ -145,16 +145,7 @@ func TestWatchZeroExposure(t *testing.T) {
 		"sh -c 'mkdir -p /www && echo watchweb > /www/index.html && exec httpd -f -p 80 -h /www'")
 	defer lab.Sh(docker + " rm -f watchweb; " + docker + " network rm watchnet")
 
-	attempts, leaks := prober.Stop()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	t.Logf("%d clobbers: repair latency median %v, worst %v; %d probes of the denied port 8080, %d got through",
-		len(lat), lat[len(lat)/2], lat[len(lat)-1], attempts, leaks)
-	if leaks != 0 {
-		t.Errorf("%d connections to a denied published port got through during the clobbers", leaks)
-	}
-	if attempts < 1000 {
-		t.Errorf("only %d probes: the probe loop did not run", attempts)
-	}
+	checkNoLeaks(t, prober, lat, "clobbers")
 	expect(t, "after the clobbers", map[probe]bool{
 		web: false, api: true, apiLAN: true, db: false, dbLAN: true, sshHost: true, hostDeny: false,
 		{name: "watchweb(net while watching)", from: clientAddr, port: 8282, want: "watchweb"}: false,
@@ -165,6 +156,22 @@ func TestWatchZeroExposure(t *testing.T) {
 	}
 
 	w.stop(t)
+}
+
+// checkNoLeaks stops the prober, logs the repair latencies and fails when a
+// connection to the denied port got through or the probe loop did not run.
+func checkNoLeaks(t *testing.T, p *lab.Prober, lat []time.Duration, what string) {
+	t.Helper()
+	attempts, leaks := p.Stop()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	t.Logf("%d %s: repair latency median %v, worst %v; %d probes of the denied port 8080, %d got through",
+		len(lat), what, lat[len(lat)/2], lat[len(lat)-1], attempts, leaks)
+	if leaks != 0 {
+		t.Errorf("%d connections to a denied published port got through during the %s", leaks, what)
+	}
+	if attempts < 1000 {
+		t.Errorf("only %d probes: the probe loop did not run", attempts)
+	}
 }
 
 // watcher is a running `ufw-docker-bridge watch`.
@@ -319,13 +326,7 @@ func TestWatchFirewalld(t *testing.T) {
 	mustSh(t, "for i in $(seq 100); do iptables -t nat -S DOCKER 2>/dev/null | grep -q -- '--dport 9443' && "+
 		"iptables -S DOCKER 2>/dev/null | grep -q -- '--dport 443' && exit 0; sleep 0.1; done; exit 1")
 	waitRepaired(t, time.Now())
-	attempts, leaks := prober.Stop()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	t.Logf("firewalld: %d events, repair median %v, worst %v; %d probes of the denied port, %d got through",
-		len(lat), lat[len(lat)/2], lat[len(lat)-1], attempts, leaks)
-	if leaks != 0 {
-		t.Errorf("%d connections to a denied published port got through", leaks)
-	}
+	checkNoLeaks(t, prober, lat, "firewalld events")
 	expect(t, "with firewalld", map[probe]bool{web: false, api: true})
 	w.stop(t)
 
