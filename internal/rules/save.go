@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -64,6 +65,12 @@ func (t *Table) ensure(name string) *Chain {
 	return c
 }
 
+// order puts the declared chains first, in the order of their declarations,
+// then the rest in the order they appeared: the order String prints them in.
+func (t *Table) order() {
+	sort.SliceStable(t.Chains, func(i, j int) bool { return t.Chains[i].Declared && !t.Chains[j].Declared })
+}
+
 func (t *Table) remove(name string) {
 	for i, c := range t.Chains {
 		if c.Name == name {
@@ -77,9 +84,13 @@ func (t *Table) remove(name string) {
 // iptables-restore would: deleting a rule that is not there is an error.
 func (t *Table) edit(line string) error {
 	name, rule, _ := strings.Cut(line[3:], " ")
+	rule = strings.TrimSpace(rule)
 	c := t.Chain(name)
 	if c == nil {
 		return fmt.Errorf("%q names an unknown chain", line)
+	}
+	if rule == "" {
+		return fmt.Errorf("%q is not a rule", line)
 	}
 	if line[1] == 'D' {
 		for i, r := range c.Rules {
@@ -96,7 +107,7 @@ func (t *Table) edit(line string) error {
 			pos, rule = p, rest
 		}
 	}
-	if pos < 1 || pos > len(c.Rules)+1 {
+	if rule == "" || pos < 1 || pos > len(c.Rules)+1 {
 		return fmt.Errorf("%q: no position %d", line, pos)
 	}
 	c.Rules = append(c.Rules[:pos-1], append([]string{rule}, c.Rules[pos-1:]...)...)
@@ -125,6 +136,7 @@ func ParseSave(text string) (*Dump, error) {
 			if cur == nil {
 				return nil, fmt.Errorf("line %d: COMMIT outside a table", n)
 			}
+			cur.order()
 			d.Tables = append(d.Tables, cur)
 			cur = nil
 		case cur == nil:
@@ -138,8 +150,8 @@ func ParseSave(text string) (*Dump, error) {
 			c.Policy, c.Declared = f[1], true
 		case strings.HasPrefix(line, "-A "):
 			name, rule, _ := strings.Cut(line[3:], " ")
-			if name == "" {
-				return nil, fmt.Errorf("line %d: rule without a chain", n)
+			if name == "" || strings.TrimSpace(rule) == "" {
+				return nil, fmt.Errorf("line %d: %q is not a rule", n, line)
 			}
 			c := cur.ensure(name)
 			c.Rules = append(c.Rules, strings.TrimSpace(rule))
