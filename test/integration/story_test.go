@@ -251,11 +251,8 @@ func TestUFWStory(t *testing.T) {
 		}
 	})
 	step("a failing iptables-restore opens nothing and changes nothing", func(t *testing.T) {
-		broken := filepath.Join(dir, "broken-bin")
-		mustSh(t, "mkdir -p "+broken+" && for c in iptables-restore ip6tables-restore; do "+
-			"printf '#!/bin/sh\\necho \"$0: line 3: simulated failure\" >&2\\nexit 1\\n' > "+broken+"/$c; chmod +x "+broken+"/$c; done")
 		files, live := readUFW(t), liveSave(t)
-		_, errs, code := runBinEnv([]string{"PATH=" + broken + ":" + os.Getenv("PATH")}, "allow", "8080")
+		_, errs, code := runBinEnv([]string{brokenRestore(t)}, "allow", "8080")
 		if code != 1 || !strings.Contains(errs, "simulated failure") {
 			t.Errorf("allow with a failing iptables-restore: exit %d, %q; want exit 1 naming the failure", code, errs)
 		}

@@ -1,0 +1,130 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// brokenRestore puts iptables-restore and ip6tables-restore wrappers that
+// always fail first on PATH and returns the PATH= entry.
+func brokenRestore(t *testing.T) string {
+	t.Helper()
+	broken := filepath.Join(dir, "broken-bin")
+	mustSh(t, "mkdir -p "+broken+" && for c in iptables-restore ip6tables-restore; do "+
+		"printf '#!/bin/sh\\necho \"$0: line 3: simulated failure\" >&2\\nexit 1\\n' > "+broken+"/$c; chmod +x "+broken+"/$c; done")
+	return "PATH=" + broken + ":" + os.Getenv("PATH")
+}
+
+// TestConcurrentAllows: 20 allow commands at once, with the watcher running,
+// end with all 20 rules in the state, the files and the kernel, once each.
+func TestConcurrentAllows(t *testing.T) {
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	w := startWatcher(t)
+	defer w.kill(t)
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, _, codes[i] = runBin("allow", fmt.Sprintf("%d/tcp", 6100+i))
+		}(i)
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 0 {
+			t.Errorf("allow %d: exit %d", 6100+i, c)
+		}
+	}
+	files := readUFW(t)
+	live := mustSh(t, "iptables-save -t filter; ip6tables-save -t filter")
+	for i := 0; i < 20; i++ {
+		port := fmt.Sprint(6100 + i)
+		if n := strings.Count(files["state"], "allow "+port+"/tcp\n"); n != 1 {
+			t.Errorf("state holds allow %s %d times", port, n)
+		}
+		for _, f := range []string{"after.rules", "after6.rules"} {
+			if n := strings.Count(files[f], "--ctorigdstport "+port+" -j RETURN"); n != 1 {
+				t.Errorf("%s holds port %s %d times", f, port, n)
+			}
+		}
+		if n := strings.Count(live, "--ctorigdstport "+port+" -j RETURN"); n != 2 {
+			t.Errorf("the kernel holds port %s %d times, want once per family", port, n)
+		}
+	}
+	w.stop(t)
+	for i := 0; i < 20; i++ {
+		mustBin(t, "delete", "allow", fmt.Sprintf("%d/tcp", 6100+i))
+	}
+}
+
+// TestFailClosed: with iptables-restore failing, sync and the watcher's
+// repair report the error, and a clobbered denied port stays closed (the
+// guard holds it); allow changes nothing (TestUFWStory).
+func TestFailClosed(t *testing.T) {
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	mustSh(t, "iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
+	_, errs, code := runBinEnv([]string{brokenRestore(t)}, "sync")
+	if code != 1 || !strings.Contains(errs, "simulated failure") {
+		t.Errorf("sync with a failing iptables-restore: exit %d, %q", code, errs)
+	}
+	expect(t, "clobbered, repair failing", map[probe]bool{web: false})
+	mustBin(t, "sync")
+}
+
+// TestFullDisk: with /etc/ufw on a full file system, allow fails cleanly:
+// exit 1, files, state and live rules as they were.
+func TestFullDisk(t *testing.T) {
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	full := filepath.Join(dir, "full")
+	mustSh(t, fmt.Sprintf("mkdir -p %[1]s && mount -t tmpfs -o size=1m tmpfs %[1]s && cp -a /etc/ufw/. %[1]s/ && "+
+		"(dd if=/dev/zero of=%[1]s/filler bs=4k 2>/dev/null; true) && mount --bind %[1]s /etc/ufw", full))
+	defer mustSh(t, fmt.Sprintf("umount /etc/ufw && umount %s", full))
+	files, live := readUFW(t), liveSave(t)
+	_, errs, code := runBin("allow", "7777")
+	if code != 1 || errs == "" {
+		t.Errorf("allow on a full disk: exit %d, %q", code, errs)
+	}
+	if !equalMaps(files, readUFW(t)) || liveSave(t) != live {
+		t.Error("a failed allow on a full disk changed files, state or live rules")
+	}
+	if entries, _ := filepath.Glob(filepath.Join(full, ".*.tmp-*")); len(entries) > 0 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+// TestJunkStateFile: a hand-edited state file with a bad line is refused
+// with its line number, and nothing is applied.
+func TestJunkStateFile(t *testing.T) {
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	path := filepath.Join(dir, "state", "rules")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.WriteFile(path, orig, 0o644)
+	live := liveSave(t)
+	for _, junk := range []string{"allow 80\n-A FORWARD -j ACCEPT\n", "allow 80\"\n", "allow ８０\n", "COMMIT\n", "allow 1:0\n"} {
+		if err := os.WriteFile(path, append(append([]byte{}, orig...), junk...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		wantLine := fmt.Sprintf("line %d", strings.Count(string(orig), "\n")+strings.Count(junk, "\n"))
+		for _, cmd := range [][]string{{"sync"}, {"allow", "7000"}} {
+			_, errs, code := runBin(cmd...)
+			if code == 0 || !strings.Contains(errs, wantLine) {
+				t.Errorf("%q with junk %q: exit %d, %q; want an error at %s", cmd, junk, code, errs, wantLine)
+			}
+		}
+		if liveSave(t) != live {
+			t.Errorf("junk %q changed the live rules", junk)
+		}
+	}
+}
