@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -84,6 +85,44 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) ([]string, error
 		for _, d := range drift {
 			repaired = append(repaired, f.String()+": "+d)
 		}
+	}
+	return repaired, nil
+}
+
+// RepairFiles re-renders every installed block that no longer matches rs
+// (a command killed between writing the files and the state leaves one
+// behind) and returns what it rewrote.
+func (b *Backend) RepairFiles(rs rules.Ruleset) ([]string, error) {
+	var repaired []string
+	for _, f := range rules.Families {
+		path := b.Path(f)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue // not installed in this family
+		}
+		old := string(data)
+		if ok, err := HasBlock(old); err != nil || !ok {
+			if err != nil {
+				return repaired, fmt.Errorf("%s: %w", path, err)
+			}
+			continue
+		}
+		file := plan.Filter(plan.Input{Family: f, Rules: rs, DeclareUFWForward: true})
+		updated, err := InsertBlock(old, plan.Block(file, f, b.Source))
+		if err != nil {
+			return repaired, fmt.Errorf("%s: %w", path, err)
+		}
+		if updated == old {
+			continue
+		}
+		fc := FileChange{Family: f, Path: path, Old: old, New: updated}
+		if err := b.backup(fc); err != nil {
+			return repaired, err
+		}
+		if err := atomicfile.Write(path, []byte(updated), 0o640); err != nil {
+			return repaired, fmt.Errorf("writing %s: %w", path, err)
+		}
+		repaired = append(repaired, fmt.Sprintf("%s: the block in %s re-rendered from the rules", f, path))
 	}
 	return repaired, nil
 }

@@ -14,7 +14,8 @@ import (
 // Write replaces path with data: a temporary file in the same directory,
 // written and fsynced, given the old file's mode and owner (or mode for a new
 // file), renamed over path, then the directory fsynced. On error path is
-// unchanged and the temporary file is gone.
+// unchanged and the temporary file is gone. Callers must serialise writers
+// of one path: Write removes temporary files a killed writer left behind.
 func Write(path string, data []byte, mode fs.FileMode) (err error) {
 	uid, gid := -1, -1
 	if st, statErr := os.Stat(path); statErr == nil {
@@ -26,6 +27,12 @@ func Write(path string, data []byte, mode fs.FileMode) (err error) {
 		return fmt.Errorf("inspecting %s: %w", path, statErr)
 	}
 	dir := filepath.Dir(path)
+	// Temporary files of a writer that was killed: callers serialise their
+	// writers (a lock), so none of these is in use.
+	stale, _ := filepath.Glob(filepath.Join(dir, "."+filepath.Base(path)+".tmp-*"))
+	for _, f := range stale {
+		os.Remove(f)
+	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("creating temporary file for %s: %w", path, err)

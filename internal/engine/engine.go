@@ -131,8 +131,9 @@ func (e *Engine) printDryRun(c *ufw.Change, mode ufw.Mode, old, rs rules.Ruleset
 
 // Sync is one verify-and-repair pass: it compares the live rules of every
 // installed family with the state and repairs only what drifted, in one
-// restore per family, then puts the guard back if it is missing or old. It
-// returns what it repaired; nothing when live equals desired.
+// restore per family, re-renders file blocks that no longer match the state,
+// then puts the guard back if it is missing or old. It returns what it
+// repaired; nothing when live equals desired.
 func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	unlock, err := state.Lock(e.LockPath)
 	if err != nil {
@@ -151,6 +152,11 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		return nil, nil
 	}
 	repaired, err := e.UFW.Repair(ctx, rs)
+	if err != nil {
+		return repaired, err
+	}
+	files, err := e.UFW.RepairFiles(rs)
+	repaired = append(repaired, files...)
 	if err != nil {
 		return repaired, err
 	}
