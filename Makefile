@@ -23,6 +23,7 @@ lint:
 test: deps lint
 	UFW_DOCKER_BRIDGE_REQUIRE_LAB=$$( [ "$$(id -u)" = 0 ] && echo 1 || echo 0 ) \
 		$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(MAKE) fuzz FUZZTIME=5s
 
 # Unit tests only: no root, no namespaces.
 unit:
@@ -42,8 +43,14 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./test/integration
 	$(GO) test -run '^$$' -bench . ./internal/...
 
+# Each fuzz target for FUZZTIME (make test runs them for 5 s each; their
+# seed corpora also run as plain tests).
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzBlockEditor -fuzztime 60s ./ufw/
+	$(GO) test -run '^$$' -fuzz '^FuzzBlockEditor$$' -fuzztime $(FUZZTIME) ./ufw/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/rules/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSave$$' -fuzztime $(FUZZTIME) ./internal/rules/
+	$(GO) test -run '^$$' -fuzz '^FuzzArgs$$' -fuzztime $(FUZZTIME) ./internal/cli/
 
 clean:
 	rm -rf bin

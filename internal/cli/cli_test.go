@@ -81,3 +81,35 @@ func TestAllowWithoutInstallSavesTheRule(t *testing.T) {
 		t.Errorf("deleting a missing rule: exit %d", code)
 	}
 }
+
+// FuzzArgs: no command line panics, and one refused as a usage error (exit 2)
+// ran nothing and wrote nothing.
+func FuzzArgs(f *testing.F) {
+	for _, s := range []string{"allow 80", "allow 80 --dry-run", "deny from 1.2.3.4", "delete 1", "delete allow 80", "list --json",
+		"install --backend ufw --dry-run", "allow 0", "allow 80\n-A X", "frobnicate", "--state-dir"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args := strings.Split(s, " ")
+		for _, a := range args {
+			// Only commands that cannot reach the kernel when they are valid:
+			// the recorder answers every exec with nothing.
+			if a == "install" || a == "uninstall" || a == "sync" || a == "watch" || a == "status" || (strings.HasPrefix(a, "-") && strings.Contains(a, "dir")) || strings.HasPrefix(a, "--lock") {
+				return
+			}
+		}
+		rec := &recorder{}
+		dir := t.TempDir()
+		var out, errb bytes.Buffer
+		code := Run(append([]string{Name, "--ufw-dir", filepath.Join(dir, "ufw"), "--state-dir", filepath.Join(dir, "state"),
+			"--lock", filepath.Join(dir, "lock")}, args...), &out, &errb, Deps{Runner: rec})
+		if code == ExitUsage {
+			if len(rec.calls) > 0 {
+				t.Fatalf("%q: usage error after running %v", s, rec.calls)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+				t.Fatalf("%q: usage error after writing %v", s, entries)
+			}
+		}
+	})
+}
