@@ -200,6 +200,10 @@ func (b *Backend) backup(fc FileChange) error {
 	if b.BackupDir == "" {
 		return nil
 	}
+	// The parent (the state directory) stays readable, the backups do not.
+	if err := os.MkdirAll(filepath.Dir(b.BackupDir), 0o755); err != nil {
+		return fmt.Errorf("creating backup directory: %w", err)
+	}
 	if err := os.MkdirAll(b.BackupDir, 0o700); err != nil {
 		return fmt.Errorf("creating backup directory: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -101,6 +102,15 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 		cmd.OnUsageError = onUsage
 	}
 	return app
+}
+
+// needRoot refuses, before any side effect, a command that changes or reads
+// the live firewall when the process is not root.
+func needRoot(c *cli.Context) error {
+	if os.Geteuid() != 0 {
+		return cli.Exit(fmt.Sprintf("%s needs root: it reads and changes the firewall (try sudo)", c.Command.Name), ExitFailure)
+	}
+	return nil
 }
 
 // env builds the engine from the global flags.

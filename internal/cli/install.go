@@ -25,6 +25,9 @@ func installCommand(deps Deps) *cli.Command {
 			default:
 				return usagef("unknown backend %q (want auto or ufw)", b)
 			}
+			if err := needRoot(c); err != nil {
+				return err
+			}
 			if _, err := (iptables.Tables{Runner: deps.Runner}).CheckNotMixed(c.Context); err != nil {
 				return err
 			}
@@ -40,6 +43,9 @@ func uninstallCommand(deps Deps) *cli.Command {
 		Flags: []cli.Flag{dryRunFlag},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
+				return err
+			}
+			if err := needRoot(c); err != nil {
 				return err
 			}
 			return env(c, deps).Uninstall(c.Context, c.Bool("dry-run"))

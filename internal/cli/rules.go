@@ -39,6 +39,9 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := needRoot(c); err != nil {
+				return err
+			}
 			return env(c, deps).Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {
 				out, added := rs.Add(r)
 				if !added {
@@ -83,6 +86,9 @@ func deleteCommand(deps Deps) *cli.Command {
 					out, err := rs.Delete(r)
 					return out, "deleted: " + r.String(), err
 				}
+			}
+			if err := needRoot(c); err != nil {
+				return err
 			}
 			return env(c, deps).Change(c.Context, m, dryRun)
 		},

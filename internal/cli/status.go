@@ -2,8 +2,11 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"sort"
 	"strings"
 
@@ -25,13 +28,15 @@ type numberedRule struct {
 
 // report is what list and status print; list leaves out the live parts.
 type report struct {
-	Backend   string            `json:"backend"`
-	Installed map[string]bool   `json:"installed"`
-	Rules     []numberedRule    `json:"rules"`
-	Variant   string            `json:"iptables,omitempty"`
-	Live      []ufw.Health      `json:"delegation,omitempty"`
-	Guard     string            `json:"guard,omitempty"`
-	Bridges   []discover.Bridge `json:"bridges,omitempty"`
+	Backend   string          `json:"backend"`
+	Installed map[string]bool `json:"installed"`
+	Rules     []numberedRule  `json:"rules"`
+	Variant   string          `json:"iptables,omitempty"`
+	Live      []ufw.Health    `json:"delegation,omitempty"`
+	Guard     string          `json:"guard,omitempty"`
+	// LiveUnknown says why the live part is missing (not root).
+	LiveUnknown string            `json:"live_unknown,omitempty"`
+	Bridges     []discover.Bridge `json:"bridges,omitempty"`
 }
 
 func jsonFlag() cli.Flag { return &cli.BoolFlag{Name: "json", Usage: "print JSON"} }
@@ -42,11 +47,13 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
+	r := &report{Backend: "ufw", Installed: map[string]bool{}, Rules: []numberedRule{}}
 	inst, err := e.UFW.Installed()
-	if err != nil {
+	if errors.Is(err, fs.ErrPermission) {
+		r.LiveUnknown = "reading UFW's files and the live firewall needs root"
+	} else if err != nil {
 		return nil, err
 	}
-	r := &report{Backend: "ufw", Installed: map[string]bool{}, Rules: []numberedRule{}}
 	for f, ok := range inst {
 		r.Installed[e.UFW.Path(f)] = ok
 	}
@@ -54,6 +61,10 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 		r.Rules = append(r.Rules, numberedRule{i + 1, x.String()})
 	}
 	if !live {
+		return r, nil
+	}
+	if os.Geteuid() != 0 {
+		r.LiveUnknown = "reading UFW's files and the live firewall needs root"
 		return r, nil
 	}
 	v, err := (iptables.Tables{Runner: deps.Runner}).DetectVariant(c.Context)
@@ -132,6 +143,9 @@ func listCommand(deps Deps) *cli.Command {
 				return printJSON(w, r)
 			}
 			fmt.Fprintf(w, "backend: %s\n%s\n", r.Backend, installedLine(r))
+			if r.LiveUnknown != "" {
+				fmt.Fprintf(w, "install state: unknown: %s\n", r.LiveUnknown)
+			}
 			printRules(w, r)
 			return nil
 		},
@@ -154,6 +168,11 @@ func statusCommand(deps Deps) *cli.Command {
 			w := c.App.Writer
 			if c.Bool("json") {
 				return printJSON(w, r)
+			}
+			if r.LiveUnknown != "" {
+				fmt.Fprintf(w, "backend: %s\n%s\nlive state: unknown: %s\nrules:\n", r.Backend, installedLine(r), r.LiveUnknown)
+				printRules(w, r)
+				return nil
 			}
 			fmt.Fprintf(w, "backend: %s (iptables %s)\n%s\n", r.Backend, r.Variant, installedLine(r))
 			for _, h := range r.Live {

@@ -21,6 +21,9 @@ func syncCommand(deps Deps) *cli.Command {
 			if err := noArgs(c); err != nil {
 				return err
 			}
+			if err := needRoot(c); err != nil {
+				return err
+			}
 			repaired, err := env(c, deps).Sync(c.Context)
 			for _, r := range repaired {
 				fmt.Fprintln(c.App.Writer, "repaired:", r)
@@ -49,6 +52,9 @@ func watchCommand(deps Deps) *cli.Command {
 			}
 			if c.Duration("safety-interval") <= 0 {
 				return usagef("--safety-interval must be positive")
+			}
+			if err := needRoot(c); err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()

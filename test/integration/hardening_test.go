@@ -192,3 +192,30 @@ func TestCrashSafety(t *testing.T) {
 	runBin("delete", "allow", "6200")
 	runBin("delete", "deny", "from", "198.51.100.9")
 }
+
+// TestWithoutRoot: read-only commands work as an ordinary user and say what
+// needs root; a changing command says it needs root and changes nothing.
+func TestWithoutRoot(t *testing.T) {
+	mustBin(t, "install")
+	mustBin(t, "allow", "9443")
+	defer runBin("uninstall")
+	if err := os.Chmod(dir, 0o711); err != nil { // let nobody reach the binary and the state
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o700)
+	asNobody := "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all env UFW_DOCKER_BRIDGE_LOCK=/tmp/nobody.lock " + bin + " "
+	if out := mustSh(t, asNobody+"list"); !strings.Contains(out, "allow 9443") || !strings.Contains(out, "needs root") {
+		t.Errorf("list as nobody:\n%s", out)
+	}
+	if out := mustSh(t, asNobody+"status"); !strings.Contains(out, "live state: unknown") {
+		t.Errorf("status as nobody:\n%s", out)
+	}
+	files, live := readUFW(t), liveSave(t)
+	out, err := lab.Sh(asNobody + "allow 7000")
+	if err == nil || !strings.Contains(out, "allow needs root") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		t.Errorf("allow as nobody: %v %q", err, out)
+	}
+	if !equalMaps(files, readUFW(t)) || liveSave(t) != live {
+		t.Error("allow as nobody changed something")
+	}
+}
