@@ -29,6 +29,7 @@ func brokenRestore(t *testing.T) string {
 // TestConcurrentAllows: 20 allow commands at once, with the watcher running,
 // end with all 20 rules in the state, the files and the kernel, once each.
 func TestConcurrentAllows(t *testing.T) {
+	fresh(t)
 	mustBin(t, "install")
 	defer runBin("uninstall")
 	w := startWatcher(t)
@@ -74,6 +75,7 @@ func TestConcurrentAllows(t *testing.T) {
 // repair report the error, and a clobbered denied port stays closed (the
 // guard holds it); allow changes nothing (TestUFWStory).
 func TestFailClosed(t *testing.T) {
+	fresh(t)
 	mustBin(t, "install")
 	defer runBin("uninstall")
 	mustSh(t, "iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
@@ -88,6 +90,7 @@ func TestFailClosed(t *testing.T) {
 // TestFullDisk: with /etc/ufw on a full file system, allow fails cleanly:
 // exit 1, files, state and live rules as they were.
 func TestFullDisk(t *testing.T) {
+	fresh(t)
 	mustBin(t, "install")
 	defer runBin("uninstall")
 	full := filepath.Join(dir, "full")
@@ -110,7 +113,9 @@ func TestFullDisk(t *testing.T) {
 // TestJunkStateFile: a hand-edited state file with a bad line is refused
 // with its line number, and nothing is applied.
 func TestJunkStateFile(t *testing.T) {
+	fresh(t)
 	mustBin(t, "install")
+	mustBin(t, "allow", "9443")
 	defer runBin("uninstall")
 	path := filepath.Join(dir, "state", "rules")
 	orig, err := os.ReadFile(path)
@@ -141,6 +146,7 @@ func TestJunkStateFile(t *testing.T) {
 // with iptables-restore --test, the state file parses, the next sync
 // recovers (no stale lock), and at the end live, files and state agree.
 func TestCrashSafety(t *testing.T) {
+	fresh(t)
 	mustBin(t, "install")
 	defer runBin("uninstall")
 	rnd := rand.New(rand.NewSource(2))
@@ -196,6 +202,7 @@ func TestCrashSafety(t *testing.T) {
 // TestWithoutRoot: read-only commands work as an ordinary user and say what
 // needs root; a changing command says it needs root and changes nothing.
 func TestWithoutRoot(t *testing.T) {
+	fresh(t)
 	mustBin(t, "install")
 	mustBin(t, "allow", "9443")
 	defer runBin("uninstall")

@@ -141,6 +141,16 @@ func stopDockerd() {
 	}
 }
 
+// fresh starts a test from an uninstalled host with no rules, whatever the
+// tests before it left.
+func fresh(t *testing.T) {
+	t.Helper()
+	runBin("uninstall")
+	if err := os.Remove(filepath.Join(dir, "state", "rules")); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+}
+
 // runBin runs ufw-docker-bridge and returns stdout, stderr and the exit code.
 func runBin(args ...string) (string, string, int) { return runBinEnv(nil, args...) }
 

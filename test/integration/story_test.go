@@ -87,6 +87,7 @@ func assertInSync(t *testing.T) {
 
 // TestUFWStory walks the user's story of the UFW core issue in order.
 func TestUFWStory(t *testing.T) {
+	fresh(t)
 	step := func(name string, f func(t *testing.T)) {
 		if !t.Run(name, f) {
 			t.FailNow()

@@ -97,6 +97,7 @@ func waitNotify(t *testing.T, ch <-chan string, want string) {
 // names while an external client hammers a denied published port, and checks
 // that not one connection got through and that every clobber was repaired.
 func TestWatchZeroExposure(t *testing.T) {
+	fresh(t)
 	// A ruleset from before install: none of our rules (stdout only: a
 	// warning on stderr would land inside the save).
 	old, err := exec.Command("iptables-save").Output()
@@ -236,6 +237,7 @@ func (w *watcher) kill(t *testing.T) {
 // TestSyncRepairsOnlyDrift: sync prints nothing to repair when live equals
 // desired, and names what it repaired otherwise.
 func TestSyncRepairsOnlyDrift(t *testing.T) {
+	fresh(t)
 	mustBin(t, "install")
 	defer runBin("uninstall")
 	if out := mustBin(t, "sync"); !strings.Contains(out, "in sync") {
@@ -287,6 +289,7 @@ func startFirewalld(t *testing.T) *lab.Daemon {
 // answers. Afterwards the lab is put back: firewalld stopped, Docker and ufw
 // reloaded.
 func TestWatchFirewalld(t *testing.T) {
+	fresh(t)
 	mustBin(t, "install")
 	mustBin(t, "allow", "9443")
 	defer func() {
