@@ -8,8 +8,10 @@ PKGS := ./...
 
 all: build
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/ufw-docker-bridge
+	$(GO) build -ldflags "-X github.com/ufw-docker-bridge/ufw-docker-bridge/internal/cli.Version=$(VERSION)" -o $(BIN) ./cmd/ufw-docker-bridge
 
 deps:
 	./scripts/deps.sh

@@ -31,6 +31,9 @@ const (
 // Name is the program's name in messages.
 const Name = "ufw-docker-bridge"
 
+// Version is the program's version; `make` sets it from git with -ldflags.
+var Version = "0.1.0-dev"
+
 // Deps are the edges the commands use; Run builds the real ones, tests may
 // pass others.
 type Deps struct {
@@ -75,6 +78,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 	app := &cli.App{
 		Name:            Name,
 		Usage:           "make UFW the source of truth for Docker's published ports",
+		Version:         Version,
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,

@@ -85,28 +85,52 @@ func TestFailClosed(t *testing.T) {
 	}
 	expect(t, "clobbered, repair failing", map[probe]bool{web: false})
 	mustBin(t, "sync")
+
+	// The watcher's repair fails the same way: it logs the error, keeps
+	// running, and the port stays closed.
+	w := startWatcher(t, brokenRestore(t))
+	defer w.kill(t)
+	mustSh(t, "iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
+	if err := lab.WaitFor(5*time.Second, func() error {
+		data, _ := os.ReadFile(w.log)
+		if !strings.Contains(string(data), "simulated failure") {
+			return fmt.Errorf("the watcher did not report the failed repair:\n%s", data)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	expect(t, "clobbered, the watcher's repair failing", map[probe]bool{web: false})
+	w.stop(t)
+	mustBin(t, "sync")
 }
 
-// TestFullDisk: with /etc/ufw on a full file system, allow fails cleanly:
-// exit 1, files, state and live rules as they were.
+// TestFullDisk: with /etc/ufw, then the state directory, on a full file
+// system, every changing command fails cleanly: exit 1, files, state and live
+// rules as they were, no temporary file left.
 func TestFullDisk(t *testing.T) {
 	fresh(t)
 	mustBin(t, "install")
+	mustBin(t, "allow", "9443")
 	defer runBin("uninstall")
-	full := filepath.Join(dir, "full")
-	mustSh(t, fmt.Sprintf("mkdir -p %[1]s && mount -t tmpfs -o size=1m tmpfs %[1]s && cp -a /etc/ufw/. %[1]s/ && "+
-		"(dd if=/dev/zero of=%[1]s/filler bs=4k 2>/dev/null; true) && mount --bind %[1]s /etc/ufw", full))
-	defer mustSh(t, fmt.Sprintf("umount /etc/ufw && umount %s", full))
-	files, live := readUFW(t), liveSave(t)
-	_, errs, code := runBin("allow", "7777")
-	if code != 1 || errs == "" {
-		t.Errorf("allow on a full disk: exit %d, %q", code, errs)
-	}
-	if !equalMaps(files, readUFW(t)) || liveSave(t) != live {
-		t.Error("a failed allow on a full disk changed files, state or live rules")
-	}
-	if entries, _ := filepath.Glob(filepath.Join(full, ".*.tmp-*")); len(entries) > 0 {
-		t.Errorf("temporary files left behind: %v", entries)
+	for _, target := range []string{"/etc/ufw", filepath.Join(dir, "state")} {
+		full := filepath.Join(dir, "full")
+		mustSh(t, fmt.Sprintf("mkdir -p %[1]s && mount -t tmpfs -o size=1m tmpfs %[1]s && cp -a %[2]s/. %[1]s/ && "+
+			"(dd if=/dev/zero of=%[1]s/filler bs=4k 2>/dev/null; true) && mount --bind %[1]s %[2]s", full, target))
+		files, live := readUFW(t), liveSave(t)
+		for _, args := range [][]string{{"allow", "7777"}, {"deny", "from", "198.51.100.7"}, {"delete", "allow", "9443"}, {"uninstall"}} {
+			_, errs, code := runBin(args...)
+			if code != 1 || errs == "" {
+				t.Errorf("%s full: %q: exit %d, %q", target, args, code, errs)
+			}
+			if !equalMaps(files, readUFW(t)) || liveSave(t) != live {
+				t.Errorf("%s full: a failed %q changed files, state or live rules", target, args)
+			}
+		}
+		if stale, _ := filepath.Glob(filepath.Join(full, ".*.tmp-*")); len(stale) > 0 {
+			t.Errorf("%s full: temporary files left behind: %v", target, stale)
+		}
+		mustSh(t, fmt.Sprintf("umount %s && umount %s", target, full))
 	}
 }
 
@@ -216,6 +240,11 @@ func TestWithoutRoot(t *testing.T) {
 	}
 	if out := mustSh(t, asNobody+"status"); !strings.Contains(out, "live state: unknown") {
 		t.Errorf("status as nobody:\n%s", out)
+	}
+	for _, args := range []string{"--help", "--version", "allow --help"} {
+		if out := mustSh(t, asNobody+args); !strings.Contains(out, "ufw-docker-bridge") && !strings.Contains(out, "allow") {
+			t.Errorf("%s as nobody:\n%s", args, out)
+		}
 	}
 	files, live := readUFW(t), liveSave(t)
 	out, err := lab.Sh(asNobody + "allow 7000")

@@ -183,13 +183,14 @@ type watcher struct {
 	log   string
 }
 
-// startWatcher starts the watcher with a notify socket and waits for READY=1.
-func startWatcher(t *testing.T) *watcher {
+// startWatcher starts the watcher with a notify socket and extra environment
+// variables, and waits for READY=1.
+func startWatcher(t *testing.T, env ...string) *watcher {
 	t.Helper()
 	sock, notes := notifySocket(t)
 	w := &watcher{cmd: exec.Command(bin, "watch", "--safety-interval", "5s"), done: make(chan error, 1), notes: notes,
 		log: filepath.Join(dir, "watch.log")}
-	w.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	w.cmd.Env = append(append(os.Environ(), "NOTIFY_SOCKET="+sock), env...)
 	logf, err := os.Create(w.log)
 	if err != nil {
 		t.Fatal(err)
