@@ -178,6 +178,7 @@ func TestCrashSafety(t *testing.T) {
 		{"delete", "deny", "from", "198.51.100.9"}}
 	killed := 0
 	for i := 0; i < 100; i++ {
+		before := readUFW(t)
 		cmd := execCommand(bin, ops[i%len(ops)]...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -206,6 +207,16 @@ func TestCrashSafety(t *testing.T) {
 		}
 		if _, err := (state.Store{Dir: filepath.Join(dir, "state")}).Load(); err != nil {
 			t.Fatalf("round %d: state: %v", i, err)
+		}
+		// Each file is the old content or the one the command writes when it
+		// runs to the end.
+		mid := readUFW(t)
+		runBin(ops[i%len(ops)]...)
+		after := readUFW(t)
+		for f, content := range mid {
+			if content != before[f] && content != after[f] {
+				t.Fatalf("round %d (%v): %s is neither the old nor the new content:\n%s", i, ops[i%len(ops)], f, content)
+			}
 		}
 		mustSh(t, "timeout 10 "+bin+" sync >/dev/null")
 	}

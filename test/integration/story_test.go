@@ -232,6 +232,8 @@ func TestUFWStory(t *testing.T) {
 			{"deny", "80"}, {"allow", "80", "from"}, {"frobnicate"}, {"allow", "80\n-A FORWARD -j ACCEPT"},
 			{"allow", "80", "from", "1.2.3.4 -j ACCEPT"}, {"allow", "8\u0668"}, {"delete"}, {"delete", "x"},
 			{"allow", "80", "to", "web"}, {"install", "--backend", "nope"}, {"list", "extra"},
+			{"allow", "*filter"}, {"allow", "COMMIT"}, {"deny", "from", "COMMIT"}, {"allow", "80", "from", "1.2.3.4#x"},
+			{"allow", "80\""}, {"allow", strings.Repeat("9", 4096)}, {"allow", "٨٠"},
 		} {
 			_, errs, code := runBin(args...)
 			if code != 2 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || errs == "" {
