@@ -99,7 +99,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 		Commands: []*cli.Command{
 			installCommand(deps), uninstallCommand(deps),
 			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), deleteCommand(deps),
-			listCommand(deps), statusCommand(deps), syncCommand(deps), watchCommand(deps),
+			listCommand(deps), statusCommand(deps), syncCommand(deps), watchCommand(deps), doctorCommand(deps),
 		},
 	}
 	for _, cmd := range app.Commands {

@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/doctor"
+)
+
+func doctorCommand(deps Deps) *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "check the live firewall for conflicts; each finding has an id, the evidence and the fix (exit 1 above info)",
+		Flags: []cli.Flag{
+			jsonFlag(),
+			&cli.StringFlag{Name: "docker-config", Value: "/etc/docker/daemon.json", EnvVars: []string{"UFW_DOCKER_BRIDGE_DOCKER_CONFIG"}, Usage: "Docker's daemon.json"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			if err := needRoot(c); err != nil {
+				return err
+			}
+			e := env(c, deps)
+			rs, err := e.Store.Load()
+			if err != nil {
+				return err
+			}
+			inst, err := e.UFW.Installed()
+			if err != nil {
+				return err
+			}
+			bridges, err := (discover.Netlink{}).Bridges()
+			if err != nil {
+				return err
+			}
+			var names []string
+			for _, b := range bridges {
+				names = append(names, b.Name)
+			}
+			host, err := doctor.Collector{Runner: deps.Runner, UFWDir: c.String("ufw-dir"), DefaultUFW: "/etc/default/ufw",
+				DockerConfig: c.String("docker-config"), ProcSys: "/proc/sys"}.Collect(c.Context, inst, rs, names)
+			if err != nil {
+				return err
+			}
+			findings := doctor.Check(host)
+			w := c.App.Writer
+			if c.Bool("json") {
+				if findings == nil {
+					findings = []doctor.Finding{}
+				}
+				if err := printJSON(w, findings); err != nil {
+					return err
+				}
+			} else {
+				if len(findings) == 0 {
+					fmt.Fprintln(w, "no findings: the firewall, Docker and ufw-docker-bridge agree")
+				}
+				for _, f := range findings {
+					fmt.Fprintf(w, "%-7s %s: %s\n", f.Severity, f.ID, f.Summary)
+					for _, e := range f.Evidence {
+						fmt.Fprintf(w, "        seen: %s\n", e)
+					}
+					fmt.Fprintf(w, "        fix:  %s\n", f.Fix)
+				}
+			}
+			if doctor.Failing(findings) {
+				return cli.Exit("", ExitFailure)
+			}
+			return nil
+		},
+	}
+}

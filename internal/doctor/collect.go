@@ -1,0 +1,114 @@
+package doctor
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
+)
+
+// Collector gathers a Host through a Runner and the file system.
+type Collector struct {
+	Runner runner.Runner
+	// UFWDir is /etc/ufw; DefaultUFW is /etc/default/ufw.
+	UFWDir, DefaultUFW string
+	// DockerConfig is /etc/docker/daemon.json.
+	DockerConfig string
+	// ProcSys is /proc/sys.
+	ProcSys string
+}
+
+// Collect reads everything Check needs; installed, rs and bridges come from
+// the caller, who has them already.
+func (c Collector) Collect(ctx context.Context, installed map[rules.Family]bool, rs rules.Ruleset, bridges []string) (Host, error) {
+	h := Host{Saves: map[rules.Family]*rules.Dump{}, Installed: installed, Rules: rs, Bridges: bridges,
+		Sysctl: map[string]string{}, UFW: map[string]string{}}
+	for _, f := range rules.Families {
+		name := "iptables-save"
+		if f == rules.IPv6 {
+			name = "ip6tables-save"
+		}
+		out, err := c.Runner.Run(ctx, name, nil, nil)
+		if err != nil {
+			return h, fmt.Errorf("reading the live %s rules: %w", f, err)
+		}
+		if h.Saves[f], err = rules.ParseSave(string(out)); err != nil {
+			return h, fmt.Errorf("parsing %s: %w", name, err)
+		}
+	}
+	v, err := iptables.Tables{Runner: c.Runner}.DetectVariant(ctx)
+	if err != nil {
+		return h, err
+	}
+	h.Variant = string(v)
+	other := "iptables-legacy-save"
+	if v == iptables.Legacy {
+		other = "iptables-nft-save"
+	}
+	if out, err := c.Runner.Run(ctx, other, nil, nil); err == nil {
+		h.Other, _ = rules.ParseSave(string(out))
+	}
+	out, err := c.Runner.Run(ctx, "nft", []string{"list", "tables"}, nil)
+	if err != nil {
+		return h, fmt.Errorf("listing nftables tables: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "table "); ok {
+			h.NFTTables = append(h.NFTTables, t)
+		}
+	}
+	for key, path := range map[string]string{
+		"net.ipv4.ip_forward":                "net/ipv4/ip_forward",
+		"net.bridge.bridge-nf-call-iptables": "net/bridge/bridge-nf-call-iptables",
+	} {
+		if data, err := os.ReadFile(filepath.Join(c.ProcSys, path)); err == nil {
+			h.Sysctl[key] = strings.TrimSpace(string(data))
+		}
+	}
+	for _, path := range []string{filepath.Join(c.UFWDir, "ufw.conf"), c.DefaultUFW} {
+		if err := readShellVars(path, h.UFW); err != nil {
+			return h, err
+		}
+	}
+	data, err := os.ReadFile(c.DockerConfig)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return h, fmt.Errorf("reading %s: %w", c.DockerConfig, err)
+	default:
+		if err := json.Unmarshal(data, &h.Docker); err != nil {
+			return h, fmt.Errorf("parsing %s: %w", c.DockerConfig, err)
+		}
+	}
+	return h, nil
+}
+
+// readShellVars reads KEY=value lines (quotes stripped) into vars; a missing
+// file is not an error.
+func readShellVars(path string, vars map[string]string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			vars[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+	}
+	return sc.Err()
+}

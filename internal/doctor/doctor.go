@@ -1,0 +1,435 @@
+// Package doctor reads a snapshot of the host's firewall and says what is
+// wrong, why, and the command that fixes it. Check is pure; Collect gathers
+// the snapshot through a Runner and the file system.
+package doctor
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// Severity orders findings; doctor fails (exit 1) on anything above Info.
+type Severity string
+
+// Severities, from least to most serious.
+const (
+	Info    Severity = "info"
+	Warning Severity = "warning"
+	Error   Severity = "error"
+)
+
+// Finding is one problem: a stable ID (scripts may match on it), how serious
+// it is, a one-line summary, the evidence seen, and the fix.
+type Finding struct {
+	ID       string   `json:"id"`
+	Severity Severity `json:"severity"`
+	Summary  string   `json:"summary"`
+	Evidence []string `json:"evidence,omitempty"`
+	Fix      string   `json:"fix"`
+}
+
+// Host is the snapshot Check reads.
+type Host struct {
+	// Saves are the live iptables-save dumps (every table) per family.
+	Saves map[rules.Family]*rules.Dump
+	// Variant is the system iptables' variant; Other the other variant's
+	// IPv4 dump, nil when it is not installed.
+	Variant string
+	Other   *rules.Dump
+	// NFTTables are the nftables tables as "family name".
+	NFTTables []string
+	// Sysctl holds net.ipv4.ip_forward and net.bridge.bridge-nf-call-iptables
+	// when known.
+	Sysctl map[string]string
+	// UFW holds ENABLED (ufw.conf) and MANAGE_BUILTINS (/etc/default/ufw).
+	UFW map[string]string
+	// Docker is /etc/docker/daemon.json, nil when absent.
+	Docker map[string]any
+	// Installed says per family whether our block is in the UFW file.
+	Installed map[rules.Family]bool
+	Rules     rules.Ruleset
+	// Bridges are the names of the host's bridge interfaces.
+	Bridges []string
+}
+
+// Check runs every check and returns the findings, most serious first.
+func Check(h Host) []Finding {
+	var out []Finding
+	for _, c := range checks {
+		out = append(out, c(h)...)
+	}
+	rank := map[Severity]int{Error: 0, Warning: 1, Info: 2}
+	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Severity] < rank[out[j].Severity] })
+	return out
+}
+
+// Failing reports whether any finding is above Info.
+func Failing(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Severity != Info {
+			return true
+		}
+	}
+	return false
+}
+
+var checks = []func(Host) []Finding{
+	checkDockerUser, checkDrift, checkNotInstalled, checkExposed, checkForwarding, checkMixed, checkBridgeNF,
+	checkMasquerade, checkDockerConfig, checkUFW, checkRejectAbove,
+}
+
+func filter(h Host, f rules.Family) *rules.Table {
+	if d := h.Saves[f]; d != nil {
+		return d.Table("filter")
+	}
+	return nil
+}
+
+func dockerManaged(t *rules.Table) bool {
+	return t.Chain("DOCKER") != nil || t.Chain("DOCKER-FORWARD") != nil
+}
+
+func hasNFT(h Host, table string) bool {
+	for _, t := range h.NFTTables {
+		if t == table {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDockerUser: DOCKER-USER missing, or FORWARD's jump to it missing or
+// not first, with what decides before it.
+func checkDockerUser(h Host) []Finding {
+	var out []Finding
+	for _, f := range rules.Families {
+		t := filter(h, f)
+		if t == nil || !dockerManaged(t) {
+			continue
+		}
+		if t.Chain(rules.ChainDockerUser) == nil {
+			out = append(out, Finding{ID: "docker-user-missing", Severity: Error,
+				Summary: fmt.Sprintf("%s: Docker's chains are there but DOCKER-USER is not: nothing of the host's policy applies to published ports", f),
+				Fix:     "ufw-docker-bridge sync (or restart Docker, which creates the chain)"})
+			continue
+		}
+		fwd := t.Chain(rules.ChainForwardBuiltin)
+		switch pos := rules.JumpPosition(t, rules.ChainForwardBuiltin, rules.ChainDockerUser); {
+		case pos == 0:
+			out = append(out, Finding{ID: "docker-user-jump-missing", Severity: Error,
+				Summary: fmt.Sprintf("%s: FORWARD does not jump to DOCKER-USER: published ports ignore every rule in it", f),
+				Fix:     "ufw-docker-bridge sync"})
+		case pos > 1:
+			var above []string
+			for _, r := range fwd.Rules[:pos-1] {
+				above = append(above, "-A FORWARD "+r+"   (owner: "+ownerOfRule(r)+")")
+			}
+			out = append(out, Finding{ID: "docker-user-jump-not-first", Severity: Error,
+				Summary:  fmt.Sprintf("%s: FORWARD jumps to DOCKER-USER at rule %d: the rules above it decide first", f, pos),
+				Evidence: above, Fix: "ufw-docker-bridge sync (the watcher keeps it first)"})
+		}
+	}
+	return out
+}
+
+// checkDrift: our chains differ from what the rules render.
+func checkDrift(h Host) []Finding {
+	var out []Finding
+	for _, f := range rules.Families {
+		t := filter(h, f)
+		if t == nil || !h.Installed[f] {
+			continue
+		}
+		drift := rules.DiffChains(plan.Filter(plan.Input{Family: f, Rules: h.Rules}), t, rules.ChainDockerUser, rules.ChainForward)
+		if len(drift) > 0 {
+			out = append(out, Finding{ID: "drift", Severity: Error,
+				Summary:  fmt.Sprintf("%s: the live rules differ from the rules in the files (%d differences)", f, len(drift)),
+				Evidence: drift, Fix: "ufw-docker-bridge sync"})
+		}
+	}
+	if hasNFT(h, "inet "+rules.GuardTable) || !(h.Installed[rules.IPv4] || h.Installed[rules.IPv6]) {
+		return out
+	}
+	return append(out, Finding{ID: "guard-missing", Severity: Warning,
+		Summary: "the nftables guard table is missing: a clobbered DOCKER-USER opens published ports until the next repair",
+		Fix:     "ufw-docker-bridge sync"})
+}
+
+// checkNotInstalled: Docker publishes ports, UFW runs, and we are not installed.
+func checkNotInstalled(h Host) []Finding {
+	t := filter(h, rules.IPv4)
+	if t == nil || !dockerManaged(t) || h.Installed[rules.IPv4] || t.Chain(rules.ChainUFWUserForward) == nil {
+		return nil
+	}
+	return []Finding{{ID: "not-installed", Severity: Warning,
+		Summary: "UFW is active next to Docker but ufw-docker-bridge is not installed: UFW does not see published ports",
+		Fix:     "ufw-docker-bridge install"}}
+}
+
+// published is one DNAT of Docker's: host port, protocol, destination.
+type published struct{ port, proto, to string }
+
+func publishedPorts(h Host) []published {
+	var out []published
+	d := h.Saves[rules.IPv4]
+	if d == nil {
+		return nil
+	}
+	nat := d.Table("nat").Chain("DOCKER")
+	if nat == nil {
+		return nil
+	}
+	for _, r := range nat.Rules {
+		if !strings.Contains(r, "-j DNAT") {
+			continue
+		}
+		p := published{port: field(r, "--dport"), proto: field(r, "-p"), to: field(r, "--to-destination")}
+		if p.port != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// field returns the word after flag in a rule, or "".
+func field(rule, flag string) string {
+	w := strings.Fields(rule)
+	for i := 0; i+1 < len(w); i++ {
+		if w[i] == flag {
+			return w[i+1]
+		}
+	}
+	return ""
+}
+
+// allowed reports whether an allow rule covers the port for every source.
+func allowed(rs rules.Ruleset, proto, port string) bool {
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return false
+	}
+	for _, r := range rs.Of(rules.Allow) {
+		if r.Source.IsValid() || r.Ports.Any() || (r.Proto != rules.ProtoAny && string(r.Proto) != proto) {
+			continue
+		}
+		if n >= int(r.Ports.First) && n <= int(r.Ports.Last) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkExposed: published ports reachable from outside that no rule allows,
+// computed from the live rules: every DNAT of Docker's is reachable unless
+// our policy is live and first (or the guard holds), in which case only the
+// allowed ones are.
+func checkExposed(h Host) []Finding {
+	t := filter(h, rules.IPv4)
+	if t == nil {
+		return nil
+	}
+	policy := h.Installed[rules.IPv4] && rules.JumpPosition(t, rules.ChainForwardBuiltin, rules.ChainDockerUser) == 1 &&
+		len(rules.DiffChains(plan.Filter(plan.Input{Family: rules.IPv4, Rules: h.Rules}), t, rules.ChainDockerUser, rules.ChainForward)) == 0
+	if policy || hasNFT(h, "inet "+rules.GuardTable) {
+		return nil
+	}
+	var out []Finding
+	for _, p := range publishedPorts(h) {
+		if h.Installed[rules.IPv4] && allowed(h.Rules, p.proto, p.port) {
+			continue
+		}
+		out = append(out, Finding{ID: "exposed-port", Severity: Error,
+			Summary:  fmt.Sprintf("published port %s/%s (to %s) is reachable from outside and no rule allows it", p.port, p.proto, p.to),
+			Evidence: []string{"nat DOCKER: DNAT " + p.proto + " dport " + p.port + " to " + p.to},
+			Fix:      "ufw-docker-bridge install (then allow only what must be open), or ufw-docker-bridge sync"})
+	}
+	return out
+}
+
+// checkForwarding: ip_forward off with bridges present; FORWARD policy
+// ACCEPT where Docker expects DROP.
+func checkForwarding(h Host) []Finding {
+	var out []Finding
+	if h.Sysctl["net.ipv4.ip_forward"] == "0" && len(h.Bridges) > 0 {
+		out = append(out, Finding{ID: "ip-forward-off", Severity: Error,
+			Summary:  "net.ipv4.ip_forward is 0: containers and guests on " + strings.Join(h.Bridges, ", ") + " have no network",
+			Evidence: []string{"net.ipv4.ip_forward = 0"}, Fix: "sysctl -w net.ipv4.ip_forward=1 (and set it in /etc/ufw/sysctl.conf)"})
+	}
+	if t := filter(h, rules.IPv4); t != nil && dockerManaged(t) {
+		if c := t.Chain(rules.ChainForwardBuiltin); c != nil && c.Policy == "ACCEPT" {
+			out = append(out, Finding{ID: "forward-policy-accept", Severity: Warning,
+				Summary:  "FORWARD's policy is ACCEPT next to Docker: routed traffic that no rule drops passes (ufw disable sets it)",
+				Evidence: []string{":FORWARD ACCEPT"}, Fix: "ufw enable (or ufw default deny routed)"})
+		}
+	}
+	return out
+}
+
+// checkMixed: iptables-legacy and iptables-nft both holding rules.
+func checkMixed(h Host) []Finding {
+	if h.Other == nil {
+		return nil
+	}
+	var evidence []string
+	for _, t := range h.Other.Tables {
+		for _, c := range t.Chains {
+			if len(c.Rules) > 0 {
+				evidence = append(evidence, fmt.Sprintf("%s %s: %d rules", t.Name, c.Name, len(c.Rules)))
+			}
+		}
+	}
+	if len(evidence) == 0 {
+		return nil
+	}
+	return []Finding{{ID: "mixed-iptables", Severity: Error,
+		Summary:  "the other iptables variant than the system's (" + h.Variant + ") holds rules too: the two rule sets do not see each other",
+		Evidence: evidence, Fix: "move everything to one variant (update-alternatives --config iptables), then reboot"}}
+}
+
+// checkBridgeNF: bridged packets also cross FORWARD.
+func checkBridgeNF(h Host) []Finding {
+	if h.Sysctl["net.bridge.bridge-nf-call-iptables"] != "1" || len(h.Bridges) == 0 {
+		return nil
+	}
+	return []Finding{{ID: "bridge-nf-call-iptables", Severity: Info,
+		Summary:  "net.bridge.bridge-nf-call-iptables is 1: traffic between ports of one bridge also crosses FORWARD",
+		Evidence: []string{"net.bridge.bridge-nf-call-iptables = 1"}, Fix: "nothing to do unless same-bridge traffic is blocked"}}
+}
+
+// checkMasquerade: more than one MASQUERADE for one source subnet.
+func checkMasquerade(h Host) []Finding {
+	d := h.Saves[rules.IPv4]
+	if d == nil || d.Table("nat") == nil {
+		return nil
+	}
+	seen := map[string][]string{}
+	for _, c := range d.Table("nat").Chains {
+		for _, r := range c.Rules {
+			// Docker's per-port hairpin rules (-s X/32 -d X/32) are not NAT
+			// of a subnet; libvirt's "-s N ! -d N" is.
+			hairpin := field(r, "-d") == field(r, "-s") && !strings.Contains(r, "! -d")
+			if strings.Contains(r, "-j MASQUERADE") && !hairpin {
+				if s := field(r, "-s"); s != "" {
+					seen[s] = append(seen[s], "-A "+c.Name+" "+r)
+				}
+			}
+		}
+	}
+	var out []Finding
+	var subnets []string
+	for s := range seen {
+		subnets = append(subnets, s)
+	}
+	sort.Strings(subnets)
+	for _, s := range subnets {
+		if len(seen[s]) > 1 {
+			out = append(out, Finding{ID: "duplicate-masquerade", Severity: Warning,
+				Summary:  fmt.Sprintf("%s is masqueraded %d times", s, len(seen[s])),
+				Evidence: seen[s], Fix: "remove the rules that are not the bridge owner's"})
+		}
+	}
+	return out
+}
+
+// checkDockerConfig: Docker without iptables, or with its nftables backend.
+func checkDockerConfig(h Host) []Finding {
+	var out []Finding
+	if v, ok := h.Docker["iptables"].(bool); ok && !v {
+		out = append(out, Finding{ID: "docker-iptables-false", Severity: Warning,
+			Summary:  `Docker runs with "iptables": false: it publishes no ports through the firewall and masquerades nothing`,
+			Evidence: []string{`/etc/docker/daemon.json: "iptables": false`}, Fix: `remove "iptables": false unless you manage every rule yourself`})
+	}
+	if hasNFT(h, "ip docker-bridges") || h.Docker["firewall-backend"] == "nftables" {
+		out = append(out, Finding{ID: "docker-nftables-backend", Severity: Error,
+			Summary:  "Docker uses its nftables firewall backend: there is no DOCKER-USER, so published ports are not governed by these rules",
+			Evidence: []string{"nftables table ip docker-bridges"}, Fix: `set "firewall-backend": "iptables" in /etc/docker/daemon.json (not supported yet by ufw-docker-bridge)`})
+	}
+	return out
+}
+
+// checkUFW: UFW inactive, firewalld and UFW both active, MANAGE_BUILTINS.
+func checkUFW(h Host) []Finding {
+	var out []Finding
+	enabled := strings.EqualFold(h.UFW["ENABLED"], "yes")
+	if !enabled && (h.Installed[rules.IPv4] || h.Installed[rules.IPv6]) {
+		out = append(out, Finding{ID: "ufw-inactive", Severity: Warning,
+			Summary: "UFW is not enabled: the blocks in its files load only when it starts (the live rules still hold)",
+			Fix:     "ufw enable"})
+	}
+	if enabled && hasNFT(h, "inet firewalld") {
+		out = append(out, Finding{ID: "firewalld-and-ufw", Severity: Error,
+			Summary: "firewalld and UFW are both active: each flushes or overrides the other's rules",
+			Fix:     "keep one: systemctl disable --now firewalld, or ufw disable"})
+	}
+	if strings.EqualFold(h.UFW["MANAGE_BUILTINS"], "yes") {
+		out = append(out, Finding{ID: "ufw-manage-builtins", Severity: Error,
+			Summary:  "UFW runs with MANAGE_BUILTINS=yes: every ufw start flushes all chains, Docker's included",
+			Evidence: []string{"/etc/default/ufw: MANAGE_BUILTINS=yes"}, Fix: "set MANAGE_BUILTINS=no in /etc/default/ufw"})
+	}
+	return out
+}
+
+// checkRejectAbove: libvirt/LXD catch-alls above UFW's forward chains make
+// `ufw route allow` useless for their bridges.
+func checkRejectAbove(h Host) []Finding {
+	t := filter(h, rules.IPv4)
+	if t == nil {
+		return nil
+	}
+	fwd := t.Chain(rules.ChainForwardBuiltin)
+	ufwPos := rules.JumpPosition(t, rules.ChainForwardBuiltin, "ufw-before-logging-forward")
+	if fwd == nil || ufwPos == 0 {
+		return nil
+	}
+	var evidence []string
+	for _, r := range fwd.Rules[:ufwPos-1] {
+		target := field(r, "-j")
+		if target == "REJECT" || strings.HasPrefix(target, "LIBVIRT_FW") {
+			if target == "REJECT" || chainRejects(t, target) {
+				evidence = append(evidence, "-A FORWARD "+r)
+			}
+		}
+	}
+	if len(evidence) == 0 {
+		return nil
+	}
+	return []Finding{{ID: "reject-above-ufw", Severity: Warning,
+		Summary:  "a REJECT catch-all decides before UFW's forward rules: `ufw route allow` cannot open those bridges",
+		Evidence: evidence, Fix: "ufw-docker-bridge handles VM bridges in DOCKER-USER (first); or restart libvirt before ufw"}}
+}
+
+func chainRejects(t *rules.Table, name string) bool {
+	c := t.Chain(name)
+	if c == nil {
+		return false
+	}
+	for _, r := range c.Rules {
+		if strings.HasSuffix(r, "-j REJECT") || strings.Contains(r, "-j REJECT ") {
+			return true
+		}
+	}
+	return false
+}
+
+// ownerOfRule guesses who wrote a FORWARD rule from the chain it jumps to.
+func ownerOfRule(r string) string {
+	target := field(r, "-j")
+	switch {
+	case strings.HasPrefix(target, "DOCKER"):
+		return "docker"
+	case strings.HasPrefix(target, "LIBVIRT"):
+		return "libvirt"
+	case strings.HasPrefix(target, "ufw-docker-bridge"):
+		return "ufw-docker-bridge"
+	case strings.HasPrefix(target, "ufw"):
+		return "ufw"
+	case strings.HasPrefix(target, "NETAVARK"), strings.HasPrefix(target, "CNI"):
+		return "podman"
+	}
+	return "unknown"
+}

@@ -1,0 +1,169 @@
+package doctor
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+func load(t *testing.T, name string) *rules.Dump {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := rules.ParseSave(string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func nftTables(t *testing.T, name string) []string {
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		out = append(out, strings.TrimPrefix(l, "table "))
+	}
+	return out
+}
+
+// installed is the clean Docker 20.10 + UFW host after install and allow 9443.
+func installed(t *testing.T) Host {
+	rs, _ := rules.Parse([]string{"allow", "9443"})
+	return Host{
+		Saves:     map[rules.Family]*rules.Dump{rules.IPv4: load(t, "docker20-ufw-installed.iptables-save")},
+		Variant:   "nf_tables",
+		NFTTables: nftTables(t, "docker20-ufw-installed.nft-tables"),
+		Sysctl:    map[string]string{"net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptables": "0"},
+		UFW:       map[string]string{"ENABLED": "yes", "MANAGE_BUILTINS": "no"},
+		Installed: map[rules.Family]bool{rules.IPv4: true},
+		Rules:     rules.Ruleset{rs},
+		Bridges:   []string{"docker0", "br-79061e23131e"},
+	}
+}
+
+func ids(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func only(t *testing.T, fs []Finding, want ...string) {
+	t.Helper()
+	got := ids(fs)
+	sort.Strings(want)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("findings %v, want %v", got, want)
+		for _, f := range fs {
+			t.Logf("%s: %s %v", f.ID, f.Summary, f.Evidence)
+		}
+	}
+}
+
+func TestCleanHostHasNoFindings(t *testing.T) {
+	fs := Check(installed(t))
+	only(t, fs)
+	if Failing(fs) {
+		t.Error("a clean host fails")
+	}
+}
+
+func TestNotInstalledHostShowsExposedPorts(t *testing.T) {
+	h := installed(t)
+	h.Saves[rules.IPv4] = load(t, "docker20-ufw.iptables-save")
+	h.Installed = map[rules.Family]bool{}
+	h.NFTTables = nil
+	fs := Check(h)
+	only(t, fs, "not-installed", "exposed-port", "exposed-port", "exposed-port", "exposed-port", "exposed-port")
+	var ports []string
+	for _, f := range fs {
+		if f.ID == "exposed-port" {
+			ports = append(ports, strings.Fields(f.Summary)[2])
+		}
+	}
+	sort.Strings(ports)
+	if strings.Join(ports, " ") != "3306/tcp 5005/udp 8080/tcp 8088/tcp 9443/tcp" {
+		t.Errorf("exposed ports %v", ports)
+	}
+}
+
+func TestJumpMovedAndDrift(t *testing.T) {
+	h := installed(t)
+	fwd := h.Saves[rules.IPv4].Table("filter").Chain("FORWARD")
+	fwd.Rules = append(fwd.Rules[1:], fwd.Rules[0]) // DOCKER-USER jump moved to the end
+	h.Saves[rules.IPv4].Table("filter").Chain(rules.ChainDockerUser).Rules = []string{"-j RETURN"}
+	fs := Check(h)
+	only(t, fs, "docker-user-jump-not-first", "drift")
+	for _, f := range fs {
+		if f.ID == "docker-user-jump-not-first" && !strings.Contains(strings.Join(f.Evidence, "\n"), "(owner: docker)") {
+			t.Errorf("evidence does not name the owners above the jump: %v", f.Evidence)
+		}
+	}
+	// Without the guard, the broken policy exposes what no rule allows (not 9443).
+	h.NFTTables = nil
+	fs = Check(h)
+	only(t, fs, "docker-user-jump-not-first", "drift", "guard-missing",
+		"exposed-port", "exposed-port", "exposed-port", "exposed-port")
+}
+
+func TestDocker28Layout(t *testing.T) {
+	h := installed(t)
+	h.Saves[rules.IPv4] = load(t, "docker28-nouser-return.iptables-save")
+	h.Installed = map[rules.Family]bool{}
+	h.NFTTables = nil
+	fs := Check(h)
+	// No UFW chains in this fixture: not-installed does not apply; the port is exposed.
+	only(t, fs, "exposed-port")
+	h.Saves[rules.IPv4].Table("filter").Chain("FORWARD").Rules = []string{"-j DOCKER-FORWARD"}
+	only(t, Check(h), "exposed-port", "docker-user-jump-missing")
+}
+
+func TestDocker29NFTablesBackend(t *testing.T) {
+	h := installed(t)
+	h.NFTTables = append(h.NFTTables, nftTables(t, "docker29-nftables.nft-tables")...)
+	only(t, Check(h), "docker-nftables-backend")
+}
+
+func TestConfigFindings(t *testing.T) {
+	h := installed(t)
+	h.Docker = map[string]any{"iptables": false}
+	h.UFW = map[string]string{"ENABLED": "no", "MANAGE_BUILTINS": "yes"}
+	h.Sysctl = map[string]string{"net.ipv4.ip_forward": "0", "net.bridge.bridge-nf-call-iptables": "1"}
+	h.Other = &rules.Dump{Tables: []*rules.Table{{Name: "filter", Chains: []*rules.Chain{{Name: "DOCKER-USER", Rules: []string{"-j RETURN"}}}}}}
+	h.Saves[rules.IPv4].Table("filter").Chain("FORWARD").Policy = "ACCEPT"
+	nat := h.Saves[rules.IPv4].Table("nat")
+	nat.Chains = append(nat.Chains, &rules.Chain{Name: "LIBVIRT_PRT", Rules: []string{"-s 172.17.0.0/16 ! -d 172.17.0.0/16 -j MASQUERADE"}})
+	fs := Check(h)
+	only(t, fs, "docker-iptables-false", "ufw-inactive", "ufw-manage-builtins", "ip-forward-off",
+		"bridge-nf-call-iptables", "mixed-iptables", "forward-policy-accept", "duplicate-masquerade")
+	if fs[0].Severity != Error {
+		t.Error("findings are not ordered most serious first")
+	}
+	h.UFW["ENABLED"] = "yes"
+	h.NFTTables = append(h.NFTTables, "inet firewalld")
+	if !strings.Contains(strings.Join(ids(Check(h)), ","), "firewalld-and-ufw") {
+		t.Error("firewalld and ufw both active is not reported")
+	}
+}
+
+func TestRejectAboveUFW(t *testing.T) {
+	h := Host{Saves: map[rules.Family]*rules.Dump{rules.IPv4: load(t, "libvirt-reject.iptables-save")}, UFW: map[string]string{"ENABLED": "yes"}}
+	fs := Check(h)
+	only(t, fs, "reject-above-ufw", "duplicate-masquerade")
+	for _, f := range fs {
+		if f.ID == "reject-above-ufw" && len(f.Evidence) != 2 {
+			t.Errorf("want LIBVIRT_FWI and LIBVIRT_FWO as evidence (not FWX): %v", f.Evidence)
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package integration
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// doctorIDs runs doctor --json and returns the finding ids and the exit code.
+func doctorIDs(t *testing.T) (map[string]int, int) {
+	t.Helper()
+	out, errs, code := runBin("doctor", "--json")
+	var fs []struct {
+		ID       string   `json:"id"`
+		Severity string   `json:"severity"`
+		Summary  string   `json:"summary"`
+		Evidence []string `json:"evidence"`
+		Fix      string   `json:"fix"`
+	}
+	if err := json.Unmarshal([]byte(out), &fs); err != nil {
+		t.Fatalf("doctor --json does not parse: %v\n%s%s", err, out, errs)
+	}
+	ids := map[string]int{}
+	for _, f := range fs {
+		ids[f.ID]++
+		if f.Summary == "" || f.Fix == "" || f.Severity == "" {
+			t.Errorf("finding %s lacks a summary, severity or fix", f.ID)
+		}
+	}
+	return ids, code
+}
+
+// TestDoctor provokes real conflicts in the lab and checks that doctor names
+// each, and that the ports it calls exposed really answer from outside.
+func TestDoctor(t *testing.T) {
+	fresh(t)
+	ids, code := doctorIDs(t)
+	if code != 1 || ids["not-installed"] != 1 || ids["exposed-port"] < 4 {
+		t.Errorf("before install: exit %d, %v", code, ids)
+	}
+	expect(t, "doctor says exposed", map[probe]bool{web: true, db: true, api: true})
+
+	mustBin(t, "install")
+	mustBin(t, "allow", "9443")
+	defer runBin("uninstall")
+	if ids, code := doctorIDs(t); code != 0 {
+		t.Errorf("after install: exit %d, %v", code, ids)
+	}
+	mustSh(t, "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER")
+	if ids, code := doctorIDs(t); code != 1 || ids["docker-user-jump-not-first"] != 1 {
+		t.Errorf("jump moved: exit %d, %v", code, ids)
+	}
+	mustSh(t, "iptables -F DOCKER-USER")
+	if ids, _ := doctorIDs(t); ids["drift"] != 1 {
+		t.Errorf("DOCKER-USER flushed: %v", ids)
+	}
+	mustSh(t, "iptables -t nat -I POSTROUTING -s 172.17.0.0/16 -j MASQUERADE")
+	defer lab.Sh("iptables -t nat -D POSTROUTING -s 172.17.0.0/16 -j MASQUERADE")
+	if ids, _ := doctorIDs(t); ids["duplicate-masquerade"] != 1 {
+		t.Errorf("duplicate MASQUERADE: %v", ids)
+	}
+	mustBin(t, "sync")
+	ids, _ = doctorIDs(t)
+	if ids["drift"] != 0 || ids["docker-user-jump-not-first"] != 0 {
+		t.Errorf("after sync: %v", ids)
+	}
+	out, _, _ := runBin("doctor")
+	if !strings.Contains(out, "duplicate-masquerade") || !strings.Contains(out, "fix:") {
+		t.Errorf("doctor text output:\n%s", out)
+	}
+}
