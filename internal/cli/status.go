@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/doctor"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
@@ -37,9 +38,64 @@ type report struct {
 	// LiveUnknown says why the live part is missing (not root).
 	LiveUnknown string            `json:"live_unknown,omitempty"`
 	Bridges     []discover.Bridge `json:"bridges,omitempty"`
+	// Hooks and NFTTables are the verbose part: every rule of the built-in
+	// chains in evaluation order with owner and counters, and the nftables
+	// tables with their owners.
+	Hooks     []doctor.Hook     `json:"hooks,omitempty"`
+	NFTTables map[string]string `json:"nft_tables,omitempty"`
 }
 
 func jsonFlag() cli.Flag { return &cli.BoolFlag{Name: "json", Usage: "print JSON"} }
+
+// verbose adds the hooks and nftables tables to r.
+func verbose(c *cli.Context, deps Deps, r *report) error {
+	saves := map[rules.Family]*rules.Dump{}
+	for f, name := range map[rules.Family]string{rules.IPv4: "iptables-save", rules.IPv6: "ip6tables-save"} {
+		out, err := deps.Runner.Run(c.Context, name, []string{"-c"}, nil)
+		if err != nil {
+			return fmt.Errorf("reading live %s rules: %w", f, err)
+		}
+		if saves[f], err = rules.ParseSave(string(out)); err != nil {
+			return fmt.Errorf("parsing %s: %w", name, err)
+		}
+	}
+	r.Hooks = doctor.Hooks(saves)
+	out, err := deps.Runner.Run(c.Context, "nft", []string{"list", "tables"}, nil)
+	if err != nil {
+		return fmt.Errorf("listing nftables tables: %w", err)
+	}
+	r.NFTTables = map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "table "); ok {
+			r.NFTTables[t] = doctor.OwnerOfTable(t)
+		}
+	}
+	return nil
+}
+
+// printHooks prints each built-in chain's rules grouped by owner.
+func printHooks(w io.Writer, r *report) {
+	for _, h := range r.Hooks {
+		fmt.Fprintf(w, "%s %s %s (policy %s):\n", h.Family, h.Table, h.Chain, h.Policy)
+		last := ""
+		for _, x := range h.Rules {
+			if x.Owner != last {
+				fmt.Fprintf(w, "  %s:\n", x.Owner)
+				last = x.Owner
+			}
+			fmt.Fprintf(w, "    %3d  %-14s %s\n", x.Position, x.Counters, x.Rule)
+		}
+	}
+	var tables []string
+	for t := range r.NFTTables {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	fmt.Fprintln(w, "nftables tables:")
+	for _, t := range tables {
+		fmt.Fprintf(w, "  %-32s %s\n", t, r.NFTTables[t])
+	}
+}
 
 func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	e := env(c, deps)
@@ -80,6 +136,11 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	}
 	if r.Bridges, err = (discover.Netlink{}).Bridges(); err != nil {
 		return nil, err
+	}
+	if c.Bool("verbose") {
+		if err := verbose(c, deps, r); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -156,7 +217,7 @@ func statusCommand(deps Deps) *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "show backend, install state, bridges, rules and whether the live rules match the files",
-		Flags: []cli.Flag{jsonFlag(), &cli.BoolFlag{Name: "verbose", Usage: "show every drift line"}},
+		Flags: []cli.Flag{jsonFlag(), &cli.BoolFlag{Name: "verbose", Usage: "show every drift line, every rule hooked into INPUT/FORWARD/POSTROUTING by owner with counters, and the nftables tables"}},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -198,6 +259,9 @@ func statusCommand(deps Deps) *cli.Command {
 			}
 			fmt.Fprintln(w, "rules:")
 			printRules(w, r)
+			if c.Bool("verbose") {
+				printHooks(w, r)
+			}
 			return nil
 		},
 	}

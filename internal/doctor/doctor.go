@@ -127,7 +127,7 @@ func checkDockerUser(h Host) []Finding {
 		case pos > 1:
 			var above []string
 			for _, r := range fwd.Rules[:pos-1] {
-				above = append(above, "-A FORWARD "+r+"   (owner: "+ownerOfRule(r)+")")
+				above = append(above, "-A FORWARD "+r+"   (owner: "+OwnerOfRule(r)+")")
 			}
 			out = append(out, Finding{ID: "docker-user-jump-not-first", Severity: Error,
 				Summary:  fmt.Sprintf("%s: FORWARD jumps to DOCKER-USER at rule %d: the rules above it decide first", f, pos),
@@ -416,10 +416,14 @@ func chainRejects(t *rules.Table, name string) bool {
 	return false
 }
 
-// ownerOfRule guesses who wrote a FORWARD rule from the chain it jumps to.
-func ownerOfRule(r string) string {
+// OwnerOfRule guesses who wrote a rule of a built-in chain from the chain
+// it jumps to, or the interfaces it names.
+func OwnerOfRule(r string) string {
 	target := field(r, "-j")
+	iface := field(r, "-i") + " " + field(r, "-o")
 	switch {
+	case target == rules.ChainDockerUser:
+		return "ufw-docker-bridge (DOCKER-USER)"
 	case strings.HasPrefix(target, "DOCKER"):
 		return "docker"
 	case strings.HasPrefix(target, "LIBVIRT"):
@@ -430,6 +434,12 @@ func ownerOfRule(r string) string {
 		return "ufw"
 	case strings.HasPrefix(target, "NETAVARK"), strings.HasPrefix(target, "CNI"):
 		return "podman"
+	case strings.Contains(iface, "docker0") || strings.Contains(iface, "br-"):
+		return "docker"
+	case strings.Contains(iface, "virbr"):
+		return "libvirt"
+	case strings.Contains(iface, "lxdbr"), strings.Contains(iface, "incusbr"):
+		return "lxd/incus"
 	}
 	return "unknown"
 }

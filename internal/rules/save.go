@@ -27,6 +27,9 @@ type Chain struct {
 	// Policy is ACCEPT/DROP for built-in chains and "-" for user chains.
 	Policy string
 	Rules  []string
+	// Counters holds "packets:bytes" for each rule when the text had them
+	// (iptables-save -c), else nil.
+	Counters []string
 	// Declared reports whether the text declared the chain (a restore
 	// flushes declared user chains); rules may also name undeclared chains.
 	Declared bool
@@ -92,6 +95,7 @@ func (t *Table) edit(line string) error {
 	if rule == "" {
 		return fmt.Errorf("%q is not a rule", line)
 	}
+	c.Counters = nil // counters describe a save, not an edited chain
 	if line[1] == 'D' {
 		for i, r := range c.Rules {
 			if r == rule {
@@ -148,12 +152,22 @@ func ParseSave(text string) (*Dump, error) {
 			}
 			c := cur.ensure(f[0])
 			c.Policy, c.Declared = f[1], true
-		case strings.HasPrefix(line, "-A "):
+		case strings.HasPrefix(line, "-A ") || (strings.HasPrefix(line, "[") && strings.Contains(line, "] -A ")):
+			counters := ""
+			if line[0] == '[' {
+				counters, line, _ = strings.Cut(line[1:], "] ")
+			}
 			name, rule, _ := strings.Cut(line[3:], " ")
 			if name == "" || strings.TrimSpace(rule) == "" {
 				return nil, fmt.Errorf("line %d: %q is not a rule", n, line)
 			}
 			c := cur.ensure(name)
+			if counters != "" || c.Counters != nil {
+				for len(c.Counters) < len(c.Rules) {
+					c.Counters = append(c.Counters, "")
+				}
+				c.Counters = append(c.Counters, counters)
+			}
 			c.Rules = append(c.Rules, strings.TrimSpace(rule))
 		case strings.HasPrefix(line, "-I ") || strings.HasPrefix(line, "-D "):
 			if err := cur.edit(line); err != nil {
@@ -165,7 +179,7 @@ func ParseSave(text string) (*Dump, error) {
 			if c == nil {
 				return nil, fmt.Errorf("line %d: %q names an unknown chain", n, line)
 			}
-			c.Rules = nil
+			c.Rules, c.Counters = nil, nil
 			if line[1] == 'X' {
 				cur.remove(name)
 			}

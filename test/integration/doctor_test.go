@@ -70,4 +70,29 @@ func TestDoctor(t *testing.T) {
 	if !strings.Contains(out, "duplicate-masquerade") || !strings.Contains(out, "fix:") {
 		t.Errorf("doctor text output:\n%s", out)
 	}
+
+	// status --verbose: the hooks in evaluation order with owners and counters.
+	out = mustBin(t, "status", "--verbose")
+	t.Log(out)
+	for _, want := range []string{"ipv4 filter FORWARD (policy DROP):", "ufw-docker-bridge (DOCKER-USER):", "docker:", "ufw:",
+		"inet ufw-docker-bridge", "ufw-docker-bridge\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status --verbose lacks %q", want)
+		}
+	}
+	var st struct {
+		Hooks []struct {
+			Chain string `json:"chain"`
+			Rules []struct {
+				Owner    string `json:"owner"`
+				Counters string `json:"counters"`
+			} `json:"rules"`
+		} `json:"hooks"`
+	}
+	if err := json.Unmarshal([]byte(mustBin(t, "status", "--verbose", "--json")), &st); err != nil || len(st.Hooks) == 0 {
+		t.Fatalf("status --verbose --json: %v", err)
+	}
+	if st.Hooks[0].Rules[0].Counters == "" {
+		t.Error("no packet counters in status --verbose --json")
+	}
 }
