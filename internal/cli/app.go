@@ -60,7 +60,8 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	if errors.As(err, &ec) {
 		code = ec.ExitCode()
 	}
-	if errors.Is(err, rules.ErrSyntax) {
+	// urfave/cli reports a missing required flag with an error of its own.
+	if errors.Is(err, rules.ErrSyntax) || strings.HasPrefix(err.Error(), "Required flag") {
 		code = ExitUsage
 	}
 	if msg := oneLine(err.Error()); msg != "" {
@@ -100,6 +101,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 			installCommand(deps), uninstallCommand(deps),
 			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), deleteCommand(deps),
 			listCommand(deps), statusCommand(deps), syncCommand(deps), watchCommand(deps), doctorCommand(deps),
+			explainCommand(deps),
 		},
 	}
 	for _, cmd := range app.Commands {

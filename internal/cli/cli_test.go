@@ -46,6 +46,9 @@ func TestBadInputIsAUsageErrorWithoutSideEffects(t *testing.T) {
 		{"delete"}, {"delete", "0"}, {"delete", "01"}, {"delete", "allow"}, {"frobnicate"}, {},
 		{"allow", "80\n*filter"}, {"allow", "80", "from", "1.2.3.4\nCOMMIT"}, {"status", "x"},
 		{"install", "--backend", "pf"}, {"install", "--nope"}, {"allow", "-x"},
+		{"explain", "--to", "1.2.3.4:80"}, {"explain", "--from", "1.2.3.4", "--to", "1.2.3.5:0"},
+		{"explain", "--from", "x", "--to", "1.2.3.5:80"}, {"explain", "--from", "1.2.3.4", "--to", "[::1]:80"},
+		{"explain", "--from", "1.2.3.4", "--to", "1.2.3.5:80/icmp"}, {"doctor", "extra"},
 	} {
 		rec := &recorder{}
 		_, errs, code := run(t, rec, args...)

@@ -25,6 +25,10 @@ type Input struct {
 // range, so no LAN or VPC host is trusted by accident.
 var containerBridges = []string{rules.DockerBridgeDefault, rules.DockerBridgeWildcard}
 
+// ContainerBridges returns the interface patterns that match Docker's
+// bridges, in iptables' spelling.
+func ContainerBridges() []string { return append([]string{}, containerBridges...) }
+
 // logLimit is the rate of LOG lines for dropped connections.
 const logLimit = "3/min"
 

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,3 +97,36 @@ func TestDoctor(t *testing.T) {
 		t.Error("no packet counters in status --verbose --json")
 	}
 }
+
+// TestExplainAgreesWithPackets: for (source, port) pairs, explain's verdict
+// is what a real connection from the external namespace gets.
+func TestExplainAgreesWithPackets(t *testing.T) {
+	fresh(t)
+	mustBin(t, "install")
+	mustBin(t, "allow", "9443")
+	mustBin(t, "allow", "3306/tcp", "from", lanNet)
+	mustBin(t, "deny", "from", deniedAddr)
+	defer runBin("uninstall")
+	cases := []probe{web, api, apiLAN, db, dbLAN, sshHost, hostDeny, appnet,
+		{name: "api", from: deniedAddr, port: 9443, want: "api"}, echoUDP}
+	want := map[probe]bool{}
+	for _, p := range cases {
+		proto := "tcp"
+		if p.udp {
+			proto = "udp"
+		}
+		out := mustBin(t, "explain", "--from", p.from, "--to", hostAddr+":"+itoa(p.port)+"/"+proto, "--json")
+		var res struct {
+			Verdict string `json:"verdict"`
+			Decided string `json:"decided_by"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("explain --json: %v\n%s", err, out)
+		}
+		t.Logf("explain %-40s %s by %s", p.key(), res.Verdict, res.Decided)
+		want[p] = res.Verdict == "ACCEPT"
+	}
+	expect(t, "what explain predicted", want)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

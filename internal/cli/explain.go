@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/explain"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// parseTarget reads HOSTADDR:PORT[/tcp|/udp].
+func parseTarget(s string) (netip.AddrPort, string, error) {
+	spec, proto, hasProto := strings.Cut(s, "/")
+	if !hasProto {
+		proto = "tcp"
+	}
+	if proto != "tcp" && proto != "udp" {
+		return netip.AddrPort{}, "", usagef("invalid protocol %q in --to (want tcp or udp)", proto)
+	}
+	ap, err := netip.ParseAddrPort(spec)
+	if err != nil || ap.Port() == 0 {
+		return netip.AddrPort{}, "", usagef("invalid --to %q: want HOSTADDR:PORT[/tcp|/udp]", s)
+	}
+	return ap, proto, nil
+}
+
+func explainCommand(deps Deps) *cli.Command {
+	return &cli.Command{
+		Name:  "explain",
+		Usage: "walk the live rules offline for one NEW connection and say which rule decides (sends no packet)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "from", Required: true, Usage: "the client's address"},
+			&cli.StringFlag{Name: "to", Required: true, Usage: "HOSTADDR:PORT[/tcp|/udp] on this host"},
+			jsonFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			src, err := netip.ParseAddr(c.String("from"))
+			if err != nil {
+				return usagef("invalid --from %q: want an address", c.String("from"))
+			}
+			dst, proto, err := parseTarget(c.String("to"))
+			if err != nil {
+				return err
+			}
+			if src.Is4() != dst.Addr().Is4() {
+				return usagef("--from and --to are of different address families")
+			}
+			if err := needRoot(c); err != nil {
+				return err
+			}
+			f := rules.IPv4
+			save := "iptables-save"
+			if !src.Is4() {
+				f, save = rules.IPv6, "ip6tables-save"
+			}
+			out, err := deps.Runner.Run(c.Context, save, nil, nil)
+			if err != nil {
+				return fmt.Errorf("reading live %s rules: %w", f, err)
+			}
+			dump, err := rules.ParseSave(string(out))
+			if err != nil {
+				return fmt.Errorf("parsing %s: %w", save, err)
+			}
+			guard, err := (nft.Guard{Runner: deps.Runner}).Current(c.Context)
+			if err != nil {
+				return err
+			}
+			links, err := (discover.Netlink{}).Bridges()
+			if err != nil {
+				return err
+			}
+			env := explain.Env{Save: dump, Guard: guard != "", GuardBridges: plan.ContainerBridges()}
+			for _, b := range links {
+				eb := explain.Bridge{Name: b.Name}
+				for _, a := range b.Addrs {
+					if p, err := netip.ParsePrefix(a); err == nil {
+						eb.Prefixes = append(eb.Prefixes, p)
+					}
+				}
+				env.Bridges = append(env.Bridges, eb)
+			}
+			res := explain.Explain(env, explain.Packet{Src: src, Dst: dst.Addr(), Proto: proto, DPort: int(dst.Port())})
+			w := c.App.Writer
+			if c.Bool("json") {
+				return printJSON(w, res)
+			}
+			fmt.Fprintf(w, "%s -> %s/%s: %s\n", src, dst, proto, res.Verdict)
+			if res.DNAT != "" {
+				fmt.Fprintf(w, "  DNAT to %s\n", res.DNAT)
+			}
+			fmt.Fprintf(w, "  path: %s\n  decided by: %s\n  steps:\n", res.Path, res.Decided)
+			for _, s := range res.Steps {
+				fmt.Fprintf(w, "    %s\n", s)
+			}
+			for _, u := range res.Uncertain {
+				fmt.Fprintf(w, "  not evaluated (taken as no match): %s\n", u)
+			}
+			return nil
+		},
+	}
+}

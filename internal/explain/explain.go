@@ -1,0 +1,213 @@
+// Package explain walks a recorded ruleset for one packet, offline: nat
+// PREROUTING (Docker's DNAT), then filter FORWARD or INPUT through every
+// user chain, then our guard, and says which rule decided. It reads rules;
+// it sends no packet. It is pure.
+package explain
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// Packet is the first packet of a NEW connection from outside.
+type Packet struct {
+	Src, Dst netip.Addr
+	Proto    string // tcp or udp
+	DPort    int
+}
+
+// Bridge is a bridge interface and its networks, to route a DNAT'd packet.
+type Bridge struct {
+	Name     string
+	Prefixes []netip.Prefix
+}
+
+// Env is the ruleset and host the packet meets.
+type Env struct {
+	Save    *rules.Dump
+	Bridges []Bridge
+	// Guard is true when our nftables guard table is in place.
+	Guard bool
+	// GuardBridges are the interface patterns the guard watches.
+	GuardBridges []string
+}
+
+// Step is one rule that matched on the way, or a chain's policy.
+type Step struct {
+	Table, Chain string
+	// Position is the rule's 1-based position, 0 for the chain policy.
+	Position int
+	Rule     string
+}
+
+// String prints "table chain #n: rule".
+func (s Step) String() string {
+	if s.Position == 0 {
+		return fmt.Sprintf("%s %s: policy %s", s.Table, s.Chain, s.Rule)
+	}
+	return fmt.Sprintf("%s %s #%d: %s", s.Table, s.Chain, s.Position, s.Rule)
+}
+
+// Result is the verdict and how it came about.
+type Result struct {
+	Verdict string `json:"verdict"` // ACCEPT, DROP or REJECT
+	// DNAT is the destination after nat PREROUTING, "" when not rewritten.
+	DNAT string `json:"dnat,omitempty"`
+	// Path is "FORWARD via IFACE" or "INPUT".
+	Path    string   `json:"path"`
+	Steps   []string `json:"steps"`
+	Decided string   `json:"decided_by"`
+	// Uncertain lists rules with matches this walker cannot evaluate; they
+	// were taken as not matching.
+	Uncertain []string `json:"uncertain,omitempty"`
+}
+
+// walker carries the packet's state through the chains.
+type walker struct {
+	env       Env
+	pkt       Packet
+	origPort  int
+	origDst   netip.Addr
+	inIface   string // "" is the external interface, whose name no rule names
+	outIface  string
+	dnat      bool
+	mark      uint32
+	table     string
+	steps     []Step
+	uncertain []string
+}
+
+// Explain walks env for pkt.
+func Explain(env Env, pkt Packet) Result {
+	w := &walker{env: env, pkt: pkt, origPort: pkt.DPort, origDst: pkt.Dst}
+	var res Result
+	if nat := env.Save.Table("nat"); nat != nil && nat.Chain("PREROUTING") != nil {
+		w.table = "nat"
+		w.walk(nat, "PREROUTING", 0)
+	}
+	filter := env.Save.Table("filter")
+	chain := "INPUT"
+	if w.dnat {
+		res.DNAT = fmt.Sprintf("%s:%d", w.pkt.Dst, w.pkt.DPort)
+		for _, b := range env.Bridges {
+			for _, p := range b.Prefixes {
+				if p.Contains(w.pkt.Dst) {
+					w.outIface = b.Name
+				}
+			}
+		}
+		chain = "FORWARD"
+		res.Path = "FORWARD to " + w.outIface
+	} else {
+		res.Path = "INPUT (the host itself)"
+	}
+	w.table = "filter"
+	verdict, by := "ACCEPT", Step{Table: "filter", Chain: chain, Rule: "ACCEPT"}
+	if filter != nil && filter.Chain(chain) != nil {
+		verdict, by = w.walk(filter, chain, 0)
+	}
+	if verdict == "ACCEPT" && chain == "FORWARD" && env.Guard && w.guarded() && w.mark&0x1000000 == 0 {
+		by = Step{Table: "inet " + rules.GuardTable, Chain: "check", Position: 2, Rule: "drop (no mark: our policy did not see it)"}
+		w.steps = append(w.steps, by)
+		verdict = "DROP"
+	}
+	res.Verdict, res.Decided = verdict, by.String()
+	for _, s := range w.steps {
+		res.Steps = append(res.Steps, s.String())
+	}
+	res.Uncertain = w.uncertain
+	return res
+}
+
+func (w *walker) guarded() bool {
+	for _, b := range w.env.GuardBridges {
+		if ifaceMatch(b, w.outIface) {
+			return true
+		}
+	}
+	return false
+}
+
+// walk evaluates a chain; it returns a terminal verdict ("" when the chain
+// returned) and the step that decided.
+func (w *walker) walk(t *rules.Table, name string, depth int) (string, Step) {
+	c := t.Chain(name)
+	if c == nil || depth > 32 {
+		return "", Step{}
+	}
+	for i, r := range c.Rules {
+		ok, target, targetArgs := w.match(r)
+		if !ok {
+			continue
+		}
+		step := Step{Table: w.table, Chain: name, Position: i + 1, Rule: r}
+		switch target {
+		case "":
+			continue
+		case "ACCEPT", "DROP", "REJECT":
+			w.steps = append(w.steps, step)
+			return target, step
+		case "RETURN":
+			w.steps = append(w.steps, step)
+			return "", step
+		case "LOG":
+			w.steps = append(w.steps, step)
+		case "MARK":
+			w.steps = append(w.steps, step)
+			w.applyMark(targetArgs)
+		case "DNAT":
+			w.steps = append(w.steps, step)
+			w.applyDNAT(targetArgs)
+			return "ACCEPT", step
+		case "MASQUERADE", "SNAT":
+		default:
+			if t.Chain(target) == nil {
+				w.uncertain = append(w.uncertain, fmt.Sprintf("%s #%d: unknown target %s", name, i+1, target))
+				continue
+			}
+			w.steps = append(w.steps, step)
+			if v, by := w.walk(t, target, depth+1); v != "" {
+				return v, by
+			}
+		}
+	}
+	if c.Policy == "-" || c.Policy == "" {
+		return "", Step{}
+	}
+	step := Step{Table: w.table, Chain: name, Rule: c.Policy}
+	w.steps = append(w.steps, step)
+	return c.Policy, step
+}
+
+func (w *walker) applyMark(args []string) {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--set-xmark" || args[i] == "--set-mark" {
+			v, m, _ := strings.Cut(args[i+1], "/")
+			val, _ := strconv.ParseUint(v, 0, 32)
+			mask := uint64(0xffffffff)
+			if m != "" {
+				mask, _ = strconv.ParseUint(m, 0, 32)
+			}
+			w.mark = (w.mark &^ uint32(mask)) ^ uint32(val)
+		}
+	}
+}
+
+func (w *walker) applyDNAT(args []string) {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--to-destination" {
+			host, port, _ := strings.Cut(args[i+1], ":")
+			if a, err := netip.ParseAddr(host); err == nil {
+				w.pkt.Dst = a
+			}
+			if p, err := strconv.Atoi(port); err == nil {
+				w.pkt.DPort = p
+			}
+			w.dnat = true
+		}
+	}
+}

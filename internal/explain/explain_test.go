@@ -1,0 +1,70 @@
+package explain
+
+import (
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// env is the Docker 20.10 + UFW host recorded in the lab after install and
+// allow 9443 (internal/doctor/testdata).
+func env(t *testing.T, name string, guard bool) Env {
+	t.Helper()
+	data, err := os.ReadFile("../doctor/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := rules.ParseSave(string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Env{Save: d, Guard: guard, GuardBridges: plan.ContainerBridges(), Bridges: []Bridge{
+		{Name: "docker0", Prefixes: []netip.Prefix{netip.MustParsePrefix("172.17.0.1/16")}},
+		{Name: "br-79061e23131e", Prefixes: []netip.Prefix{netip.MustParsePrefix("172.18.0.1/16")}},
+	}}
+}
+
+func pkt(src string, port int, proto string) Packet {
+	return Packet{Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr("203.0.113.1"), Proto: proto, DPort: port}
+}
+
+func TestExplainInstalled(t *testing.T) {
+	e := env(t, "docker20-ufw-installed.iptables-save", true)
+	for _, tc := range []struct {
+		port    int
+		proto   string
+		verdict string
+		decided string
+		path    string
+	}{
+		{8080, "tcp", "DROP", "filter ufw-docker-bridge-forward", "FORWARD to docker0"},
+		{9443, "tcp", "ACCEPT", "filter DOCKER #", "FORWARD to docker0"},
+		{8088, "tcp", "DROP", "filter ufw-docker-bridge-forward", "FORWARD to br-79061e23131e"},
+		{5005, "udp", "DROP", "filter ufw-docker-bridge-forward", "FORWARD to docker0"},
+		{22, "tcp", "ACCEPT", "filter ufw-user-input", "INPUT"},
+		{2222, "tcp", "DROP", "filter INPUT: policy DROP", "INPUT"},
+	} {
+		r := Explain(e, pkt("203.0.113.8", tc.port, tc.proto))
+		if r.Verdict != tc.verdict || !strings.HasPrefix(r.Decided, tc.decided) || !strings.HasPrefix(r.Path, tc.path) {
+			t.Errorf("%d/%s: %s by %q via %q, want %s by %q via %q\n%s", tc.port, tc.proto, r.Verdict, r.Decided, r.Path,
+				tc.verdict, tc.decided, tc.path, strings.Join(r.Steps, "\n"))
+		}
+	}
+}
+
+func TestExplainBeforeInstallAndGuard(t *testing.T) {
+	e := env(t, "docker20-ufw.iptables-save", false)
+	r := Explain(e, pkt("203.0.113.8", 8080, "tcp"))
+	if r.Verdict != "ACCEPT" || !strings.HasPrefix(r.DNAT, "172.17.0.") {
+		t.Errorf("before install 8080 is open through Docker's DNAT: %+v", r)
+	}
+	// The same ruleset with the guard in place: no mark, the guard drops it.
+	e.Guard = true
+	if r := Explain(e, pkt("203.0.113.8", 8080, "tcp")); r.Verdict != "DROP" || !strings.Contains(r.Decided, rules.GuardTable) {
+		t.Errorf("guard: %+v", r)
+	}
+}
