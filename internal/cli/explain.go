@@ -9,6 +9,7 @@ import (
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/explain"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -58,17 +59,12 @@ func explainCommand(deps Deps) *cli.Command {
 				return err
 			}
 			f := rules.IPv4
-			save := "iptables-save"
 			if !src.Is4() {
-				f, save = rules.IPv6, "ip6tables-save"
+				f = rules.IPv6
 			}
-			out, err := deps.Runner.Run(c.Context, save, nil, nil)
+			dump, err := (iptables.Tables{Runner: deps.Runner}).SaveAll(c.Context, f, false)
 			if err != nil {
-				return fmt.Errorf("reading live %s rules: %w", f, err)
-			}
-			dump, err := rules.ParseSave(string(out))
-			if err != nil {
-				return fmt.Errorf("parsing %s: %w", save, err)
+				return err
 			}
 			guard, err := (nft.Guard{Runner: deps.Runner}).Current(c.Context)
 			if err != nil {

@@ -50,14 +50,12 @@ func jsonFlag() cli.Flag { return &cli.BoolFlag{Name: "json", Usage: "print JSON
 // verbose adds the hooks and nftables tables to r.
 func verbose(c *cli.Context, deps Deps, r *report) error {
 	saves := map[rules.Family]*rules.Dump{}
-	for f, name := range map[rules.Family]string{rules.IPv4: "iptables-save", rules.IPv6: "ip6tables-save"} {
-		out, err := deps.Runner.Run(c.Context, name, []string{"-c"}, nil)
+	for _, f := range rules.Families {
+		d, err := (iptables.Tables{Runner: deps.Runner}).SaveAll(c.Context, f, true)
 		if err != nil {
-			return fmt.Errorf("reading live %s rules: %w", f, err)
+			return err
 		}
-		if saves[f], err = rules.ParseSave(string(out)); err != nil {
-			return fmt.Errorf("parsing %s: %w", name, err)
-		}
+		saves[f] = d
 	}
 	r.Hooks = doctor.Hooks(saves)
 	out, err := deps.Runner.Run(c.Context, "nft", []string{"list", "tables"}, nil)

@@ -32,20 +32,15 @@ type Collector struct {
 func (c Collector) Collect(ctx context.Context, installed map[rules.Family]bool, rs rules.Ruleset, bridges []string) (Host, error) {
 	h := Host{Saves: map[rules.Family]*rules.Dump{}, Installed: installed, Rules: rs, Bridges: bridges,
 		Sysctl: map[string]string{}, UFW: map[string]string{}}
+	tables := iptables.Tables{Runner: c.Runner}
 	for _, f := range rules.Families {
-		name := "iptables-save"
-		if f == rules.IPv6 {
-			name = "ip6tables-save"
-		}
-		out, err := c.Runner.Run(ctx, name, nil, nil)
+		d, err := tables.SaveAll(ctx, f, false)
 		if err != nil {
-			return h, fmt.Errorf("reading the live %s rules: %w", f, err)
+			return h, err
 		}
-		if h.Saves[f], err = rules.ParseSave(string(out)); err != nil {
-			return h, fmt.Errorf("parsing %s: %w", name, err)
-		}
+		h.Saves[f] = d
 	}
-	v, err := iptables.Tables{Runner: c.Runner}.DetectVariant(ctx)
+	v, err := tables.DetectVariant(ctx)
 	if err != nil {
 		return h, err
 	}

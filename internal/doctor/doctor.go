@@ -90,10 +90,6 @@ func filter(h Host, f rules.Family) *rules.Table {
 	return nil
 }
 
-func dockerManaged(t *rules.Table) bool {
-	return t.Chain("DOCKER") != nil || t.Chain("DOCKER-FORWARD") != nil
-}
-
 func hasNFT(h Host, table string) bool {
 	for _, t := range h.NFTTables {
 		if t == table {
@@ -109,7 +105,7 @@ func checkDockerUser(h Host) []Finding {
 	var out []Finding
 	for _, f := range rules.Families {
 		t := filter(h, f)
-		if t == nil || !dockerManaged(t) {
+		if t == nil || !plan.DockerManaged(t) {
 			continue
 		}
 		if t.Chain(rules.ChainDockerUser) == nil {
@@ -163,7 +159,7 @@ func checkDrift(h Host) []Finding {
 // checkNotInstalled: Docker publishes ports, UFW runs, and we are not installed.
 func checkNotInstalled(h Host) []Finding {
 	t := filter(h, rules.IPv4)
-	if t == nil || !dockerManaged(t) || h.Installed[rules.IPv4] || t.Chain(rules.ChainUFWUserForward) == nil {
+	if t == nil || !plan.DockerManaged(t) || h.Installed[rules.IPv4] || t.Chain(rules.ChainUFWUserForward) == nil {
 		return nil
 	}
 	return []Finding{{ID: "not-installed", Severity: Warning,
@@ -260,7 +256,7 @@ func checkForwarding(h Host) []Finding {
 			Summary:  "net.ipv4.ip_forward is 0: containers and guests on " + strings.Join(h.Bridges, ", ") + " have no network",
 			Evidence: []string{"net.ipv4.ip_forward = 0"}, Fix: "sysctl -w net.ipv4.ip_forward=1 (and set it in /etc/ufw/sysctl.conf)"})
 	}
-	if t := filter(h, rules.IPv4); t != nil && dockerManaged(t) {
+	if t := filter(h, rules.IPv4); t != nil && plan.DockerManaged(t) {
 		if c := t.Chain(rules.ChainForwardBuiltin); c != nil && c.Policy == "ACCEPT" {
 			out = append(out, Finding{ID: "forward-policy-accept", Severity: Warning,
 				Summary:  "FORWARD's policy is ACCEPT next to Docker: routed traffic that no rule drops passes (ufw disable sets it)",

@@ -60,6 +60,23 @@ func (t Tables) Save(ctx context.Context, f rules.Family, table string) (*rules.
 	return &rules.Table{Name: table}, nil
 }
 
+// SaveAll returns every table of family f, with packet counters when asked.
+func (t Tables) SaveAll(ctx context.Context, f rules.Family, counters bool) (*rules.Dump, error) {
+	var args []string
+	if counters {
+		args = []string{"-c"}
+	}
+	out, err := t.Runner.Run(ctx, command(f, "save"), args, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading the live %s rules: %w", f, err)
+	}
+	d, err := rules.ParseSave(string(out))
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", command(f, "save"), err)
+	}
+	return d, nil
+}
+
 var lineRe = regexp.MustCompile(`line (\d+)`)
 
 // quoteFailingLine adds the input line an iptables-restore error names.

@@ -22,7 +22,7 @@ func Repair(in Input, live *rules.Table) (drift []string, input string) {
 	want := Filter(in)
 	drift = rules.DiffChains(want, live, rules.ChainDockerUser, rules.ChainForward)
 	var jumps []string
-	if dockerManaged(live) {
+	if DockerManaged(live) {
 		switch pos := rules.JumpPosition(live, rules.ChainForwardBuiltin, rules.ChainDockerUser); {
 		case pos == 0:
 			drift = append(drift, "FORWARD does not jump to DOCKER-USER")
@@ -46,7 +46,9 @@ func Repair(in Input, live *rules.Table) (drift []string, input string) {
 	return drift, s + "COMMIT\n"
 }
 
-func dockerManaged(live *rules.Table) bool {
+// DockerManaged reports whether Docker manages this filter table (its
+// chains are there).
+func DockerManaged(live *rules.Table) bool {
 	for _, c := range dockerChains {
 		if live.Chain(c) != nil {
 			return true
