@@ -125,9 +125,8 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 				input = plan.Removal()
 			}
 		} else {
-			file := plan.Filter(plan.Input{Family: f, Rules: rs, DeclareUFWForward: true})
-			if updated, err = InsertBlock(old, plan.Block(file, f, b.Source)); err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
+			if updated, err = b.render(old, f, rs); err != nil {
+				return nil, err
 			}
 			runtime := plan.Filter(plan.Input{Family: f, Rules: rs,
 				DeclareUFWForward: live.Chain(f.UFWUserForward()) == nil})
@@ -185,15 +184,34 @@ func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err
 		return errors.Join(errs...)
 	}
 	for _, fc := range c.Files {
-		if err := b.backup(fc); err != nil {
+		if err := b.replace(fc); err != nil {
 			return nil, errors.Join(err, undoFiles(), undoRuntime())
-		}
-		if err := atomicfile.Write(fc.Path, []byte(fc.New), 0o640); err != nil {
-			return nil, errors.Join(fmt.Errorf("writing %s: %w", fc.Path, err), undoFiles(), undoRuntime())
 		}
 		written = append(written, fc)
 	}
 	return func() error { return errors.Join(undoFiles(), undoRuntime()) }, nil
+}
+
+// render returns old with our block rendered from rs for family f in place
+// of the block it has, or appended.
+func (b *Backend) render(old string, f rules.Family, rs rules.Ruleset) (string, error) {
+	file := plan.Filter(plan.Input{Family: f, Rules: rs, DeclareUFWForward: true})
+	updated, err := InsertBlock(old, plan.Block(file, f, b.Source))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", b.Path(f), err)
+	}
+	return updated, nil
+}
+
+// replace backs up fc.Old and writes fc.New atomically.
+func (b *Backend) replace(fc FileChange) error {
+	if err := b.backup(fc); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(fc.Path, []byte(fc.New), 0o640); err != nil {
+		return fmt.Errorf("writing %s: %w", fc.Path, err)
+	}
+	return nil
 }
 
 func (b *Backend) backup(fc FileChange) error {

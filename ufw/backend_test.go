@@ -182,3 +182,24 @@ func TestVerifySeesAStaleBlock(t *testing.T) {
 		}
 	}
 }
+
+func TestRepairFilesRendersEveryStaleBlock(t *testing.T) {
+	b := newBackend(t, &fakeNet{})
+	c, _ := b.Prepare(context.Background(), nil, Install)
+	if _, err := b.Commit(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	rs := rules.Ruleset{{Action: rules.Allow, Ports: rules.Ports{First: 80, Last: 80}}}
+	got, err := b.RepairFiles(rs)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("repaired %v, %v: want both families", got, err)
+	}
+	for _, f := range rules.Families {
+		if !strings.Contains(fileOf(t, b, f), "--ctorigdstport 80 -j RETURN") {
+			t.Errorf("%s not re-rendered", f)
+		}
+	}
+	if again, err := b.RepairFiles(rs); err != nil || len(again) != 0 {
+		t.Errorf("second pass repaired %v, %v: want nothing", again, err)
+	}
+}

@@ -63,15 +63,6 @@ func HasBlock(content string) (bool, error) {
 	return ok, err
 }
 
-// Block returns our block as it stands in content, or "" when there is none.
-func Block(content string) (string, error) {
-	s, ok, err := findBlock(content)
-	if err != nil || !ok {
-		return "", err
-	}
-	return content[s.start:s.end], nil
-}
-
 // InsertBlock returns content with block (from its BEGIN line to its END
 // line and newline) in place of our old block, or appended at the end when
 // there is none. Every byte outside the block stays as it was.

@@ -25,7 +25,7 @@ func TestInsertRemoveRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := Block(replaced); !strings.HasSuffix(got, block2[len(rules.MarkerBegin):]) {
+		if !strings.Contains(replaced, block2[len(rules.MarkerBegin):]) || strings.Contains(replaced, "-A DOCKER-USER -j RETURN") {
 			t.Errorf("%q: block not replaced: %q", orig, replaced)
 		}
 		back, err := RemoveBlock(replaced)

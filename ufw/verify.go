@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -37,15 +35,12 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 		}
 		want := plan.Filter(plan.Input{Family: f, Rules: rs})
 		drift := rules.DiffChains(want, live, rules.ChainDockerUser, rules.ChainForward)
-		if data, err := os.ReadFile(b.Path(f)); err == nil {
-			block, err := Block(string(data))
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", b.Path(f), err)
-			}
-			file := plan.Filter(plan.Input{Family: f, Rules: rs, DeclareUFWForward: true})
-			if block != "" && !strings.HasSuffix(block, plan.Block(file, f, b.Source)[len(rules.MarkerBegin):]) {
-				drift = append(drift, fmt.Sprintf("the block in %s differs from the rules: run install to render it again", b.Path(f)))
-			}
+		stale, err := b.staleFile(f, rs)
+		if err != nil {
+			return nil, err
+		}
+		if stale != nil {
+			drift = append(drift, fmt.Sprintf("the block in %s differs from the rules: sync renders it again", stale.Path))
 		}
 		out = append(out, Health{
 			Family:      f,
@@ -95,34 +90,38 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) ([]string, error
 func (b *Backend) RepairFiles(rs rules.Ruleset) ([]string, error) {
 	var repaired []string
 	for _, f := range rules.Families {
-		path := b.Path(f)
-		data, err := os.ReadFile(path)
+		fc, err := b.staleFile(f, rs)
 		if err != nil {
-			continue // not installed in this family
-		}
-		old := string(data)
-		if ok, err := HasBlock(old); err != nil || !ok {
-			if err != nil {
-				return repaired, fmt.Errorf("%s: %w", path, err)
-			}
-			continue
-		}
-		file := plan.Filter(plan.Input{Family: f, Rules: rs, DeclareUFWForward: true})
-		updated, err := InsertBlock(old, plan.Block(file, f, b.Source))
-		if err != nil {
-			return repaired, fmt.Errorf("%s: %w", path, err)
-		}
-		if updated == old {
-			continue
-		}
-		fc := FileChange{Family: f, Path: path, Old: old, New: updated}
-		if err := b.backup(fc); err != nil {
 			return repaired, err
 		}
-		if err := atomicfile.Write(path, []byte(updated), 0o640); err != nil {
-			return repaired, fmt.Errorf("writing %s: %w", path, err)
+		if fc == nil {
+			continue
 		}
-		repaired = append(repaired, fmt.Sprintf("%s: the block in %s re-rendered from the rules", f, path))
+		if err := b.replace(*fc); err != nil {
+			return repaired, err
+		}
+		repaired = append(repaired, fmt.Sprintf("%s: the block in %s re-rendered from the rules", f, fc.Path))
 	}
 	return repaired, nil
+}
+
+// staleFile returns the change that renders family f's installed block
+// from rs, or nil when the file holds no block or the block is current.
+func (b *Backend) staleFile(f rules.Family, rs rules.Ruleset) (*FileChange, error) {
+	data, err := os.ReadFile(b.Path(f))
+	if err != nil {
+		return nil, nil // no file: not installed in this family
+	}
+	old := string(data)
+	if ok, err := HasBlock(old); err != nil || !ok {
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Path(f), err)
+		}
+		return nil, nil
+	}
+	updated, err := b.render(old, f, rs)
+	if err != nil || updated == old {
+		return nil, err
+	}
+	return &FileChange{Family: f, Path: b.Path(f), Old: old, New: updated}, nil
 }

@@ -45,11 +45,6 @@ func OwnerOf(name string) string {
 	return OwnerUnknown
 }
 
-// Links is the source of the host's bridges (netlink on Linux).
-type Links interface {
-	Bridges() ([]Bridge, error)
-}
-
 func sortBridges(bs []Bridge) []Bridge {
 	sort.Slice(bs, func(i, j int) bool { return bs[i].Name < bs[j].Name })
 	return bs

@@ -133,6 +133,12 @@ func checkDockerUser(h Host) []Finding {
 	return out
 }
 
+// drift lists how our live chains of family f differ from what the rules
+// render.
+func drift(h Host, f rules.Family) []string {
+	return rules.DiffChains(plan.Filter(plan.Input{Family: f, Rules: h.Rules}), filter(h, f), rules.ChainDockerUser, rules.ChainForward)
+}
+
 // checkDrift: our chains differ from what the rules render.
 func checkDrift(h Host) []Finding {
 	var out []Finding
@@ -141,8 +147,7 @@ func checkDrift(h Host) []Finding {
 		if t == nil || !h.Installed[f] {
 			continue
 		}
-		drift := rules.DiffChains(plan.Filter(plan.Input{Family: f, Rules: h.Rules}), t, rules.ChainDockerUser, rules.ChainForward)
-		if len(drift) > 0 {
+		if drift := drift(h, f); len(drift) > 0 {
 			out = append(out, Finding{ID: "drift", Severity: Error,
 				Summary:  fmt.Sprintf("%s: the live rules differ from the rules in the files (%d differences)", f, len(drift)),
 				Evidence: drift, Fix: "ufw-docker-bridge sync"})
@@ -230,7 +235,7 @@ func checkExposed(h Host) []Finding {
 		return nil
 	}
 	policy := h.Installed[rules.IPv4] && rules.JumpPosition(t, rules.ChainForwardBuiltin, rules.ChainDockerUser) == 1 &&
-		len(rules.DiffChains(plan.Filter(plan.Input{Family: rules.IPv4, Rules: h.Rules}), t, rules.ChainDockerUser, rules.ChainForward)) == 0
+		len(drift(h, rules.IPv4)) == 0
 	if policy || hasNFT(h, "inet "+rules.GuardTable) {
 		return nil
 	}
