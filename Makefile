@@ -39,11 +39,10 @@ demo: deps
 	UFW_DOCKER_BRIDGE_REQUIRE_LAB=1 $(GO) test -count=1 -timeout 10m -run TestUFWStory -v ./test/integration \
 		| ./scripts/demo-filter.sh
 
-# Benchmarks: the watcher's idle cost in the namespace lab (root), and the
-# pure packages' micro-benchmarks.
+# Benchmarks (root): every figure side by side with the alternative, in the
+# namespace lab; one line per figure, also written to bench-results.txt.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./test/integration
-	$(GO) test -run '^$$' -bench . ./internal/...
+	./scripts/bench.sh
 
 # Each fuzz target for FUZZTIME (make test runs them for 5 s each; their
 # seed corpora also run as plain tests).

@@ -67,8 +67,11 @@ type RuntimeChange struct {
 // Change is everything one command changes, prepared and validated before
 // anything is touched.
 type Change struct {
-	Files   []FileChange
-	Runtime []RuntimeChange
+	// Families are the families the change covers: every family for
+	// install and uninstall, the installed ones for an update.
+	Families []rules.Family
+	Files    []FileChange
+	Runtime  []RuntimeChange
 }
 
 // Installed reports, per family, whether the block is in the file. A file
@@ -94,7 +97,8 @@ func (b *Backend) Installed() (map[rules.Family]bool, error) {
 // rule set rs under mode, touching nothing. New file contents are checked
 // with iptables-restore --test.
 func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Change, error) {
-	c := &Change{}
+	olds := map[rules.Family]string{}
+	var fams []rules.Family
 	for _, f := range rules.Families {
 		path := b.Path(f)
 		data, err := os.ReadFile(path)
@@ -104,18 +108,23 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 			}
 			return nil, fmt.Errorf("reading %s: %w", path, err)
 		}
-		old := string(data)
-		has, err := HasBlock(old)
+		has, err := HasBlock(string(data))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w (fix the markers by hand; the file was not changed)", path, err)
 		}
 		if mode == Update && !has {
 			continue
 		}
-		live, err := b.Net.Save(ctx, f, "filter")
-		if err != nil {
-			return nil, fmt.Errorf("reading live %s rules: %w", f, err)
-		}
+		olds[f] = string(data)
+		fams = append(fams, f)
+	}
+	lives, err := b.saveFilters(ctx, fams)
+	if err != nil {
+		return nil, err
+	}
+	c := &Change{Families: fams}
+	for _, f := range fams {
+		path, old, live := b.Path(f), olds[f], lives[f]
 		var updated, input string
 		if mode == Remove {
 			if updated, err = RemoveBlock(old); err != nil {
@@ -128,9 +137,15 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 			if updated, err = b.render(old, f, rs); err != nil {
 				return nil, err
 			}
-			runtime := plan.Filter(plan.Input{Family: f, Rules: rs,
-				DeclareUFWForward: live.Chain(f.UFWUserForward()) == nil})
-			input = runtime.String()
+			declare := live.Chain(f.UFWUserForward()) == nil
+			want := plan.Filter(plan.Input{Family: f, Rules: rs, DeclareUFWForward: declare})
+			input = want.String()
+			// allow/deny/delete edit our chains in place when they are there.
+			if mode == Update && !declare {
+				if edit, ok := plan.Edit(want, live, rules.ChainDockerUser, rules.ChainForward); ok {
+					input = edit
+				}
+			}
 		}
 		if updated != old {
 			// install and uninstall check the whole new file. allow/deny/delete
@@ -152,42 +167,54 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 	return c, nil
 }
 
-// Commit applies c: the live rules first, each family in one atomic restore,
-// then the files, each replaced atomically after its backup. On failure what
-// was done is undone, and the error says what failed. The returned undo puts
-// everything back (for a caller whose own later step fails).
+// Commit applies c: the live rules first, each family in one atomic restore
+// (the families at once), then the files, each replaced atomically after its
+// backup. On failure what was done is undone, and the error says what
+// failed. The returned undo puts everything back (for a caller whose own
+// later step fails).
 func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err error) {
 	var applied []RuntimeChange
 	undoRuntime := func() error {
-		var errs []error
-		for i := len(applied) - 1; i >= 0; i-- {
-			if err := b.Net.Restore(ctx, applied[i].Family, applied[i].Rollback, false); err != nil {
-				errs = append(errs, fmt.Errorf("rolling back live %s rules: %w", applied[i].Family, err))
+		errs := each(applied, func(rt RuntimeChange) error {
+			if err := b.Net.Restore(ctx, rt.Family, rt.Rollback, false); err != nil {
+				return fmt.Errorf("rolling back live %s rules: %w", rt.Family, err)
 			}
-		}
+			return nil
+		})
 		return errors.Join(errs...)
 	}
-	for _, rt := range c.Runtime {
+	errs := each(c.Runtime, func(rt RuntimeChange) error {
 		if err := b.Net.Restore(ctx, rt.Family, rt.Input, false); err != nil {
-			return nil, errors.Join(fmt.Errorf("applying live %s rules: %w", rt.Family, err), undoRuntime())
+			return fmt.Errorf("applying live %s rules: %w", rt.Family, err)
 		}
-		applied = append(applied, rt)
+		return nil
+	})
+	for i, err := range errs {
+		if err == nil {
+			applied = append(applied, c.Runtime[i])
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, errors.Join(err, undoRuntime())
 	}
 	var written []FileChange
 	undoFiles := func() error {
-		var errs []error
-		for i := len(written) - 1; i >= 0; i-- {
-			if err := atomicfile.Write(written[i].Path, []byte(written[i].Old), 0o640); err != nil {
-				errs = append(errs, fmt.Errorf("restoring %s: %w", written[i].Path, err))
+		errs := each(written, func(fc FileChange) error {
+			if err := atomicfile.Write(fc.Path, []byte(fc.Old), 0o640); err != nil {
+				return fmt.Errorf("restoring %s: %w", fc.Path, err)
 			}
-		}
+			return nil
+		})
 		return errors.Join(errs...)
 	}
-	for _, fc := range c.Files {
-		if err := b.replace(fc); err != nil {
-			return nil, errors.Join(err, undoFiles(), undoRuntime())
+	errs = each(c.Files, b.replace)
+	for i, err := range errs {
+		if err == nil {
+			written = append(written, c.Files[i])
 		}
-		written = append(written, fc)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, errors.Join(err, undoFiles(), undoRuntime())
 	}
 	return func() error { return errors.Join(undoFiles(), undoRuntime()) }, nil
 }

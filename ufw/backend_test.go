@@ -6,19 +6,37 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
 // fakeNet records restores and fails the ones failOn says; Save returns a
 // filter table where UFW is loaded and DOCKER-USER is Docker's default.
 type fakeNet struct {
-	applied []string // "ipv4 test|apply: first line after *filter"
+	mu      sync.Mutex // the backend runs the families at once
+	applied []string   // "ipv4 test|apply: the input"
 	failOn  func(f rules.Family, input string, test bool) bool
+	live    func(f rules.Family) *rules.Table // nil: UFW loaded, DOCKER-USER Docker's default
+}
+
+// lastApply returns the last input applied (not tested) for family f.
+func (n *fakeNet) lastApply(f rules.Family) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i := len(n.applied) - 1; i >= 0; i-- {
+		if strings.HasPrefix(n.applied[i], f.String()+" apply: ") {
+			return n.applied[i]
+		}
+	}
+	return ""
 }
 
 func (n *fakeNet) Restore(_ context.Context, f rules.Family, input string, test bool) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if _, err := rules.ParseSave(input); err != nil {
 		return err
 	}
@@ -34,6 +52,9 @@ func (n *fakeNet) Restore(_ context.Context, f rules.Family, input string, test 
 }
 
 func (n *fakeNet) Save(_ context.Context, f rules.Family, _ string) (*rules.Table, error) {
+	if n.live != nil {
+		return n.live(f), nil
+	}
 	return &rules.Table{Name: "filter", Chains: []*rules.Chain{
 		{Name: "FORWARD", Policy: "DROP", Rules: []string{"-j DOCKER-USER"}},
 		{Name: rules.ChainDockerUser, Policy: "-", Rules: []string{"-j RETURN"}},
@@ -110,8 +131,8 @@ func TestFailedRestoreRollsBackAndWritesNothing(t *testing.T) {
 	if _, err := b.Commit(context.Background(), c); err == nil {
 		t.Fatal("commit succeeded although the ipv6 restore failed")
 	}
-	last := n.applied[len(n.applied)-1]
-	if !strings.HasPrefix(last, "ipv4 apply: ") || strings.Contains(last, "ctorigdstport") || !strings.Contains(last, "-X ufw-docker-bridge-forward") {
+	last := n.lastApply(rules.IPv4)
+	if strings.Contains(last, "ctorigdstport") || !strings.Contains(last, "-X ufw-docker-bridge-forward") {
 		t.Errorf("ipv4 not rolled back to its snapshot; last restore:\n%s", last)
 	}
 	for _, f := range rules.Families {
@@ -135,8 +156,10 @@ func TestFailedFileWriteRollsBack(t *testing.T) {
 	if _, err := b.Commit(context.Background(), c); err == nil {
 		t.Fatal("commit succeeded without its backup")
 	}
-	if got := n.applied[len(n.applied)-1]; !strings.Contains(got, "-X ufw-docker-bridge-forward") {
-		t.Errorf("live rules not rolled back:\n%s", got)
+	for _, f := range rules.Families {
+		if got := n.lastApply(f); !strings.Contains(got, "-X ufw-docker-bridge-forward") {
+			t.Errorf("live %s rules not rolled back:\n%s", f, got)
+		}
 	}
 	if fileOf(t, b, rules.IPv4) != afterRules {
 		t.Error("after.rules changed")
@@ -201,5 +224,41 @@ func TestRepairFilesRendersEveryStaleBlock(t *testing.T) {
 	}
 	if again, err := b.RepairFiles(rs); err != nil || len(again) != 0 {
 		t.Errorf("second pass repaired %v, %v: want nothing", again, err)
+	}
+}
+
+func TestUpdateEditsLiveChainsInPlace(t *testing.T) {
+	old := rules.Ruleset{{Action: rules.Allow, Ports: rules.Ports{First: 80, Last: 80}}}
+	n := &fakeNet{live: func(f rules.Family) *rules.Table {
+		t := plan.Filter(plan.Input{Family: f, Rules: old})
+		t.Chains = append(t.Chains, &rules.Chain{Name: f.UFWUserForward(), Policy: "-"})
+		return t
+	}}
+	b := newBackend(t, n)
+	c, err := b.Prepare(context.Background(), old, Install)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := rules.Parse([]string{"allow", "443/tcp"})
+	c, err = b.Prepare(context.Background(), append(old, r), Update)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Runtime) != 2 || len(c.Families) != 2 {
+		t.Fatalf("want one runtime change per family, got %d (families %v)", len(c.Runtime), c.Families)
+	}
+	for _, rt := range c.Runtime {
+		want := "*filter\n-I " + rules.ChainForward + " 5 -p tcp -m conntrack --ctorigdstport 443 -j RETURN\nCOMMIT\n"
+		if rt.Input != want {
+			t.Errorf("%s: want the one insert\n%s\ngot\n%s", rt.Family, want, rt.Input)
+		}
+	}
+	// Nothing to change: no restore at all, but the change still covers
+	// the installed families.
+	if c, err = b.Prepare(context.Background(), old, Update); err != nil || len(c.Runtime) != 0 || len(c.Families) != 2 {
+		t.Errorf("unchanged rules: runtime %v, families %v, %v", c.Runtime, c.Families, err)
 	}
 }

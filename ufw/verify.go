@@ -2,6 +2,7 @@ package ufw
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -54,34 +55,44 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 }
 
 // Repair brings the live rules of every installed family back to what rs
-// renders, in one restore per family that drifted, and returns what it
-// repaired, one line each ("ipv4: ..."). Nothing is run when nothing drifted.
+// renders, in one restore per family that drifted (the families at once),
+// and returns what it repaired, one line each ("ipv4: ..."). Nothing is run
+// when nothing drifted.
 func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) ([]string, error) {
 	inst, err := b.Installed()
 	if err != nil {
 		return nil, err
 	}
-	var repaired []string
+	var fams []rules.Family
 	for _, f := range rules.Families {
-		if !inst[f] {
-			continue
+		if inst[f] {
+			fams = append(fams, f)
 		}
+	}
+	repaired := make([][]string, len(fams))
+	errs := each(indexes(len(fams)), func(i int) error {
+		f := fams[i]
 		live, err := b.Net.Save(ctx, f, "filter")
 		if err != nil {
-			return repaired, fmt.Errorf("reading live %s rules: %w", f, err)
+			return fmt.Errorf("reading live %s rules: %w", f, err)
 		}
 		drift, input := plan.Repair(plan.Input{Family: f, Rules: rs}, live)
 		if input == "" {
-			continue
+			return nil
 		}
 		if err := b.Net.Restore(ctx, f, input, false); err != nil {
-			return repaired, fmt.Errorf("repairing live %s rules: %w", f, err)
+			return fmt.Errorf("repairing live %s rules: %w", f, err)
 		}
 		for _, d := range drift {
-			repaired = append(repaired, f.String()+": "+d)
+			repaired[i] = append(repaired[i], f.String()+": "+d)
 		}
+		return nil
+	})
+	var out []string
+	for _, r := range repaired {
+		out = append(out, r...)
 	}
-	return repaired, nil
+	return out, errors.Join(errs...)
 }
 
 // RepairFiles re-renders every installed block that no longer matches rs

@@ -102,7 +102,7 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 		}
 	}
 	fmt.Fprintln(e.Out, msg)
-	if mode == ufw.Update && len(change.Runtime) == 0 {
+	if mode == ufw.Update && len(change.Families) == 0 {
 		fmt.Fprintln(e.Out, "not installed: the rule is saved and takes effect with `ufw-docker-bridge install`")
 	}
 	return nil

@@ -39,3 +39,18 @@ func BenchmarkParseSave10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEdit10k computes the in-place edit that adds one allow rule to a
+// live chain of 10,000.
+func BenchmarkEdit10k(b *testing.B) {
+	rs := manyRules(10000)
+	live := Filter(Input{Family: rules.IPv4, Rules: rs})
+	r, _ := rules.Parse([]string{"allow", "8080/tcp"})
+	want := Filter(Input{Family: rules.IPv4, Rules: append(rs[:5000:5000], append(rules.Ruleset{r}, rs[5000:]...)...)})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, ok := Edit(want, live, rules.ChainDockerUser, rules.ChainForward); !ok {
+			b.Fatal("no edit")
+		}
+	}
+}

@@ -77,6 +77,20 @@ func TestRepairRestoresFlushedChainsAndMissingJump(t *testing.T) {
 	if strings.Contains(input, "-D FORWARD") || !strings.Contains(input, "-I FORWARD 1 -j DOCKER-USER") {
 		t.Errorf("input:\n%s", input)
 	}
+	// The chains are there, so they are edited in place, not flushed.
+	if strings.Contains(input, "\n:") || !strings.Contains(input, "-I DOCKER-USER 1 ") {
+		t.Errorf("want an in-place edit, got:\n%s", input)
+	}
+	applyTo(t, live, input)
+	if d, again := Repair(Input{Family: rules.IPv4}, live); d != nil || again != "" {
+		t.Errorf("after the repair: drift %v\n%s", d, again)
+	}
+	// Our chain deleted: only a restore that declares it can repair that.
+	live.Chains = live.Chains[:len(live.Chains)-1]
+	live.Chain(rules.ChainDockerUser).Rules = []string{"-j RETURN"}
+	if _, input := Repair(Input{Family: rules.IPv4}, live); !strings.Contains(input, ":"+rules.ChainForward+" - ") {
+		t.Errorf("our chain missing, want it declared:\n%s", input)
+	}
 }
 
 func TestRepairLeavesFORWARDAloneWithoutDocker(t *testing.T) {

@@ -83,8 +83,9 @@ func (t *Table) remove(name string) {
 	}
 }
 
-// edit applies "-I CHAIN [N] RULE" or "-D CHAIN RULE" to the model, as
-// iptables-restore would: deleting a rule that is not there is an error.
+// edit applies "-I CHAIN [N] RULE", "-D CHAIN RULE" or "-D CHAIN N" to the
+// model, as iptables-restore would: deleting a rule that is not there is an
+// error.
 func (t *Table) edit(line string) error {
 	name, rule, _ := strings.Cut(line[3:], " ")
 	rule = strings.TrimSpace(rule)
@@ -97,6 +98,13 @@ func (t *Table) edit(line string) error {
 	}
 	c.Counters = nil // counters describe a save, not an edited chain
 	if line[1] == 'D' {
+		if num, err := strconv.Atoi(rule); err == nil {
+			if num < 1 || num > len(c.Rules) {
+				return fmt.Errorf("%q: no rule %d", line, num)
+			}
+			c.Rules = append(c.Rules[:num-1], c.Rules[num:]...)
+			return nil
+		}
 		for i, r := range c.Rules {
 			if r == rule {
 				c.Rules = append(c.Rules[:i], c.Rules[i+1:]...)

@@ -66,3 +66,18 @@ func TestDiffChains(t *testing.T) {
 		t.Errorf("reordered and extra: %v", d)
 	}
 }
+
+func TestDeleteByNumber(t *testing.T) {
+	d, err := ParseSave("*filter\n:c - [0:0]\n-A c -j A\n-A c -j B\n-A c -j A\n-D c 3\n-D c 1\nCOMMIT\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Table("filter").Chain("c").Rules; len(got) != 1 || got[0] != "-j B" {
+		t.Errorf("got %q, want [-j B]", got)
+	}
+	for _, bad := range []string{"-D c 0", "-D c 4"} {
+		if _, err := ParseSave("*filter\n:c - [0:0]\n-A c -j A\n-A c -j B\n-A c -j A\n" + bad + "\nCOMMIT\n"); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

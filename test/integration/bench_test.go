@@ -1,14 +1,326 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
+
+// The benchmarks below are the figures of `make bench`. Each runs once
+// (-benchtime 1x) in the namespace lab, measures ours and the alternative
+// side by side, and writes one line per figure with figure().
+
+// figure prints one result line, "name value unit key=value...", and
+// appends it to the file named by UFW_DOCKER_BRIDGE_BENCH_OUT.
+func figure(b testing.TB, name string, value float64, unit string, kv ...string) {
+	b.Helper()
+	line := strings.TrimSpace(fmt.Sprintf("%s %s %s %s", name, num(value), unit, strings.Join(kv, " ")))
+	fmt.Println("figure: " + line)
+	out := os.Getenv("UFW_DOCKER_BRIDGE_BENCH_OUT")
+	if out == "" {
+		return
+	}
+	f, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, line); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// num prints a figure with three significant digits and no exponent.
+func num(v float64) string {
+	switch {
+	case v >= 100 || v == float64(int64(v)):
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// ratio is "ratio=Nx": how many times the alternative's cost is ours.
+func ratio(alternative, ours float64) string { return "ratio=" + num(alternative/ours) + "x" }
+
+// verdict is "goal=... met" or "goal=... MISSED".
+func verdict(goal string, met bool) string {
+	if met {
+		return "goal=" + goal + " met"
+	}
+	return "goal=" + goal + " MISSED"
+}
+
+// timings runs f n times and returns the sorted durations.
+func timings(n int, f func(i int)) []time.Duration {
+	ds := make([]time.Duration, n)
+	for i := range ds {
+		start := time.Now()
+		f(i)
+		ds[i] = time.Since(start)
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds
+}
+
+// run runs a command without a shell and fails the benchmark when it fails.
+func run(b testing.TB, name string, args ...string) {
+	b.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		b.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// keepUFWUserRules saves UFW's user rule files and returns the function that
+// puts them back and reloads UFW: the alternatives add hundreds of rules.
+func keepUFWUserRules(b testing.TB) func() {
+	saved := map[string][]byte{}
+	for _, f := range []string{"user.rules", "user6.rules"} {
+		data, err := os.ReadFile(filepath.Join("/etc/ufw", f))
+		if err != nil {
+			b.Fatal(err)
+		}
+		saved[f] = data
+	}
+	return func() {
+		for f, data := range saved {
+			if err := os.WriteFile(filepath.Join("/etc/ufw", f), data, 0o640); err != nil {
+				b.Fatal(err)
+			}
+		}
+		mustSh(b, "ufw reload")
+	}
+}
+
+// BenchmarkAllowLatency: `allow PORT` from process start to the rule live
+// and persisted (the process exits after both), against `ufw route allow`
+// for the same kind of rule, median of 20 each.
+func BenchmarkAllowLatency(b *testing.B) {
+	fresh(b)
+	mustBin(b, "install")
+	defer runBin("uninstall")
+	defer keepUFWUserRules(b)()
+	const n = 20
+	ours := timings(n, func(i int) { run(b, bin, "allow", fmt.Sprint(7300+i)) })
+	theirs := timings(n, func(i int) { run(b, "ufw", "route", "allow", "proto", "tcp", "to", "any", "port", fmt.Sprint(7400+i)) })
+	if out := mustBin(b, "list"); strings.Count(out, "allow 73") != n {
+		b.Fatalf("not every allow was recorded:\n%s", out)
+	}
+	o, t := ms(ours[n/2]), ms(theirs[n/2])
+	figure(b, "allow.latency.median", o, "ms", "ufw-route-allow="+num(t)+"ms", ratio(t, o), verdict(">=5x", t/o >= 5))
+	figure(b, "allow.latency.worst", ms(ours[n-1]), "ms", "ufw-route-allow="+num(ms(theirs[n-1]))+"ms", ratio(ms(theirs[n-1]), ms(ours[n-1])))
+}
+
+// countingPath returns a PATH whose iptables and nft commands log each start
+// before they exec the real one, and a function that reads the log.
+func countingPath(b testing.TB) (string, func() map[string]int) {
+	wrap := filepath.Join(dir, "counting-bin")
+	logPath := filepath.Join(dir, "counting.log")
+	if err := os.MkdirAll(wrap, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for _, tool := range []string{"iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore", "nft"} {
+		real, err := exec.LookPath(tool)
+		if err != nil {
+			b.Fatal(err)
+		}
+		script := fmt.Sprintf("#!/bin/sh\necho %s >> %s\nexec %s \"$@\"\n", tool, logPath, real)
+		if err := os.WriteFile(filepath.Join(wrap, tool), []byte(script), 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	os.Remove(logPath)
+	return "PATH=" + wrap + ":" + os.Getenv("PATH"), func() map[string]int {
+		data, _ := os.ReadFile(logPath)
+		os.Remove(logPath)
+		counts := map[string]int{}
+		for _, l := range strings.Fields(string(data)) {
+			counts[l]++
+			counts["all"]++
+		}
+		return counts
+	}
+}
+
+// allowPorts is n rules "allow P/tcp" on consecutive ports from 10000.
+func allowPorts(b testing.TB, n int) rules.Ruleset {
+	rs := make(rules.Ruleset, 0, n)
+	for i := 0; i < n; i++ {
+		r, err := rules.Parse([]string{"allow", fmt.Sprint(10000+i) + "/tcp"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// BenchmarkScale: `sync` bringing 100, 1,000 and 10,000 allow rules live
+// and into the files on a host with 50 Docker networks, with the number of
+// iptables processes it started, against the same rules applied one
+// `iptables -A`/`ip6tables -A` pair at a time and one `ufw route allow` at a
+// time (50 calls, extrapolated).
+func BenchmarkScale(b *testing.B) {
+	fresh(b)
+	for i := 0; i < 50; i++ {
+		mustSh(b, fmt.Sprintf("%s network create --subnet 10.200.%d.0/24 bench%d >/dev/null", docker, i, i))
+	}
+	defer lab.Sh("for i in $(seq 0 49); do " + docker + " network rm bench$i; done >/dev/null")
+	mustBin(b, "install")
+	defer runBin("uninstall")
+	store := state.Store{Dir: filepath.Join(dir, "state")}
+	// syncTo makes rs the state and runs sync, returning how long it took.
+	syncTo := func(rs rules.Ruleset, env ...string) time.Duration {
+		if err := store.Save(rs); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if out, errs, code := runBinEnv(env, "sync"); code != 0 {
+			b.Fatalf("sync: exit %d: %s%s", code, out, errs)
+		}
+		return time.Since(start)
+	}
+	pathEnv, counts := countingPath(b)
+
+	// The alternatives, per rule: an iptables -A and ip6tables -A pair into
+	// a scratch chain, and ufw route allow (both families).
+	run(b, "iptables", "-N", "bench-scratch")
+	run(b, "ip6tables", "-N", "bench-scratch")
+	defer lab.Sh("iptables -F bench-scratch; iptables -X bench-scratch; ip6tables -F bench-scratch; ip6tables -X bench-scratch")
+	appendRules := func(n int) time.Duration {
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			for _, ipt := range []string{"iptables", "ip6tables"} {
+				run(b, ipt, "-A", "bench-scratch", "-p", "tcp", "-m", "conntrack", "--ctorigdstport", fmt.Sprint(10000+i), "-j", "RETURN")
+			}
+		}
+		d := time.Since(start)
+		run(b, "iptables", "-F", "bench-scratch")
+		run(b, "ip6tables", "-F", "bench-scratch")
+		return d
+	}
+	restoreUFW := keepUFWUserRules(b)
+	const ufwCalls = 50
+	ufwStart := time.Now()
+	for i := 0; i < ufwCalls; i++ {
+		run(b, "ufw", "route", "allow", "proto", "tcp", "to", "any", "port", fmt.Sprint(10000+i))
+	}
+	ufwPerRule := time.Since(ufwStart) / ufwCalls
+	restoreUFW()
+	appendPerRule := appendRules(1000) / 1000
+
+	for _, n := range []int{100, 1000, 10000} {
+		rs := allowPorts(b, n)
+		ds := make([]time.Duration, 3)
+		for i := range ds {
+			syncTo(nil)
+			ds[i] = syncTo(rs)
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		syncTo(nil)
+		counts()
+		syncTo(rs, pathEnv)
+		c := counts()
+		if !strings.Contains(mustSh(b, "iptables -S "+rules.ChainForward), fmt.Sprintf("--ctorigdstport %d ", 10000+n-1)) {
+			b.Fatalf("sync of %d rules: the last rule is not live", n)
+		}
+		ours := ms(ds[1])
+		appendCost := "iptables-A=" + num(ms(appendPerRule*time.Duration(n))) + "ms(from-1000-measured)"
+		if n <= 1000 {
+			appendCost = "iptables-A=" + num(ms(appendRules(n))) + "ms"
+		}
+		ufwCost := ms(ufwPerRule * time.Duration(n))
+		name := fmt.Sprintf("scale.sync.rules-%d", n)
+		kv := []string{appendCost, "ufw-route-allow=" + num(ufwCost) + "ms(from-50-calls)", ratio(ufwCost, ours),
+			fmt.Sprintf("us-per-rule=%s", num(float64(ds[1].Microseconds())/float64(n))),
+			fmt.Sprintf("processes=%d", c["all"]),
+			fmt.Sprintf("restores=%d", c["iptables-restore"]+c["ip6tables-restore"])}
+		if n == 1000 {
+			kv = append(kv, verdict("<100ms,1-restore-per-family", ours < 100 && c["iptables-restore"] == 1 && c["ip6tables-restore"] == 1))
+		}
+		figure(b, name, ours, "ms", kv...)
+	}
+	syncTo(nil)
+}
+
+// clobber is one way another tool breaks our rules.
+type clobber struct{ name, script string }
+
+// BenchmarkRepair: the watcher's repair latency after each of four clobbers,
+// 20 times each, from the end of the clobber to a verified live state, and
+// the connections to a denied published port that got through meanwhile
+// (an external client dials it every ~5 ms on 50 dialers).
+func BenchmarkRepair(b *testing.B) {
+	fresh(b)
+	foreign, err := exec.Command("iptables-save").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "foreign.save"), foreign, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	mustBin(b, "install")
+	mustBin(b, "allow", "9443")
+	defer runBin("uninstall")
+	w := startWatcher(b)
+	defer w.kill(b)
+	prober, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prober.Stop()
+	const rounds = 20
+	total := 0
+	measure := func(c clobber) {
+		var lat []time.Duration
+		for i := 0; i < rounds; i++ {
+			mustSh(b, c.script)
+			lat = append(lat, waitRepaired(b, time.Now()))
+			time.Sleep(50 * time.Millisecond) // let the watcher settle: rounds are independent
+		}
+		total += rounds
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		figure(b, "repair."+c.name+".median", ms(lat[rounds/2]), "ms", "alternative=none(nothing-repairs)")
+		figure(b, "repair."+c.name+".worst", ms(lat[rounds-1]), "ms", verdict("<50ms", lat[rounds-1] < 50*time.Millisecond))
+	}
+	for _, c := range []clobber{
+		{"flush-docker-user", "iptables -F DOCKER-USER"},
+		{"move-forward-jump", "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER"},
+		{"foreign-restore", "iptables-restore < " + filepath.Join(dir, "foreign.save")},
+	} {
+		measure(c)
+	}
+	// firewalld: started under Docker, Docker restarted to use it, then reloads.
+	if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
+		mustSh(b, "dbus-daemon --system --fork --nopidfile")
+	}
+	fw := startFirewalld(b)
+	defer func() {
+		fw.Stop(20 * time.Second)
+		runBin("uninstall")
+		lab.Sh("nft delete table inet firewalld; ufw reload")
+		restartDockerd(b)
+	}()
+	restartDockerd(b)
+	waitRepaired(b, time.Now())
+	measure(clobber{"firewalld-reload", "firewall-cmd --reload >/dev/null"})
+	attempts, leaks := prober.Stop()
+	figure(b, "exposure.leaks", float64(leaks), "connections", fmt.Sprintf("clobbers=%d", total), fmt.Sprintf("probes=%d", attempts),
+		"alternative=none(unguarded-rules-leak)", verdict("0", leaks == 0 && attempts > 1000))
+}
 
 // procStat returns the CPU time a process used itself and in its reaped
 // children, in clock ticks (fields 14-17 of /proc/PID/stat).
@@ -46,29 +358,26 @@ func procStatus(b *testing.B, pid int, field string, perThread bool) int64 {
 }
 
 // BenchmarkWatcherIdle measures what the watcher costs while nothing
-// changes: 10 s of an installed, in-sync host. Run with -benchtime 1x.
+// changes: 30 s of an installed, in-sync host.
 func BenchmarkWatcherIdle(b *testing.B) {
-	if _, _, code := runBin("install"); code != 0 {
-		b.Fatal("install failed")
-	}
+	fresh(b)
+	mustBin(b, "install")
 	defer runBin("uninstall")
-	cmd := exec.Command(bin, "watch")
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	time.Sleep(2 * time.Second) // the first pass and start-up are not idle
-	pid := cmd.Process.Pid
+	w := startWatcherArgs(b, nil) // the default safety interval
+	defer w.kill(b)
+	time.Sleep(2 * time.Second) // start-up is not idle
+	pid := w.cmd.Process.Pid
 	const ticks = 100 // USER_HZ
-	for i := 0; i < b.N; i++ {
-		self0, child0 := procStat(b, pid)
-		wake0 := procStatus(b, pid, "voluntary_ctxt_switches", true)
-		time.Sleep(10 * time.Second)
-		self1, child1 := procStat(b, pid)
-		wake1 := procStatus(b, pid, "voluntary_ctxt_switches", true)
-		b.ReportMetric(float64(self1-self0)*1000/ticks, "cpu-ms/10s")
-		b.ReportMetric(float64(child1-child0)*1000/ticks, "child-cpu-ms/10s")
-		b.ReportMetric(float64(wake1-wake0)/10, "wakeups/s")
-		b.ReportMetric(float64(procStatus(b, pid, "VmRSS", false))/1024, "rss-MB")
-	}
+	const idle = 30 * time.Second
+	self0, child0 := procStat(b, pid)
+	wake0 := procStatus(b, pid, "voluntary_ctxt_switches", true)
+	time.Sleep(idle)
+	self1, child1 := procStat(b, pid)
+	wake1 := procStatus(b, pid, "voluntary_ctxt_switches", true)
+	cpu := float64(self1-self0+child1-child0) * 1000 / ticks
+	rss := float64(procStatus(b, pid, "VmRSS", false)) / 1024
+	figure(b, "watcher.idle.cpu", cpu, "ms/30s", "alternative=none(no-daemon)", verdict("<10ms", cpu < 10))
+	figure(b, "watcher.idle.wakeups", float64(wake1-wake0)/idle.Seconds(), "per-s", "alternative=none(no-daemon)")
+	figure(b, "watcher.idle.rss", rss, "MB", "alternative=none(no-daemon)", verdict("<25MB", rss < 25))
+	w.stop(b)
 }

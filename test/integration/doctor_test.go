@@ -10,7 +10,7 @@ import (
 )
 
 // doctorIDs runs doctor --json and returns the finding ids and the exit code.
-func doctorIDs(t *testing.T) (map[string]int, int) {
+func doctorIDs(t testing.TB) (map[string]int, int) {
 	t.Helper()
 	out, errs, code := runBin("doctor", "--json")
 	var fs []struct {

@@ -18,7 +18,7 @@ import (
 
 // brokenRestore puts iptables-restore and ip6tables-restore wrappers that
 // always fail first on PATH and returns the PATH= entry.
-func brokenRestore(t *testing.T) string {
+func brokenRestore(t testing.TB) string {
 	t.Helper()
 	broken := filepath.Join(dir, "broken-bin")
 	mustSh(t, "mkdir -p "+broken+" && for c in iptables-restore ip6tables-restore; do "+

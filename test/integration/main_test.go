@@ -123,7 +123,7 @@ func startDockerd() error {
 
 // restartDockerd restarts dockerd and waits until every container that ran
 // before runs again (they all have --restart always).
-func restartDockerd(t *testing.T) {
+func restartDockerd(t testing.TB) {
 	t.Helper()
 	n := strings.TrimSpace(mustSh(t, docker+" ps -q | wc -l"))
 	stopDockerd()
@@ -143,7 +143,7 @@ func stopDockerd() {
 
 // fresh starts a test from an uninstalled host with no rules, whatever the
 // tests before it left.
-func fresh(t *testing.T) {
+func fresh(t testing.TB) {
 	t.Helper()
 	runBin("uninstall")
 	if err := os.Remove(filepath.Join(dir, "state", "rules")); err != nil && !os.IsNotExist(err) {
@@ -168,7 +168,7 @@ func runBinEnv(env []string, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
-func mustBin(t *testing.T, args ...string) string {
+func mustBin(t testing.TB, args ...string) string {
 	t.Helper()
 	t.Logf("$ ufw-docker-bridge %s", strings.Join(args, " "))
 	out, errs, code := runBin(args...)
@@ -178,7 +178,7 @@ func mustBin(t *testing.T, args ...string) string {
 	return out
 }
 
-func mustSh(t *testing.T, script string) string {
+func mustSh(t testing.TB, script string) string {
 	t.Helper()
 	out, err := lab.Sh(script)
 	if err != nil {

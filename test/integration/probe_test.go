@@ -83,7 +83,7 @@ func reach(probes []probe) map[string]bool {
 
 // expect asserts the reachability of every probe (true = open) and logs the
 // matrix.
-func expect(t *testing.T, title string, want map[probe]bool) {
+func expect(t testing.TB, title string, want map[probe]bool) {
 	t.Helper()
 	var ps []probe
 	for p := range want {

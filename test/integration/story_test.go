@@ -28,12 +28,12 @@ var (
 )
 
 // liveSave is the filter table of both families, for "nothing changed" checks.
-func liveSave(t *testing.T) string {
+func liveSave(t testing.TB) string {
 	t.Helper()
 	return mustSh(t, "iptables-save -t filter | grep -v '^#'; ip6tables-save -t filter | grep -v '^#'")
 }
 
-func readUFW(t *testing.T) map[string]string {
+func readUFW(t testing.TB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, f := range ufwFiles {
@@ -49,7 +49,7 @@ func readUFW(t *testing.T) map[string]string {
 	return out
 }
 
-func containerEgress(t *testing.T) {
+func containerEgress(t testing.TB) {
 	t.Helper()
 	out := mustSh(t, docker+" exec web timeout 3 wget -q -O - http://"+deniedAddr+"/")
 	if strings.TrimSpace(out) != "ext" {
@@ -62,7 +62,7 @@ func containerEgress(t *testing.T) {
 	}
 }
 
-func statusJSON(t *testing.T) map[string]any {
+func statusJSON(t testing.TB) map[string]any {
 	t.Helper()
 	var st map[string]any
 	if err := json.Unmarshal([]byte(mustBin(t, "status", "--json")), &st); err != nil {
@@ -71,7 +71,7 @@ func statusJSON(t *testing.T) map[string]any {
 	return st
 }
 
-func assertInSync(t *testing.T) {
+func assertInSync(t testing.TB) {
 	t.Helper()
 	st := statusJSON(t)
 	if st["guard"] != "in place" {
@@ -276,7 +276,7 @@ func TestUFWStory(t *testing.T) {
 	})
 }
 
-func checkPristine(t *testing.T) {
+func checkPristine(t testing.TB) {
 	t.Helper()
 	files := readUFW(t)
 	for _, f := range ufwFiles {
@@ -298,7 +298,7 @@ func checkPristine(t *testing.T) {
 	}
 }
 
-func timeMedian(t *testing.T, n int, f func(i int)) time.Duration {
+func timeMedian(t testing.TB, n int, f func(i int)) time.Duration {
 	t.Helper()
 	var ds []time.Duration
 	for i := 0; i < n; i++ {
@@ -310,7 +310,7 @@ func timeMedian(t *testing.T, n int, f func(i int)) time.Duration {
 	return ds[n/2]
 }
 
-func containerIPs(t *testing.T) string {
+func containerIPs(t testing.TB) string {
 	return strings.Join(strings.Fields(mustSh(t, docker+" ps -q | xargs "+docker+
 		" inspect -f '{{.Name}}={{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'")), " ")
 }

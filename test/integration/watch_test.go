@@ -21,7 +21,7 @@ import (
 
 // repaired reports whether the live IPv4 filter table holds exactly what the
 // rules render, with FORWARD's jump to DOCKER-USER first.
-func repaired(t *testing.T) bool {
+func repaired(t testing.TB) bool {
 	t.Helper()
 	rs, err := state.Store{Dir: filepath.Join(dir, "state")}.Load()
 	if err != nil {
@@ -41,7 +41,7 @@ func repaired(t *testing.T) bool {
 
 // waitRepaired polls until the live state is right and returns how long that
 // took from start.
-func waitRepaired(t *testing.T, start time.Time) time.Duration {
+func waitRepaired(t testing.TB, start time.Time) time.Duration {
 	t.Helper()
 	deadline := start.Add(10 * time.Second)
 	for !repaired(t) {
@@ -54,7 +54,7 @@ func waitRepaired(t *testing.T, start time.Time) time.Duration {
 }
 
 // notifySocket listens where the watcher sends its systemd notifications.
-func notifySocket(t *testing.T) (string, <-chan string) {
+func notifySocket(t testing.TB) (string, <-chan string) {
 	t.Helper()
 	path := filepath.Join(dir, "notify.sock")
 	os.Remove(path)
@@ -78,7 +78,7 @@ func notifySocket(t *testing.T) (string, <-chan string) {
 	return path, ch
 }
 
-func waitNotify(t *testing.T, ch <-chan string, want string) {
+func waitNotify(t testing.TB, ch <-chan string, want string) {
 	t.Helper()
 	timeout := time.After(15 * time.Second)
 	for {
@@ -161,7 +161,7 @@ func TestWatchZeroExposure(t *testing.T) {
 
 // checkNoLeaks stops the prober, logs the repair latencies and fails when a
 // connection to the denied port got through or the probe loop did not run.
-func checkNoLeaks(t *testing.T, p *lab.Prober, lat []time.Duration, what string) {
+func checkNoLeaks(t testing.TB, p *lab.Prober, lat []time.Duration, what string) {
 	t.Helper()
 	attempts, leaks := p.Stop()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -183,12 +183,18 @@ type watcher struct {
 	log   string
 }
 
-// startWatcher starts the watcher with a notify socket and extra environment
-// variables, and waits for READY=1.
-func startWatcher(t *testing.T, env ...string) *watcher {
+// startWatcher starts the watcher with a 5 s safety pass, a notify socket
+// and extra environment variables, and waits for READY=1.
+func startWatcher(t testing.TB, env ...string) *watcher {
+	t.Helper()
+	return startWatcherArgs(t, []string{"--safety-interval", "5s"}, env...)
+}
+
+// startWatcherArgs is startWatcher with the given watch flags.
+func startWatcherArgs(t testing.TB, args []string, env ...string) *watcher {
 	t.Helper()
 	sock, notes := notifySocket(t)
-	w := &watcher{cmd: exec.Command(bin, "watch", "--safety-interval", "5s"), done: make(chan error, 1), notes: notes,
+	w := &watcher{cmd: exec.Command(bin, append([]string{"watch"}, args...)...), done: make(chan error, 1), notes: notes,
 		log: filepath.Join(dir, "watch.log")}
 	w.cmd.Env = append(append(os.Environ(), "NOTIFY_SOCKET="+sock), env...)
 	logf, err := os.Create(w.log)
@@ -205,7 +211,7 @@ func startWatcher(t *testing.T, env ...string) *watcher {
 }
 
 // stop sends SIGTERM and checks for a clean exit and STOPPING=1.
-func (w *watcher) stop(t *testing.T) {
+func (w *watcher) stop(t testing.TB) {
 	t.Helper()
 	w.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -222,7 +228,7 @@ func (w *watcher) stop(t *testing.T) {
 
 // kill ends the watcher if it still runs and, when the test failed, logs
 // what it wrote.
-func (w *watcher) kill(t *testing.T) {
+func (w *watcher) kill(t testing.TB) {
 	select {
 	case err := <-w.done:
 		w.done <- err
@@ -269,7 +275,7 @@ func TestSyncRepairsOnlyDrift(t *testing.T) {
 
 // startFirewalld starts firewalld on the lab's system bus and waits until it
 // runs.
-func startFirewalld(t *testing.T) *lab.Daemon {
+func startFirewalld(t testing.TB) *lab.Daemon {
 	t.Helper()
 	d, err := lab.Start(filepath.Join(dir, "firewalld.out"), "firewalld", "--nofork", "--nopid",
 		"--log-target", "file", "--log-file", filepath.Join(dir, "firewalld.log"))
