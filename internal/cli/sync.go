@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/watch"
 )
 
@@ -44,13 +46,14 @@ func watchCommand(deps Deps) *cli.Command {
 		Name:  "watch",
 		Usage: "the daemon: keep the live rules equal to the desired ones, repairing on every change",
 		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "safety-interval", Value: 30 * time.Second, Usage: "interval of the pass that needs no event"},
+			&cli.DurationFlag{Name: "safety-interval", Usage: "interval of the pass that needs no event " +
+				"(default: 30s with iptables-legacy, whose changes send none; 10m with iptables-nft)"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			if c.Duration("safety-interval") <= 0 {
+			if c.IsSet("safety-interval") && c.Duration("safety-interval") <= 0 {
 				return usagef("--safety-interval must be positive")
 			}
 			if err := needRoot(c); err != nil {
@@ -60,6 +63,10 @@ func watchCommand(deps Deps) *cli.Command {
 			defer stop()
 			e := env(c, deps)
 			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+			safety := c.Duration("safety-interval")
+			if !c.IsSet("safety-interval") {
+				safety = defaultSafety(ctx, deps, log)
+			}
 			loop := &watch.Loop{
 				Pass: e.Sync,
 				Log:  log,
@@ -68,7 +75,7 @@ func watchCommand(deps Deps) *cli.Command {
 						log.Warn("systemd notification failed", "state", s, "err", err)
 					}
 				},
-				Safety:     c.Duration("safety-interval"),
+				Safety:     safety,
 				Watchdog:   watch.WatchdogInterval(),
 				MaxRepairs: 20,
 			}
@@ -90,4 +97,16 @@ func existing(dirs ...string) []string {
 		}
 	}
 	return out
+}
+
+// defaultSafety is the safety pass's interval when none is given: every
+// change made through iptables-nft or nft reaches us as a netlink event, so
+// the pass is a slow backstop there; iptables-legacy sends no event.
+func defaultSafety(ctx context.Context, deps Deps, log *slog.Logger) time.Duration {
+	v, err := iptables.Tables{Runner: deps.Runner}.DetectVariant(ctx)
+	if err != nil || v != iptables.NFT {
+		log.Info("safety pass every 30s: iptables changes send no event here", "variant", v)
+		return 30 * time.Second
+	}
+	return 10 * time.Minute
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -132,8 +133,8 @@ func (e *Engine) printDryRun(c *ufw.Change, mode ufw.Mode, old, rs rules.Ruleset
 // Sync is one verify-and-repair pass: it compares the live rules of every
 // installed family with the state and repairs only what drifted, in one
 // restore per family, re-renders file blocks that no longer match the state,
-// then puts the guard back if it is missing or old. It returns what it
-// repaired; nothing when live equals desired.
+// and puts the guard back if it is missing or old, the three at once. It
+// returns what it repaired; nothing when live equals desired.
 func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	unlock, err := state.Lock(e.LockPath)
 	if err != nil {
@@ -151,21 +152,20 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	if !inst[rules.IPv4] && !inst[rules.IPv6] {
 		return nil, nil
 	}
+	// The live rules, the files and the guard are independent: repair them
+	// at once.
+	var files []string
+	var changed bool
+	var fileErr, guardErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); files, fileErr = e.UFW.RepairFiles(rs) }()
+	go func() { defer wg.Done(); changed, guardErr = e.Guard.Ensure(ctx) }()
 	repaired, err := e.UFW.Repair(ctx, rs)
-	if err != nil {
-		return repaired, err
-	}
-	files, err := e.UFW.RepairFiles(rs)
+	wg.Wait()
 	repaired = append(repaired, files...)
-	if err != nil {
-		return repaired, err
-	}
-	changed, err := e.Guard.Ensure(ctx)
-	if err != nil {
-		return repaired, err
-	}
 	if changed {
 		repaired = append(repaired, "guard: nftables table inet "+rules.GuardTable+" missing or changed")
 	}
-	return repaired, nil
+	return repaired, errors.Join(err, fileErr, guardErr)
 }

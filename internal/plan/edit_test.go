@@ -65,3 +65,15 @@ func TestEditIsSmallForOneAllow(t *testing.T) {
 		t.Error("a chain missing live must need a full restore")
 	}
 }
+
+func TestEditGivesWayToARefillWhenLarge(t *testing.T) {
+	live := Filter(Input{Family: rules.IPv4})
+	want := Filter(Input{Family: rules.IPv4, Rules: manyRules(MaxEditLines / 2)})
+	if _, ok := Edit(want, live, rules.ChainDockerUser, rules.ChainForward); !ok {
+		t.Errorf("%d inserts refused", MaxEditLines/2)
+	}
+	want = Filter(Input{Family: rules.IPv4, Rules: manyRules(MaxEditLines + 1)})
+	if _, ok := Edit(want, live, rules.ChainDockerUser, rules.ChainForward); ok {
+		t.Errorf("%d inserts accepted: a refill is cheaper", MaxEditLines+1)
+	}
+}

@@ -2,8 +2,11 @@ package watch
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"syscall"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,6 +17,9 @@ type Netlink struct {
 	Label    string
 	Protocol int
 	Group    uint32
+	// Relevant, when set, makes the filter of one Run: it sees every
+	// datagram and says whether it is worth a pass.
+	Relevant func() func(datagram []byte) bool
 }
 
 // NFTables fires on every nftables ruleset change (NFNLGRP_NFTABLES).
@@ -21,9 +27,51 @@ func NFTables() Netlink {
 	return Netlink{Label: "nftables", Protocol: unix.NETLINK_NETFILTER, Group: unix.NFNLGRP_NFTABLES}
 }
 
-// Links fires when a link appears, disappears or changes (RTNLGRP_LINK).
+// Links fires when a link appears or disappears (RTNLGRP_LINK), not on its
+// every change of state.
 func Links() Netlink {
-	return Netlink{Label: "links", Protocol: unix.NETLINK_ROUTE, Group: unix.RTNLGRP_LINK}
+	return Netlink{Label: "links", Protocol: unix.NETLINK_ROUTE, Group: unix.RTNLGRP_LINK, Relevant: newLinks}
+}
+
+// newLinks passes a link's first message and its removal, for links that
+// appear after it starts. A link sends RTM_NEWLINK for every change of
+// flags, carrier or bridge port state (a container's veth sends several);
+// none of those changes a rule of ours, and each would cost a pass.
+func newLinks() func(datagram []byte) bool {
+	seen := map[uint32]bool{}
+	if links, err := netlink.LinkList(); err == nil {
+		for _, l := range links {
+			seen[uint32(l.Attrs().Index)] = true
+		}
+	}
+	return linkFilter(seen)
+}
+
+// linkFilter is newLinks over the links already seen.
+func linkFilter(seen map[uint32]bool) func(datagram []byte) bool {
+	return func(datagram []byte) bool {
+		msgs, err := syscall.ParseNetlinkMessage(datagram)
+		if err != nil || len(msgs) == 0 {
+			return true
+		}
+		relevant := false
+		for _, m := range msgs {
+			if len(m.Data) < unix.SizeofIfInfomsg {
+				relevant = true
+				continue
+			}
+			index := binary.NativeEndian.Uint32(m.Data[4:8]) // ifinfomsg.ifi_index
+			switch m.Header.Type {
+			case unix.RTM_DELLINK:
+				delete(seen, index)
+				relevant = true
+			case unix.RTM_NEWLINK:
+				relevant = relevant || !seen[index]
+				seen[index] = true
+			}
+		}
+		return relevant
+	}
 }
 
 // Name is the source's label.
@@ -46,11 +94,20 @@ func (n Netlink) Run(ctx context.Context, trigger func()) error {
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		return fmt.Errorf("setting netlink timeout: %w", err)
 	}
+	// After joining the group: a link that appears from here on is new.
+	relevant := func([]byte) bool { return true }
+	if n.Relevant != nil {
+		relevant = n.Relevant()
+	}
 	buf := make([]byte, 64*1024)
 	for ctx.Err() == nil {
-		_, _, err := unix.Recvfrom(fd, buf, 0)
+		size, _, err := unix.Recvfrom(fd, buf, 0)
 		switch err {
-		case nil, unix.ENOBUFS:
+		case nil:
+			if relevant(buf[:size]) {
+				trigger()
+			}
+		case unix.ENOBUFS:
 			trigger()
 		case unix.EAGAIN, unix.EINTR:
 		default:
