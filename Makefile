@@ -4,11 +4,11 @@ GO ?= go
 BIN := bin/ufw-docker-bridge
 PKGS := ./...
 
-.PHONY: all build deps test unit lint demo bench fuzz clean
+.PHONY: all build deps test unit lint demo bench fuzz deb clean
 
 all: build
 
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+VERSION ?= $(shell cat VERSION)
 
 build:
 	$(GO) build -ldflags "-X github.com/ufw-docker-bridge/ufw-docker-bridge/internal/cli.Version=$(VERSION)" -o $(BIN) ./cmd/ufw-docker-bridge
@@ -53,5 +53,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSave$$' -fuzztime $(FUZZTIME) ./internal/rules/
 	$(GO) test -run '^$$' -fuzz '^FuzzArgs$$' -fuzztime $(FUZZTIME) ./internal/cli/
 
+# The Debian package, out/ufw-docker-bridge_VERSION_ARCH.deb (dpkg-deb; the
+# version comes from the VERSION file). TestDebPackage installs it for real.
+deb:
+	./scripts/build-deb.sh
+
 clean:
-	rm -rf bin
+	rm -rf bin out

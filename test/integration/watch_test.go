@@ -56,7 +56,12 @@ func waitRepaired(t testing.TB, start time.Time) time.Duration {
 // notifySocket listens where the watcher sends its systemd notifications.
 func notifySocket(t testing.TB) (string, <-chan string) {
 	t.Helper()
-	path := filepath.Join(dir, "notify.sock")
+	return notifySocketAt(t, filepath.Join(dir, "notify.sock"))
+}
+
+// notifySocketAt is notifySocket at a given path.
+func notifySocketAt(t testing.TB, path string) (string, <-chan string) {
+	t.Helper()
 	os.Remove(path)
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {

@@ -1,0 +1,203 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// overlayRoot mounts a writable overlay of the machine's own root (changes go
+// to a tmpfs) with /proc, /sys, /dev and the lab's private /run, inside the
+// lab's mount namespace, and returns its path: dpkg there writes its own
+// copy of the package database and of /etc, never the machine's. UFW's files
+// there are the lab's.
+func overlayRoot(t testing.TB, name string) string {
+	t.Helper()
+	base := filepath.Join(dir, name)
+	root := filepath.Join(base, "root")
+	mustSh(t, fmt.Sprintf("mkdir -p %[1]s && mount -t tmpfs tmpfs %[1]s && mkdir %[1]s/upper %[1]s/work %[2]s && "+
+		"mount -t overlay overlay -o lowerdir=/,upperdir=%[1]s/upper,workdir=%[1]s/work %[2]s && "+
+		"mount -t proc proc %[2]s/proc && mount --rbind /sys %[2]s/sys && mount --rbind /dev %[2]s/dev && "+
+		"mount --bind /run %[2]s/run && cp -a /etc/ufw/. %[2]s/etc/ufw/ && cp -a /etc/default/ufw %[2]s/etc/default/ufw",
+		base, root))
+	t.Cleanup(func() { lab.Sh("umount -R " + root + "; umount " + base) })
+	return root
+}
+
+// inRoot runs a shell script chrooted into root with a clean environment
+// (as dpkg would run from a root shell), and returns its output and exit code.
+func inRoot(root, script string) (string, int) {
+	cmd := exec.Command("env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "DEBIAN_FRONTEND=noninteractive",
+		"chroot", root, "sh", "-c", script)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), exitCode(err)
+	}
+	return string(out), 0
+}
+
+func mustInRoot(t testing.TB, root, script string) string {
+	t.Helper()
+	t.Logf("(chroot) $ %s", script)
+	out, code := inRoot(root, script)
+	if code != 0 {
+		t.Fatalf("%s: exit %d:\n%s", script, code, out)
+	}
+	return out
+}
+
+// readFiles returns UFW's rule files under root.
+func readFiles(t testing.TB, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, f := range ufwFiles {
+		data, err := os.ReadFile(filepath.Join(root, "etc/ufw", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f] = string(data)
+	}
+	return out
+}
+
+// TestDebPackage builds the .deb, checks it with lintian, and installs,
+// reinstalls (the upgrade path of the maintainer scripts), removes and
+// purges it for real with dpkg in an overlay of the machine's root, with the
+// lab's UFW and dockerd running, checking each step with real packets.
+func TestDebPackage(t *testing.T) {
+	fresh(t)
+	deb := strings.TrimSpace(mustSh(t, "cd ../.. && DEB_OUT="+filepath.Join(dir, "deb")+" ./scripts/build-deb.sh"))
+	t.Logf("built %s; contents:\n%s", deb, mustSh(t, "dpkg-deb -c "+deb+" | awk '{print $1, $6}'"))
+	if _, err := exec.LookPath("lintian"); err == nil {
+		if out, err := exec.Command("lintian", "--fail-on", "error,warning", deb).CombinedOutput(); err != nil {
+			t.Errorf("lintian: %v\n%s", err, out)
+		} else {
+			t.Logf("lintian: no error, no warning%s", strings.TrimPrefix(string(out), "running with root privileges is not recommended!\n"))
+		}
+	} else if os.Getenv("UFW_DOCKER_BRIDGE_REQUIRE_LAB") == "1" {
+		t.Error("lintian is not installed (make deps installs it)")
+	}
+
+	root := overlayRoot(t, "dpkg")
+	mustSh(t, "cp "+deb+" "+root+"/tmp/pkg.deb")
+	before := readFiles(t, root)
+	expect(t, "before the package", map[probe]bool{web: true, sshHost: true})
+
+	out := mustInRoot(t, root, "dpkg -i /tmp/pkg.deb")
+	t.Logf("%s", out)
+	if !strings.Contains(out, "published Docker ports are now closed") || !strings.Contains(out, "ufw-docker-bridge allow PORT") {
+		t.Errorf("postinst did not say how to open a port:\n%s", out)
+	}
+	expect(t, "after dpkg -i", map[probe]bool{web: false, api: false, sshHost: true})
+	if !strings.Contains(readFiles(t, root)["after.rules"], rules.MarkerBegin) {
+		t.Error("postinst installed no block into after.rules")
+	}
+	mustSh(t, "nft list table inet "+rules.GuardTable+" >/dev/null")
+	for _, f := range []string{"/usr/share/man/man8/ufw-docker-bridge.8.gz", "/lib/systemd/system/ufw-docker-bridge.service",
+		"/lib/systemd/system/docker.service.d/ufw-docker-bridge.conf", "/usr/share/bash-completion/completions/ufw-docker-bridge",
+		"/etc/default/ufw-docker-bridge"} {
+		if _, err := os.Stat(root + f); err != nil {
+			t.Errorf("not installed: %s", f)
+		}
+	}
+	mustInRoot(t, root, "ufw-docker-bridge allow 8080")
+	expect(t, "after allow 8080", map[probe]bool{web: true, api: false})
+
+	// The service's own command line, as systemd would start it.
+	checkServiceStarts(t, root)
+
+	// The same version again: prerm upgrade, then postinst configure with
+	// the old version. The user's rule stays.
+	mustInRoot(t, root, "dpkg -i /tmp/pkg.deb")
+	if out := mustInRoot(t, root, "ufw-docker-bridge list"); !strings.Contains(out, "allow 8080") {
+		t.Errorf("the rule did not survive the upgrade:\n%s", out)
+	}
+	expect(t, "after the upgrade", map[probe]bool{web: true, api: false})
+
+	mustInRoot(t, root, "dpkg -r ufw-docker-bridge")
+	after := readFiles(t, root)
+	for _, f := range ufwFiles {
+		if after[f] != before[f] {
+			t.Errorf("%s is not byte for byte what it was before the package", f)
+		}
+	}
+	// Back to what the host was: published ports ignore UFW again.
+	expect(t, "after dpkg -r", map[probe]bool{web: true, api: true, sshHost: true})
+	if _, err := os.Stat(root + "/etc/ufw-docker-bridge/rules"); err != nil {
+		t.Error("remove deleted the user's rules (only purge may)")
+	}
+	if err := exec.Command("nft", "list", "table", "inet", rules.GuardTable).Run(); err == nil {
+		t.Error("remove left the guard table")
+	}
+	mustInRoot(t, root, "dpkg -P ufw-docker-bridge")
+	for _, f := range []string{"/etc/ufw-docker-bridge", "/etc/default/ufw-docker-bridge", "/usr/sbin/ufw-docker-bridge"} {
+		if _, err := os.Stat(root + f); err == nil {
+			t.Errorf("purge left %s", f)
+		}
+	}
+
+	// A host without UFW: a note, no failure, nothing changed.
+	bare := overlayRoot(t, "dpkg-noufw")
+	mustSh(t, "cp "+deb+" "+bare+"/tmp/pkg.deb && rm "+bare+"/usr/sbin/ufw")
+	live := liveSave(t)
+	out = mustInRoot(t, bare, "dpkg -i /tmp/pkg.deb")
+	t.Logf("%s", out)
+	if !strings.Contains(out, "note:") || !strings.Contains(out, "nothing was changed") {
+		t.Errorf("postinst on a host without UFW:\n%s", out)
+	}
+	if liveSave(t) != live || strings.Contains(readFiles(t, bare)["after.rules"], rules.MarkerBegin) {
+		t.Error("postinst changed the firewall of a host without UFW")
+	}
+	mustInRoot(t, bare, "dpkg -P ufw-docker-bridge")
+}
+
+// checkServiceStarts runs the ExecStart of the installed unit, with the
+// environment file, in the chroot, and waits for READY=1, then stops it
+// with SIGTERM as systemd would.
+func checkServiceStarts(t testing.TB, root string) {
+	t.Helper()
+	unit, err := os.ReadFile(root + "/lib/systemd/system/ufw-docker-bridge.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var execStart string
+	for _, l := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
+			execStart = v
+		}
+	}
+	if !strings.Contains(string(unit), "Type=notify") || execStart == "" {
+		t.Fatalf("the unit is not Type=notify with an ExecStart:\n%s", unit)
+	}
+	// In /run, which the chroot shares with the lab.
+	sock, notes := notifySocketAt(t, "/run/udb-notify.sock")
+	cmd := exec.Command("env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET="+sock, "chroot", root, "sh", "-c",
+		". /etc/default/ufw-docker-bridge && exec "+execStart)
+	var logb strings.Builder
+	cmd.Stdout, cmd.Stderr = &logb, &logb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitNotify(t, notes, "READY=1")
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the service's command exited with %v on SIGTERM:\n%s", err, logb.String())
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Errorf("the service's command did not stop on SIGTERM")
+	}
+	t.Logf("service command %q: READY=1, clean stop on SIGTERM", execStart)
+}
