@@ -77,8 +77,15 @@ func oneLine(s string) string {
 func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 	onUsage := func(_ *cli.Context, err error, _ bool) error { return cli.Exit(err.Error(), ExitUsage) }
 	app := &cli.App{
-		Name:            Name,
-		Usage:           "make UFW the source of truth for Docker's published ports",
+		Name:  Name,
+		Usage: "make UFW the source of truth for Docker's published ports",
+		Description: "Docker publishes container ports with iptables rules that run before UFW's, so `ufw deny` " +
+			"does not protect them. `install` closes every published port by default; `allow PORT[/PROTO] " +
+			"[from ADDR]` opens one (host ports, as `docker run -p` names them), `deny from ADDR` keeps a " +
+			"source away, and `ufw route` rules keep working. `watch` (the ufw-docker-bridge service) repairs " +
+			"the rules whenever Docker, UFW, firewalld or anything else rewrites them, and an nftables guard " +
+			"table keeps the ports closed meanwhile. The rules live in /etc/ufw-docker-bridge/rules; the " +
+			"blocks in /etc/ufw/after.rules and after6.rules are rendered from them.",
 		Version:         Version,
 		Writer:          stdout,
 		ErrWriter:       stderr,

@@ -108,6 +108,9 @@ func TestDebPackage(t *testing.T) {
 			t.Errorf("not installed: %s", f)
 		}
 	}
+	if out := mustInRoot(t, root, "systemd-analyze verify --man=no /lib/systemd/system/ufw-docker-bridge.service 2>&1"); out != "" {
+		t.Errorf("systemd-analyze verify of the unit:\n%s", out)
+	}
 	mustInRoot(t, root, "ufw-docker-bridge allow 8080")
 	expect(t, "after allow 8080", map[probe]bool{web: true, api: false})
 
