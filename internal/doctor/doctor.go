@@ -287,9 +287,20 @@ func checkMixed(h Host) []Finding {
 	if len(evidence) == 0 {
 		return nil
 	}
-	return []Finding{{ID: "mixed-iptables", Severity: Error,
+	out := []Finding{{ID: "mixed-iptables", Severity: Error,
 		Summary:  "the other iptables variant than the system's (" + h.Variant + ") holds rules too: the two rule sets do not see each other",
 		Evidence: evidence, Fix: "move everything to one variant (update-alternatives --config iptables), then reboot"}}
+	// Docker's chains only in the other variant: Docker runs with the other
+	// iptables, so UFW's rules and ours never see its traffic.
+	if ot := h.Other.Table("filter"); ot != nil && plan.DockerManaged(ot) {
+		if t := filter(h, rules.IPv4); t == nil || !plan.DockerManaged(t) {
+			out = append(out, Finding{ID: "docker-other-variant", Severity: Error,
+				Summary:  "Docker writes its rules with the other iptables variant than the system's (" + h.Variant + "): UFW's rules and ours never see its traffic",
+				Evidence: []string{"Docker's chains are in the other variant's filter table, not in " + h.Variant + "'s"},
+				Fix:      "point iptables and ip6tables at one variant for everyone (update-alternatives --set iptables ...), then restart docker and ufw"})
+		}
+	}
+	return out
 }
 
 // checkBridgeNF: bridged packets also cross FORWARD.

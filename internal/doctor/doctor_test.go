@@ -167,3 +167,28 @@ func TestRejectAboveUFW(t *testing.T) {
 		}
 	}
 }
+
+func TestDockerOnTheOtherVariant(t *testing.T) {
+	h := installed(t)
+	h.Variant = "nf_tables"
+	h.Other = load(t, "docker20-ufw.iptables-save")
+	filter := h.Saves[rules.IPv4].Table("filter")
+	var kept []*rules.Chain
+	for _, c := range filter.Chains {
+		if !strings.HasPrefix(c.Name, "DOCKER") {
+			kept = append(kept, c)
+		}
+	}
+	filter.Chains = kept
+	got := strings.Join(ids(Check(h)), ",")
+	if !strings.Contains(got, "docker-other-variant") || !strings.Contains(got, "mixed-iptables") {
+		t.Errorf("Docker's chains only in the other variant: findings %s", got)
+	}
+	// Docker in both (a leftover in the other variant): mixed, but Docker
+	// itself uses the system's variant.
+	h = installed(t)
+	h.Other = load(t, "docker20-ufw.iptables-save")
+	if got := strings.Join(ids(Check(h)), ","); strings.Contains(got, "docker-other-variant") {
+		t.Errorf("Docker's chains in the system's variant too: findings %s", got)
+	}
+}
