@@ -281,10 +281,7 @@ func BenchmarkRepair(b *testing.B) {
 	defer runBin("uninstall")
 	w := startWatcher(b)
 	defer w.kill(b)
-	prober, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
-	if err != nil {
-		b.Fatal(err)
-	}
+	prober := startDeniedProber(b)
 	defer prober.Stop()
 	const rounds = 20
 	total := 0
@@ -326,10 +323,7 @@ func BenchmarkRepair(b *testing.B) {
 	// watcher, and one clobber, probed for a second.
 	w.stop(b)
 	mustSh(b, "nft delete table inet "+rules.GuardTable+" && iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
-	bare, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bare := startDeniedProber(b)
 	time.Sleep(time.Second)
 	bareAttempts, bareLeaks := bare.Stop()
 	mustBin(b, "sync")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -245,8 +244,8 @@ func TestUFWStory(t *testing.T) {
 		}
 	})
 	step("allow is faster than ufw route allow", func(t *testing.T) {
-		ours := timeMedian(t, 5, func(i int) { mustBin(t, "allow", fmt.Sprint(7100+i)) })
-		theirs := timeMedian(t, 5, func(i int) { mustSh(t, fmt.Sprintf("ufw route allow proto tcp to any port %d", 7200+i)) })
+		ours := timeMedian(5, func(i int) { mustBin(t, "allow", fmt.Sprint(7100+i)) })
+		theirs := timeMedian(5, func(i int) { mustSh(t, fmt.Sprintf("ufw route allow proto tcp to any port %d", 7200+i)) })
 		t.Logf("allow: median %v; ufw route allow: median %v; ratio %.1fx", ours, theirs, float64(theirs)/float64(ours))
 		for i := 0; i < 5; i++ {
 			mustBin(t, "delete", "allow", fmt.Sprint(7100+i))
@@ -298,17 +297,8 @@ func checkPristine(t testing.TB) {
 	}
 }
 
-func timeMedian(t testing.TB, n int, f func(i int)) time.Duration {
-	t.Helper()
-	var ds []time.Duration
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		f(i)
-		ds = append(ds, time.Since(start))
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[n/2]
-}
+// timeMedian is the median of timings(n, f).
+func timeMedian(n int, f func(i int)) time.Duration { return timings(n, f)[n/2] }
 
 func containerIPs(t testing.TB) string {
 	return strings.Join(strings.Fields(mustSh(t, docker+" ps -q | xargs "+docker+

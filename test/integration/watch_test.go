@@ -117,10 +117,7 @@ func TestWatchZeroExposure(t *testing.T) {
 	w := startWatcher(t)
 	defer w.kill(t)
 
-	prober, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prober := startDeniedProber(t)
 	clobbers := []struct{ name, script string }{
 		{"iptables -F DOCKER-USER", "iptables -F DOCKER-USER"},
 		{"DOCKER-USER jump moved to the end of FORWARD", "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER"},
@@ -162,6 +159,17 @@ func TestWatchZeroExposure(t *testing.T) {
 	}
 
 	w.stop(t)
+}
+
+// startDeniedProber starts 50 dialers in the external namespace that hit
+// web's published port 8080, which the tests deny, every ~5 ms.
+func startDeniedProber(t testing.TB) *lab.Prober {
+	t.Helper()
+	p, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // checkNoLeaks stops the prober, logs the repair latencies and fails when a
@@ -315,10 +323,7 @@ func TestWatchFirewalld(t *testing.T) {
 	}
 	w := startWatcher(t)
 	defer w.kill(t)
-	prober, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prober := startDeniedProber(t)
 	var lat []time.Duration
 	step := func(name string, f func()) {
 		f()
