@@ -133,7 +133,10 @@ func (t Tables) CheckNotMixed(ctx context.Context) (Variant, error) {
 	if v == Legacy {
 		other = "iptables-nft-save"
 	}
-	out, err := t.Runner.Run(ctx, other, []string{"-t", "filter"}, nil)
+	// Without -t: iptables-legacy-save lists the tables that exist, while
+	// "-t filter" would create a legacy filter table in the kernel (and with
+	// it iptables-nft's "legacy tables present" warning on every later save).
+	out, err := t.Runner.Run(ctx, other, nil, nil)
 	if err != nil {
 		return v, nil // the other variant is not installed or not usable: nothing to mix
 	}

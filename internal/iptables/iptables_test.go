@@ -15,7 +15,7 @@ type scripted map[string]struct {
 }
 
 func (s scripted) Run(_ context.Context, name string, args []string, _ []byte) ([]byte, error) {
-	r, ok := s[name+" "+strings.Join(args, " ")]
+	r, ok := s[strings.TrimSpace(name+" "+strings.Join(args, " "))]
 	if !ok {
 		return nil, &runner.ExecError{Cmd: name, Code: 127, Stderr: "not found"}
 	}
@@ -32,16 +32,16 @@ func TestRestoreQuotesTheFailingLine(t *testing.T) {
 
 func TestCheckNotMixed(t *testing.T) {
 	mixed := scripted{
-		"iptables --version":             {out: "iptables v1.8.9 (nf_tables)\n"},
-		"iptables-legacy-save -t filter": {out: "*filter\n:DOCKER-USER - [0:0]\nCOMMIT\n"},
-		"iptables-save -t filter":        {out: "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n"},
+		"iptables --version":      {out: "iptables v1.8.9 (nf_tables)\n"},
+		"iptables-legacy-save":    {out: "*filter\n:DOCKER-USER - [0:0]\nCOMMIT\n"},
+		"iptables-save -t filter": {out: "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n"},
 	}
 	if _, err := (Tables{Runner: mixed}).CheckNotMixed(context.Background()); err == nil {
 		t.Error("docker on legacy with nft as the system's iptables was not refused")
 	}
 	same := scripted{
-		"iptables --version":             {out: "iptables v1.8.9 (nf_tables)\n"},
-		"iptables-legacy-save -t filter": {out: ""},
+		"iptables --version":   {out: "iptables v1.8.9 (nf_tables)\n"},
+		"iptables-legacy-save": {out: ""},
 	}
 	if v, err := (Tables{Runner: same}).CheckNotMixed(context.Background()); err != nil || v != NFT {
 		t.Errorf("got %v %v", v, err)

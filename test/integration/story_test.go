@@ -29,7 +29,7 @@ var (
 // liveSave is the filter table of both families, for "nothing changed" checks.
 func liveSave(t testing.TB) string {
 	t.Helper()
-	return mustSh(t, "iptables-save -t filter | grep -v '^#'; ip6tables-save -t filter | grep -v '^#'")
+	return mustSh(t, "iptables-save -t filter 2>/dev/null | grep -v '^#'; ip6tables-save -t filter 2>/dev/null | grep -v '^#'")
 }
 
 func readUFW(t testing.TB) map[string]string {
