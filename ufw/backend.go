@@ -130,9 +130,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 			if updated, err = RemoveBlock(old); err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}
-			if live.Chain(rules.ChainForward) != nil {
-				input = plan.Removal()
-			}
+			input = plan.Removal(live, f)
 		} else {
 			if updated, err = b.render(old, f, rs); err != nil {
 				return nil, err
@@ -142,10 +140,12 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 			input = want.String()
 			// allow/deny/delete edit our chains in place when they are there.
 			if mode == Update && !declare {
-				if edit, ok := plan.Edit(want, live, rules.ChainDockerUser, rules.ChainForward); ok {
+				if edit, ok := plan.Edit(want, live, rules.OwnedChains...); ok {
 					input = edit
 				}
 			}
+			_, jumps := plan.Jumps(live, f, false)
+			input = plan.AppendLines(input, jumps)
 		}
 		if updated != old {
 			// install and uninstall check the whole new file. allow/deny/delete
@@ -222,8 +222,7 @@ func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err
 // render returns old with our block rendered from rs for family f in place
 // of the block it has, or appended.
 func (b *Backend) render(old string, f rules.Family, rs rules.Ruleset) (string, error) {
-	file := plan.Filter(plan.Input{Family: f, Rules: rs, DeclareUFWForward: true})
-	updated, err := InsertBlock(old, plan.Block(file, f, b.Source))
+	updated, err := InsertBlock(old, plan.Block(plan.File(f, rs), f, b.Source))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", b.Path(f), err)
 	}

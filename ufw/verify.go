@@ -35,7 +35,9 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 			return nil, fmt.Errorf("reading live %s rules: %w", f, err)
 		}
 		want := plan.Filter(plan.Input{Family: f, Rules: rs})
-		drift := rules.DiffChains(want, live, rules.ChainDockerUser, rules.ChainForward)
+		drift := rules.DiffChains(want, live, rules.OwnedChains...)
+		jumpDrift, _ := plan.Jumps(live, f, false)
+		drift = append(drift, jumpDrift...)
 		stale, err := b.staleFile(f, rs)
 		if err != nil {
 			return nil, err

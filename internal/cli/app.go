@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
@@ -38,6 +39,8 @@ var Version = "0.1.0-dev"
 // pass others.
 type Deps struct {
 	Runner runner.Runner
+	// Bridges lists the host's bridges (discover.Netlink by default).
+	Bridges func() ([]discover.Bridge, error)
 }
 
 func usagef(format string, args ...any) error {
@@ -49,6 +52,9 @@ func usagef(format string, args ...any) error {
 func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	if deps.Runner == nil {
 		deps.Runner = runner.Exec{}
+	}
+	if deps.Bridges == nil {
+		deps.Bridges = discover.Netlink{}.Bridges
 	}
 	app := newApp(stdout, stderr, deps)
 	err := app.Run(args)
@@ -106,7 +112,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 		},
 		Commands: []*cli.Command{
 			installCommand(deps), uninstallCommand(deps),
-			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), deleteCommand(deps),
+			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), ruleCommand(deps, rules.Bridge), deleteCommand(deps),
 			listCommand(deps), statusCommand(deps), syncCommand(deps), watchCommand(deps), doctorCommand(deps),
 			explainCommand(deps),
 		},
@@ -129,15 +135,17 @@ func needRoot(c *cli.Context) error {
 // env builds the engine from the global flags.
 func env(c *cli.Context, deps Deps) *engine.Engine {
 	store := state.Store{Dir: c.String("state-dir")}
+	tables := iptables.Tables{Runner: deps.Runner}
 	return &engine.Engine{
 		Store: store,
 		UFW: &ufw.Backend{
 			Dir:       c.String("ufw-dir"),
-			Net:       iptables.Tables{Runner: deps.Runner},
+			Net:       tables,
 			BackupDir: store.BackupDir(),
 			Source:    store.RulesPath(),
 		},
 		Guard:    nft.Guard{Runner: deps.Runner},
+		NAT:      nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges},
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,
 	}

@@ -24,14 +24,18 @@ func ruleArgs(c *cli.Context) (words []string, dryRun bool) {
 }
 
 func ruleCommand(deps Deps, a rules.Action) *cli.Command {
-	usage := "open published host ports: PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]"
-	if a == rules.Deny {
-		usage = "keep a source away from every container: [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR"
+	usage, args := "open published host ports: PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]", "[PORT[:PORT][/tcp|/udp]] [from CIDR|ADDR|any]"
+	switch a {
+	case rules.Deny:
+		usage = "keep a source away from every container and guest: [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR"
+	case rules.Bridge:
+		usage = "say how to treat a bridge: include (a guest bridge: forwarding, DHCP/DNS, NAT), exclude (leave it to its owner), nat-off"
+		args = "NAME[+] include|exclude|nat-off"
 	}
 	return &cli.Command{
 		Name:      string(a),
 		Usage:     usage,
-		ArgsUsage: "[PORT[:PORT][/tcp|/udp]] [from CIDR|ADDR|any]",
+		ArgsUsage: args,
 		Flags:     []cli.Flag{dryRunFlag},
 		Action: func(c *cli.Context) error {
 			words, dryRun := ruleArgs(c)
@@ -56,8 +60,8 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 func deleteCommand(deps Deps) *cli.Command {
 	return &cli.Command{
 		Name:      "delete",
-		Usage:     "remove a rule: delete allow|deny ... or delete N (the number list shows)",
-		ArgsUsage: "allow|deny ... | N",
+		Usage:     "remove a rule: delete allow|deny|bridge ... or delete N (the number list shows)",
+		ArgsUsage: "allow|deny|bridge ... | N",
 		Flags:     []cli.Flag{dryRunFlag},
 		Action: func(c *cli.Context) error {
 			words, dryRun := ruleArgs(c)
@@ -65,7 +69,7 @@ func deleteCommand(deps Deps) *cli.Command {
 				return usagef("delete needs a rule or a rule number")
 			}
 			var m func(rules.Ruleset) (rules.Ruleset, string, error)
-			if len(words) == 1 && words[0] != string(rules.Allow) && words[0] != string(rules.Deny) {
+			if len(words) == 1 && words[0] != string(rules.Allow) && words[0] != string(rules.Deny) && words[0] != string(rules.Bridge) {
 				n, err := strconv.Atoi(words[0])
 				if err != nil || n < 1 || strconv.Itoa(n) != words[0] {
 					return usagef("invalid rule number %q", words[0])

@@ -136,7 +136,7 @@ func checkDockerUser(h Host) []Finding {
 // drift lists how our live chains of family f differ from what the rules
 // render.
 func drift(h Host, f rules.Family) []string {
-	return rules.DiffChains(plan.Filter(plan.Input{Family: f, Rules: h.Rules}), filter(h, f), rules.ChainDockerUser, rules.ChainForward)
+	return rules.DiffChains(plan.Filter(plan.Input{Family: f, Rules: h.Rules}), filter(h, f), rules.OwnedChains...)
 }
 
 // checkDrift: our chains differ from what the rules render.

@@ -22,6 +22,7 @@ type Engine struct {
 	Store    state.Store
 	UFW      *ufw.Backend
 	Guard    Guard
+	NAT      NAT
 	LockPath string
 	Out      io.Writer
 }
@@ -32,6 +33,17 @@ type Guard interface {
 	// Ensure puts the current guard in place and reports whether it changed it.
 	Ensure(ctx context.Context) (bool, error)
 	// Remove deletes the guard; a missing guard is not an error.
+	Remove(ctx context.Context) error
+}
+
+// NAT is the nftables table that masquerades guest subnets no one else
+// masquerades (nft.NAT).
+type NAT interface {
+	// Ensure puts the NAT the live host needs in place and says what it changed.
+	Ensure(ctx context.Context, settings rules.Bridges) ([]string, error)
+	// Script returns the `nft -f` script Ensure would apply.
+	Script(ctx context.Context, settings rules.Bridges) (string, error)
+	// Remove deletes the NAT table; a missing one is not an error.
 	Remove(ctx context.Context) error
 }
 
@@ -80,8 +92,7 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	}
 	stateChanged := state.Format(rs) != state.Format(old)
 	if dryRun {
-		e.printDryRun(change, mode, old, rs, stateChanged)
-		return nil
+		return e.printDryRun(ctx, change, mode, old, rs, stateChanged)
 	}
 	undo, err := e.UFW.Commit(ctx, change)
 	if err != nil {
@@ -93,8 +104,19 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 			return errors.Join(err, undo())
 		}
 	case ufw.Remove:
-		if err := e.Guard.Remove(ctx); err != nil {
+		if err := errors.Join(e.Guard.Remove(ctx), e.NAT.Remove(ctx)); err != nil {
 			return errors.Join(err, undo())
+		}
+	}
+	if mode != ufw.Remove && len(change.Families) > 0 {
+		// NAT is not a protection: a failure here is reported, and the
+		// rules and files already committed stay (sync retries it).
+		nat, err := e.NAT.Ensure(ctx, rs.Bridges())
+		for _, m := range nat {
+			fmt.Fprintln(e.Out, m)
+		}
+		if err != nil {
+			defer fmt.Fprintln(e.Out, "warning:", err)
 		}
 	}
 	if stateChanged {
@@ -109,7 +131,7 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	return nil
 }
 
-func (e *Engine) printDryRun(c *ufw.Change, mode ufw.Mode, old, rs rules.Ruleset, stateChanged bool) {
+func (e *Engine) printDryRun(ctx context.Context, c *ufw.Change, mode ufw.Mode, old, rs rules.Ruleset, stateChanged bool) error {
 	fmt.Fprintln(e.Out, "dry run: nothing was changed")
 	if stateChanged {
 		fmt.Fprintf(e.Out, "--- %s\n+++ %s (new)\n%s", e.Store.RulesPath(), e.Store.RulesPath(),
@@ -127,7 +149,18 @@ func (e *Engine) printDryRun(c *ufw.Change, mode ufw.Mode, old, rs rules.Ruleset
 		fmt.Fprintf(e.Out, "guard: nft -f - <<EOF\n%sEOF\n", script)
 	case ufw.Remove:
 		fmt.Fprintf(e.Out, "guard: nft -f - <<EOF\n%sEOF\n", plan.GuardRemoval())
+		fmt.Fprintf(e.Out, "nat: nft -f - <<EOF\n%sEOF\n", plan.NATRemoval())
+		return nil
 	}
+	if len(c.Families) == 0 {
+		return nil
+	}
+	script, err := e.NAT.Script(ctx, rs.Bridges())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Out, "nat: nft -f - <<EOF\n%sEOF\n", script)
+	return nil
 }
 
 // Sync is one verify-and-repair pass: it compares the live rules of every
@@ -154,18 +187,19 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	}
 	// The live rules, the files and the guard are independent: repair them
 	// at once.
-	var files []string
+	var files, nat []string
 	var changed bool
-	var fileErr, guardErr error
+	var fileErr, guardErr, natErr error
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); files, fileErr = e.UFW.RepairFiles(rs) }()
 	go func() { defer wg.Done(); changed, guardErr = e.Guard.Ensure(ctx) }()
+	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
 	repaired, err := e.UFW.Repair(ctx, rs)
 	wg.Wait()
-	repaired = append(repaired, files...)
+	repaired = append(append(repaired, files...), nat...)
 	if changed {
 		repaired = append(repaired, "guard: nftables table inet "+rules.GuardTable+" missing or changed")
 	}
-	return repaired, errors.Join(err, fileErr, guardErr)
+	return repaired, errors.Join(err, fileErr, guardErr, natErr)
 }

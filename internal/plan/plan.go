@@ -37,34 +37,96 @@ const logLimit = "3/min"
 func Filter(in Input) *rules.Table {
 	user := &rules.Chain{Name: rules.ChainDockerUser, Policy: "-", Declared: true}
 	fwd := &rules.Chain{Name: rules.ChainForward, Policy: "-", Declared: true}
-	t := &rules.Table{Name: "filter", Chains: []*rules.Chain{user, fwd}}
+	guests := &rules.Chain{Name: rules.ChainGuests, Policy: "-", Declared: true}
+	input := &rules.Chain{Name: rules.ChainInput, Policy: "-", Declared: true}
+	t := &rules.Table{Name: "filter", Chains: []*rules.Chain{user, fwd, guests, input}}
 	if in.DeclareUFWForward {
 		t.Chains = append(t.Chains, &rules.Chain{Name: in.Family.UFWUserForward(), Policy: "-", Declared: true})
 	}
+	br := in.Rules.Bridges()
+	route := "-j " + in.Family.UFWUserForward()
 
+	for _, x := range br.Excluded {
+		user.Rules = append(user.Rules, "-i "+x+" -j RETURN", "-o "+x+" -j RETURN")
+	}
+	for _, g := range br.Guests {
+		user.Rules = append(user.Rules,
+			"-i "+g+" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+			"-o "+g+" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+	}
 	user.Rules = append(user.Rules,
 		"-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
 		"-m conntrack --ctstate INVALID -j DROP")
-	for _, br := range containerBridges {
-		user.Rules = append(user.Rules, fmt.Sprintf("-i %s -j RETURN", br))
+	for _, g := range br.Guests {
+		user.Rules = append(user.Rules, "-i "+g+" -m physdev --physdev-is-bridged -j ACCEPT")
 	}
-	for _, br := range containerBridges {
-		user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j %s", br, rules.ChainForward))
+	for _, g := range br.Guests {
+		user.Rules = append(user.Rules, "-o "+g+" -j "+rules.ChainGuests)
+	}
+	for _, b := range containerBridges {
+		user.Rules = append(user.Rules, fmt.Sprintf("-i %s -j RETURN", b))
+	}
+	for _, b := range containerBridges {
+		user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j %s", b, rules.ChainForward))
+	}
+	for _, g := range br.Guests {
+		user.Rules = append(user.Rules, "-i "+g+" "+route, "-i "+g+" -j ACCEPT")
 	}
 	user.Rules = append(user.Rules, "-j RETURN")
 
 	fwd.Rules = append(fwd.Rules, fmt.Sprintf("-j MARK --set-xmark %s/%s", rules.GuardMark, rules.GuardMark))
-	for _, r := range in.Rules.Of(rules.Deny) {
-		fwd.Rules = append(fwd.Rules, match(r, in.Family, "DROP")...)
-	}
-	fwd.Rules = append(fwd.Rules, "-j "+in.Family.UFWUserForward())
+	fwd.Rules = append(fwd.Rules, denies(in)...)
+	fwd.Rules = append(fwd.Rules, route)
 	for _, r := range in.Rules.Of(rules.Allow) {
 		fwd.Rules = append(fwd.Rules, match(r, in.Family, "RETURN")...)
 	}
-	fwd.Rules = append(fwd.Rules,
-		fmt.Sprintf("-m limit --limit %s -j LOG --log-prefix %q", logLimit, rules.LogPrefix),
-		"-j DROP")
+	fwd.Rules = append(fwd.Rules, dropLogged()...)
+
+	guests.Rules = append(append(append(guests.Rules, denies(in)...), route), dropLogged()...)
+
+	for _, g := range br.Guests {
+		for _, s := range guestServices(in.Family) {
+			input.Rules = append(input.Rules, "-i "+g+" "+s+" -j ACCEPT")
+		}
+	}
 	return t
+}
+
+// File returns the table of family f's managed block in the UFW files: the
+// chains of Filter (UFW's route chain declared, so the text loads before
+// user.rules creates it) and the jump from UFW's input chain to ours, which
+// UFW's before*.rules flush and this block appends again on every load.
+func File(f rules.Family, rs rules.Ruleset) *rules.Table {
+	t := Filter(Input{Family: f, Rules: rs, DeclareUFWForward: true})
+	t.Chains = append(t.Chains, &rules.Chain{Name: f.UFWBeforeInput(), Policy: "-", Rules: []string{InputJump}})
+	return t
+}
+
+// InputJump is the rule of UFW's before-input chain that hands guests' DHCP
+// and DNS to our input chain. UFW appends its own user rules before it, so
+// they still decide first.
+const InputJump = "-j " + rules.ChainInput
+
+// guestServices are what guests ask the host for: DNS and DHCP (the owner's
+// dnsmasq listens on the bridge).
+func guestServices(f rules.Family) []string {
+	dhcp := "-p udp -m udp --dport 67"
+	if f == rules.IPv6 {
+		dhcp = "-p udp -m udp --dport 547"
+	}
+	return []string{dhcp, "-p udp -m udp --dport 53", "-p tcp -m tcp --dport 53"}
+}
+
+func denies(in Input) []string {
+	var out []string
+	for _, r := range in.Rules.Of(rules.Deny) {
+		out = append(out, match(r, in.Family, "DROP")...)
+	}
+	return out
+}
+
+func dropLogged() []string {
+	return []string{fmt.Sprintf("-m limit --limit %s -j LOG --log-prefix %q", logLimit, rules.LogPrefix), "-j DROP"}
 }
 
 // match renders rule r for family f with the given target; a rule of the

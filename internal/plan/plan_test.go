@@ -59,6 +59,7 @@ func TestFilterGolden(t *testing.T) {
 		{"rules=story,family=ipv4,declare=false", story, Input{Family: rules.IPv4}},
 		{"rules=story,family=ipv6,declare=false", story, Input{Family: rules.IPv6}},
 		{"rules=story,family=ipv4,declare=true", story, Input{Family: rules.IPv4, DeclareUFWForward: true}},
+		{"rules=bridges,family=ipv6,declare=false", bridgeRules, Input{Family: rules.IPv6}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.in.Rules = mustRules(t, tc.rules...)
@@ -69,10 +70,46 @@ func TestFilterGolden(t *testing.T) {
 
 func TestBlockGolden(t *testing.T) {
 	for _, f := range rules.Families {
-		tb := Filter(Input{Family: f, Rules: mustRules(t, story...), DeclareUFWForward: true})
-		golden(t, "block,family="+f.String(), Block(tb, f, "/etc/ufw-docker-bridge/rules"))
+		golden(t, "block,family="+f.String(), Block(File(f, mustRules(t, story...)), f, "/etc/ufw-docker-bridge/rules"))
 	}
-	golden(t, "removal", Removal())
+	live := File(rules.IPv4, nil)
+	live.Chain(rules.ChainUFWBeforeInput).Rules = []string{"-j ufw-user-input", InputJump}
+	golden(t, "removal", Removal(live, rules.IPv4))
+	if got := Removal(&rules.Table{Name: "filter"}, rules.IPv4); got != "" {
+		t.Errorf("removal with nothing of ours live: %q", got)
+	}
+}
+
+// bridgeRules include a hand-made bridge, exclude one libvirt network and
+// keep NAT off for one LXD bridge.
+var bridgeRules = []string{"allow 8080", "bridge br-vms include", "bridge virbr7 exclude", "bridge lxdbr1 nat-off", "deny from 2001:db8:bad::/48"}
+
+func TestBridgeOrder(t *testing.T) {
+	user := Filter(Input{Family: rules.IPv4, Rules: mustRules(t, bridgeRules...)}).Chain(rules.ChainDockerUser).Rules
+	pos := func(rule string) int {
+		for i, r := range user {
+			if r == rule {
+				return i
+			}
+		}
+		t.Fatalf("no rule %q in DOCKER-USER:\n%s", rule, strings.Join(user, "\n"))
+		return -1
+	}
+	// An excluded bridge is left to its owner before any guest rule matches it.
+	if pos("-o virbr7 -j RETURN") > pos("-o virbr+ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT") {
+		t.Error("an exclusion comes after the guest rules it must override")
+	}
+	// NEW into a guest is checked before containers' egress returns to
+	// Docker (which would accept container -> VM), and guest egress comes
+	// after the NEW-into checks of every bridge (VM -> container, VM -> VM).
+	into := pos("-o br-vms -j " + rules.ChainGuests)
+	if into > pos("-i docker0 -j RETURN") || pos("-i virbr+ -j ACCEPT") < pos("-o br-+ -j "+rules.ChainForward) || pos("-i br-vms -j ACCEPT") < into {
+		t.Errorf("guest rules out of order:\n%s", strings.Join(user, "\n"))
+	}
+	// Guest egress passes the user's ufw route rules first.
+	if pos("-i lxdbr+ -j "+rules.ChainUFWUserForward) > pos("-i lxdbr+ -j ACCEPT") {
+		t.Error("guest egress is accepted before the ufw route rules")
+	}
 }
 
 func TestFilterOrder(t *testing.T) {
@@ -92,8 +129,13 @@ func TestFilterOrder(t *testing.T) {
 	if !(deny >= 0 && deny < delegate && delegate < allow) || fwd[len(fwd)-1] != "-j DROP" {
 		t.Errorf("want deny < ufw delegation < allow < final DROP, got:\n%s", strings.Join(fwd, "\n"))
 	}
-	if tb.Chain(rules.ChainDockerUser).Rules[0] != "-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN" {
-		t.Error("DOCKER-USER must start with established traffic")
+	for _, r := range tb.Chain(rules.ChainDockerUser).Rules {
+		if r == "-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN" {
+			break
+		}
+		if !strings.Contains(r, "--ctstate RELATED,ESTABLISHED -j ACCEPT") {
+			t.Errorf("DOCKER-USER must start with established traffic, not %q", r)
+		}
 	}
 }
 
@@ -103,7 +145,8 @@ func TestSnapshot(t *testing.T) {
 		{Name: rules.ChainUFWUserForward, Policy: "-", Rules: []string{"-p tcp --dport 80 -j ACCEPT"}},
 	}}
 	got := Snapshot(live, rules.IPv4)
-	want := "*filter\n:DOCKER-USER - [0:0]\n:ufw-docker-bridge-forward - [0:0]\n-A DOCKER-USER -j RETURN\n-X ufw-docker-bridge-forward\nCOMMIT\n"
+	want := "*filter\n:DOCKER-USER - [0:0]\n:ufw-docker-bridge-forward - [0:0]\n:ufw-docker-bridge-guests - [0:0]\n:ufw-docker-bridge-input - [0:0]\n" +
+		"-A DOCKER-USER -j RETURN\n-X ufw-docker-bridge-forward\n-X ufw-docker-bridge-guests\n-X ufw-docker-bridge-input\nCOMMIT\n"
 	if got != want {
 		t.Errorf("Snapshot:\n%s\nwant:\n%s", got, want)
 	}

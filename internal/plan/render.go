@@ -33,43 +33,70 @@ func Block(t *rules.Table, f rules.Family, source string) string {
 }
 
 // Removal is the iptables-restore --noflush input that takes our rules out of
-// the live ruleset: DOCKER-USER back to Docker's own "-j RETURN", our chain
-// flushed and deleted, in one transaction.
-func Removal() string {
+// the live filter table of family f: DOCKER-USER back to Docker's own
+// "-j RETURN", the jumps from UFW's input chain gone, our chains flushed and
+// deleted, in one transaction. It is "" when none of ours is there.
+func Removal(live *rules.Table, f rules.Family) string {
 	t := &rules.Table{Name: "filter", Chains: []*rules.Chain{
 		{Name: rules.ChainDockerUser, Policy: "-", Declared: true, Rules: []string{"-j RETURN"}},
-		{Name: rules.ChainForward, Policy: "-", Declared: true},
 	}}
-	return withDeletes(t, []string{rules.ChainForward})
+	var deletes []string
+	for _, name := range rules.OwnedChains[1:] {
+		if live.Chain(name) != nil {
+			t.Chains = append(t.Chains, &rules.Chain{Name: name, Policy: "-", Declared: true})
+			deletes = append(deletes, "-X "+name)
+		}
+	}
+	if len(deletes) == 0 {
+		return ""
+	}
+	for i := 0; i < countRule(live, f.UFWBeforeInput(), InputJump); i++ {
+		deletes = append([]string{"-D " + f.UFWBeforeInput() + " " + InputJump}, deletes...)
+	}
+	return withDeletes(t, deletes)
 }
 
 // Snapshot is the iptables-restore --noflush input that puts the chains a
 // restore of ours touches back as they are in live, the filter table of
 // family f: chains that exist get their rules back, chains that did not exist
-// are deleted again. UFW's route chain is left alone when it exists.
+// are deleted again. UFW's route chain is left alone when it exists; UFW's
+// input chain gets its rules back (a restore of ours may append a jump).
 func Snapshot(live *rules.Table, f rules.Family) string {
 	t := &rules.Table{Name: "filter"}
 	var deletes []string
-	for _, name := range []string{rules.ChainDockerUser, rules.ChainForward, f.UFWUserForward()} {
+	for _, name := range append(append([]string{}, rules.OwnedChains...), f.UFWUserForward(), f.UFWBeforeInput()) {
 		c := live.Chain(name)
 		switch {
 		case c != nil && name == f.UFWUserForward():
 		case c != nil:
 			t.Chains = append(t.Chains, &rules.Chain{Name: name, Policy: "-", Declared: true, Rules: c.Rules})
+		case name == f.UFWBeforeInput():
 		default:
 			t.Chains = append(t.Chains, &rules.Chain{Name: name, Policy: "-", Declared: true})
-			deletes = append(deletes, name)
+			deletes = append(deletes, "-X "+name)
 		}
 	}
 	return withDeletes(t, deletes)
 }
 
-// withDeletes prints t as restore input that ends by deleting the named
-// (declared, hence flushed) chains.
-func withDeletes(t *rules.Table, names []string) string {
+// withDeletes prints t as restore input that ends with the given lines
+// (deletes of rules and of declared, hence flushed, chains).
+func withDeletes(t *rules.Table, lines []string) string {
 	s := strings.TrimSuffix(t.String(), "COMMIT\n")
-	for _, n := range names {
-		s += "-X " + n + "\n"
+	for _, l := range lines {
+		s += l + "\n"
 	}
 	return s + "COMMIT\n"
+}
+
+// AppendLines adds restore lines before the COMMIT of a filter-table restore
+// input (making one when input is empty).
+func AppendLines(input string, lines []string) string {
+	if len(lines) == 0 {
+		return input
+	}
+	if input == "" {
+		input = "*filter\nCOMMIT\n"
+	}
+	return strings.TrimSuffix(input, "COMMIT\n") + strings.Join(lines, "\n") + "\nCOMMIT\n"
 }

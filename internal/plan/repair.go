@@ -20,35 +20,62 @@ var dockerChains = []string{"DOCKER", "DOCKER-FORWARD"}
 func Repair(in Input, live *rules.Table) (drift []string, input string) {
 	in.DeclareUFWForward = live.Chain(in.Family.UFWUserForward()) == nil
 	want := Filter(in)
-	drift = rules.DiffChains(want, live, rules.ChainDockerUser, rules.ChainForward)
-	var jumps []string
-	if DockerManaged(live) {
-		switch pos := rules.JumpPosition(live, rules.ChainForwardBuiltin, rules.ChainDockerUser); {
-		case pos == 0:
-			drift = append(drift, "FORWARD does not jump to DOCKER-USER")
-		case pos > 1 || countJumps(live) > 1:
-			drift = append(drift, fmt.Sprintf("FORWARD jumps to DOCKER-USER at rule %d, not first", pos))
-		}
-		if len(drift) > 0 {
-			for i := 0; i < countJumps(live); i++ {
-				jumps = append(jumps, fmt.Sprintf("-D %s -j %s", rules.ChainForwardBuiltin, rules.ChainDockerUser))
-			}
-			jumps = append(jumps, fmt.Sprintf("-I %s 1 -j %s", rules.ChainForwardBuiltin, rules.ChainDockerUser))
-		}
-	}
+	drift = rules.DiffChains(want, live, rules.OwnedChains...)
+	jumpDrift, jumps := Jumps(live, in.Family, len(drift) > 0)
+	drift = append(drift, jumpDrift...)
 	if len(drift) == 0 {
 		return nil, ""
 	}
 	s := strings.TrimSuffix(want.String(), "COMMIT\n")
 	// Chains that are there are edited in place (see Edit: several times
 	// faster than a flush and refill).
-	if edit, ok := Edit(want, live, rules.ChainDockerUser, rules.ChainForward); ok && !in.DeclareUFWForward {
+	if edit, ok := Edit(want, live, rules.OwnedChains...); ok && !in.DeclareUFWForward {
 		s = "*filter\n" + strings.TrimSuffix(strings.TrimPrefix(edit, "*filter\n"), "COMMIT\n")
 	}
 	for _, j := range jumps {
 		s += j + "\n"
 	}
 	return drift, s + "COMMIT\n"
+}
+
+// Jumps checks the jumps into our chains from chains that are not ours, in
+// the live filter table of family f, and returns what is wrong and the
+// restore lines that mend it (to follow our chains in one restore). FORWARD
+// must jump to DOCKER-USER first and once when Docker manages the family:
+// Docker writes that jump only when it starts, so a flushed or reordered
+// FORWARD stays wrong until we mend it; with force (our chains are being
+// rewritten anyway) it is written again. UFW's input chain must jump to our
+// input chain once, when UFW's chains are there.
+func Jumps(live *rules.Table, f rules.Family, force bool) (drift, lines []string) {
+	if DockerManaged(live) {
+		fwdDrift := false
+		n := countRule(live, rules.ChainForwardBuiltin, "-j "+rules.ChainDockerUser)
+		switch pos := rules.JumpPosition(live, rules.ChainForwardBuiltin, rules.ChainDockerUser); {
+		case pos == 0:
+			drift, fwdDrift = append(drift, "FORWARD does not jump to DOCKER-USER"), true
+		case pos > 1 || n > 1:
+			drift, fwdDrift = append(drift, fmt.Sprintf("FORWARD jumps to DOCKER-USER at rule %d, not first", pos)), true
+		}
+		if fwdDrift || force {
+			for i := 0; i < n; i++ {
+				lines = append(lines, fmt.Sprintf("-D %s -j %s", rules.ChainForwardBuiltin, rules.ChainDockerUser))
+			}
+			lines = append(lines, fmt.Sprintf("-I %s 1 -j %s", rules.ChainForwardBuiltin, rules.ChainDockerUser))
+		}
+	}
+	if in := f.UFWBeforeInput(); live.Chain(in) != nil {
+		switch n := countRule(live, in, InputJump); {
+		case n == 0:
+			drift = append(drift, in+" does not jump to "+rules.ChainInput)
+			lines = append(lines, "-A "+in+" "+InputJump)
+		case n > 1:
+			drift = append(drift, fmt.Sprintf("%s jumps to %s %d times", in, rules.ChainInput, n))
+			for i := 1; i < n; i++ {
+				lines = append(lines, "-D "+in+" "+InputJump)
+			}
+		}
+	}
+	return drift, lines
 }
 
 // DockerManaged reports whether Docker manages this filter table (its
@@ -62,11 +89,12 @@ func DockerManaged(live *rules.Table) bool {
 	return false
 }
 
-func countJumps(live *rules.Table) int {
+// countRule counts the rules of chain that are exactly rule.
+func countRule(live *rules.Table, chain, rule string) int {
 	n := 0
-	if c := live.Chain(rules.ChainForwardBuiltin); c != nil {
+	if c := live.Chain(chain); c != nil {
 		for _, r := range c.Rules {
-			if r == "-j "+rules.ChainDockerUser {
+			if r == rule {
 				n++
 			}
 		}

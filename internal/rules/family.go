@@ -33,3 +33,11 @@ func (f Family) UFWUserForward() string {
 	}
 	return ChainUFWUserForward
 }
+
+// UFWBeforeInput is UFW's chain that our input chain is appended to.
+func (f Family) UFWBeforeInput() string {
+	if f == IPv6 {
+		return ChainUFW6BeforeInput
+	}
+	return ChainUFWBeforeInput
+}

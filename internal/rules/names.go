@@ -3,14 +3,20 @@ package rules
 // Names are API: the kernel, the UFW files and users' scripts hold them, so
 // they are never renamed once released.
 //
-// Topology (filter table, both families):
+// Topology (filter table, both families; G is a guest bridge: virbr+,
+// lxdbr+, incusbr+ and the included ones; X an excluded one):
 //
 //	FORWARD
 //	  -> DOCKER-USER                       (Docker's hook; owned by us while installed)
+//	       in or out of X -> RETURN         (left to its owner)
+//	       in or out of G, RELATED,ESTABLISHED -> ACCEPT
 //	       RELATED,ESTABLISHED -> RETURN   (Docker's own rules accept it)
 //	       INVALID -> DROP
+//	       bridged within G -> ACCEPT      (br_netfilter: same-bridge frames)
+//	       NEW into G -> ufw-docker-bridge-guests
 //	       from a container bridge -> RETURN (egress and same-network: Docker decides)
 //	       NEW into a container bridge -> ufw-docker-bridge-forward
+//	       from G -> ufw-user-forward, then ACCEPT (guest egress; ufw route rules first)
 //	       RETURN
 //	  ufw-docker-bridge-forward
 //	       MARK GuardMark                   (our policy was consulted)
@@ -18,6 +24,11 @@ package rules
 //	       -> ufw-user-forward              (the user's `ufw route` rules decide first)
 //	       allow rules                      -> RETURN (Docker's rules finish the job)
 //	       rate-limited LOG, then DROP      (fail closed)
+//	  ufw-docker-bridge-guests              (NEW into a guest: closed unless a ufw route rule opens it)
+//	       deny rules -> DROP; -> ufw-user-forward; rate-limited LOG, then DROP
+//
+//	INPUT -> ufw-before-input (UFW's) ... -> ufw-docker-bridge-input (appended)
+//	       from G: DHCP, DHCPv6 and DNS to the host -> ACCEPT
 //
 //	nftables table inet ufw-docker-bridge (the guard; after iptables' FORWARD,
 //	untouched by iptables -F, iptables-restore and ufw or firewalld reloads)
@@ -27,11 +38,22 @@ package rules
 //	  chain check
 //	       GuardMark set -> accept           (our iptables policy allowed it)
 //	       rate-limited log, drop            (our iptables policy was bypassed)
+//
+//	nftables table inet ufw-docker-bridge-nat (only while a guest subnet has
+//	no other NAT): postrouting masquerade per such subnet
 const (
 	// ChainDockerUser is Docker's chain for the host's policy, jumped to first from FORWARD.
 	ChainDockerUser = "DOCKER-USER"
 	// ChainForward is our chain for NEW connections into container bridges.
 	ChainForward = "ufw-docker-bridge-forward"
+	// ChainGuests is our chain for NEW connections into guest bridges.
+	ChainGuests = "ufw-docker-bridge-guests"
+	// ChainInput is our chain for guests' DHCP and DNS to the host.
+	ChainInput = "ufw-docker-bridge-input"
+	// ChainUFWBeforeInput is UFW's input chain our input chain hangs off (IPv4).
+	ChainUFWBeforeInput = "ufw-before-input"
+	// ChainUFW6BeforeInput is UFW's input chain our input chain hangs off (IPv6).
+	ChainUFW6BeforeInput = "ufw6-before-input"
 	// ChainUFWUserForward is UFW's chain of `ufw route` rules (IPv4).
 	ChainUFWUserForward = "ufw-user-forward"
 	// ChainUFW6UserForward is UFW's chain of `ufw route` rules (IPv6).
@@ -65,9 +87,20 @@ const (
 	// old or altered one.
 	GuardCommentPrefix = "ufw-docker-bridge guard "
 
+	// NATTable is our nftables table (family inet) that masquerades guest
+	// subnets no one else masquerades.
+	NATTable = "ufw-docker-bridge-nat"
+	// NATCommentPrefix starts the NAT table's comment, followed by the hash
+	// of its rendered text.
+	NATCommentPrefix = "ufw-docker-bridge nat "
+
 	// DockerBridgeDefault is the bridge of Docker's default network.
 	DockerBridgeDefault = "docker0"
 	// DockerBridgeWildcard matches the bridges of user-defined Docker
 	// networks (br-<network id>), including networks created later.
 	DockerBridgeWildcard = "br-+"
 )
+
+// OwnedChains are the filter chains we own in both families: declared (hence
+// flushed) by every restore of ours, compared with the plan by every check.
+var OwnedChains = []string{ChainDockerUser, ChainForward, ChainGuests, ChainInput}

@@ -21,6 +21,7 @@ func syntaxf(format string, args ...any) error {
 //	allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]
 //	allow from CIDR|ADDR
 //	deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR
+//	bridge NAME include|exclude|nat-off
 //
 // The grammar is strict: anything it does not name is refused, so no input
 // can smuggle text into a rule line.
@@ -37,8 +38,10 @@ func Parse(words []string) (Rule, error) {
 	switch Action(words[0]) {
 	case Allow, Deny:
 		r.Action = Action(words[0])
+	case Bridge:
+		return parseBridge(words)
 	default:
-		return Rule{}, syntaxf("unknown action %q (want allow or deny)", words[0])
+		return Rule{}, syntaxf("unknown action %q (want allow, deny or bridge)", words[0])
 	}
 	rest := words[1:]
 	if len(rest) > 0 && rest[0] != "from" {

@@ -19,6 +19,9 @@ func TestParseCanonical(t *testing.T) {
 		"deny from 203.0.113.7/32":        "deny from 203.0.113.7",
 		"deny 22/tcp from 2001:db8::/32":  "deny 22/tcp from 2001:db8::/32",
 		"allow 65535/udp from ::1":        "allow 65535/udp from ::1",
+		"bridge br-vms include":           "bridge br-vms include",
+		"bridge virbr+ exclude":           "bridge virbr+ exclude",
+		"bridge lxdbr0 nat-off":           "bridge lxdbr0 nat-off",
 	} {
 		r, err := Parse(strings.Fields(in))
 		if err != nil {
@@ -45,6 +48,9 @@ func TestParseRefuses(t *testing.T) {
 		{"allow", "8\u0668"}, {"allow", "８０"}, {"allow", "80", "from", "fe80::1%eth0"},
 		{"allow", "80", "from", "::ffff:1.2.3.4"}, {"allow", "80#"}, {"allow", "80", "from", "1.2.3.4\x00"},
 		{"allow", ""}, {"allow", strings.Repeat("1", 100)}, {"allow", "80/"}, {"allow", ":80"}, {"allow", "80:"},
+		{"bridge"}, {"bridge", "br0"}, {"bridge", "br0", "open"}, {"bridge", "br0", "include", "now"},
+		{"bridge", "a-name-longer-than15", "include"}, {"bridge", "+", "exclude"}, {"bridge", "-i", "include"},
+		{"bridge", "br/0", "include"}, {"bridge", "br:0", "include"}, {"bridge", "..", "include"}, {"bridge", "br+0", "include"},
 	} {
 		if r, err := Parse(words); err == nil {
 			t.Errorf("%q: accepted as %q", words, r)
@@ -71,5 +77,25 @@ func TestRulesetAddDelete(t *testing.T) {
 	}
 	if _, err := rs.DeleteAt(3); err == nil {
 		t.Error("DeleteAt past the end succeeded")
+	}
+}
+
+func TestBridges(t *testing.T) {
+	var rs Ruleset
+	for _, l := range []string{"bridge br-vms include", "bridge virbr7 exclude", "bridge lxdbr+ nat-off", "allow 80"} {
+		r, err := Parse(strings.Fields(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	b := rs.Bridges()
+	for name, want := range map[string][2]bool{ // guest, nat
+		"virbr0": {true, true}, "virbr7": {false, false}, "lxdbr0": {true, false}, "incusbr0": {true, true},
+		"br-vms": {true, true}, "br-vms2": {false, false}, "docker0": {false, false}, "br0": {false, false},
+	} {
+		if got := [2]bool{b.Guest(name), b.NAT(name)}; got != want {
+			t.Errorf("%s: guest, nat = %v, want %v", name, got, want)
+		}
 	}
 }

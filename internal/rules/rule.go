@@ -57,10 +57,17 @@ type Rule struct {
 	Proto  Proto
 	// Source is the client network; the zero Prefix means any source.
 	Source netip.Prefix
+	// Iface and Setting are a bridge rule's bridge (name or "prefix+") and
+	// what to do with it; empty for allow and deny.
+	Iface   string
+	Setting BridgeSetting
 }
 
 // String is the canonical form, which Parse accepts and the state file holds.
 func (r Rule) String() string {
+	if r.Action == Bridge {
+		return fmt.Sprintf("%s %s %s", r.Action, r.Iface, r.Setting)
+	}
 	var b strings.Builder
 	b.WriteString(string(r.Action))
 	if !r.Ports.Any() {

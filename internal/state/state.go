@@ -32,6 +32,7 @@ func (s Store) BackupDir() string { return filepath.Join(s.Dir, "backup") }
 const header = `# ufw-docker-bridge rules: one rule a line, as typed after the command:
 #   allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]
 #   deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR
+#   bridge NAME[+] include|exclude|nat-off
 # Written by ufw-docker-bridge; a line it cannot read is refused with its number.
 `
 

@@ -1,0 +1,158 @@
+package discover
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+var (
+	anyV4 = netip.MustParsePrefix("0.0.0.0/0")
+	anyV6 = netip.MustParsePrefix("::/0")
+)
+
+// MasqueradedSave returns the source networks that the nat table of an
+// iptables-save dump (family f) masquerades or SNATs. A NAT rule without
+// a source takes the sources of the rules that jump to its chain (netavark
+// and CNI write it so); a chain no sourced rule jumps to covers everything.
+func MasqueradedSave(nat *rules.Table, f rules.Family) []netip.Prefix {
+	if nat == nil {
+		return nil
+	}
+	all := anyV4
+	if f == rules.IPv6 {
+		all = anyV6
+	}
+	var out []netip.Prefix
+	for _, c := range nat.Chains {
+		for _, r := range c.Rules {
+			w := strings.Fields(r)
+			target := after(w, "-j")
+			if target != "MASQUERADE" && target != "SNAT" {
+				continue
+			}
+			if src, ok := source(w); ok {
+				out = append(out, src...)
+				continue
+			}
+			var from []netip.Prefix
+			for _, o := range nat.Chains {
+				for _, j := range o.Rules {
+					jw := strings.Fields(j)
+					if after(jw, "-j") == c.Name {
+						if src, ok := source(jw); ok {
+							from = append(from, src...)
+						}
+					}
+				}
+			}
+			if len(from) == 0 {
+				from = []netip.Prefix{all}
+			}
+			out = append(out, from...)
+		}
+	}
+	return out
+}
+
+// source reads the "-s NET" of a rule's words; a negated or missing source
+// is reported as not found.
+func source(w []string) ([]netip.Prefix, bool) {
+	for i := 0; i+1 < len(w); i++ {
+		if w[i] == "-s" && (i == 0 || w[i-1] != "!") {
+			if p, err := parseNet(w[i+1]); err == nil {
+				return []netip.Prefix{p}, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func after(w []string, flag string) string {
+	for i := 0; i+1 < len(w); i++ {
+		if w[i] == flag {
+			return w[i+1]
+		}
+	}
+	return ""
+}
+
+func parseNet(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// MasqueradedNFT returns the source networks that `nft list ruleset` text
+// masquerades or SNATs, leaving out the table named skip (ours, "inet NAME").
+// A rule without "saddr" covers every address of its family.
+func MasqueradedNFT(text, skip string) []netip.Prefix {
+	var out []netip.Prefix
+	table := ""
+	for _, line := range strings.Split(text, "\n") {
+		w := strings.Fields(line)
+		if len(w) >= 3 && w[0] == "table" {
+			table = w[1] + " " + w[2]
+			continue
+		}
+		if table == skip || !(contains(w, "masquerade") || contains(w, "snat")) {
+			continue
+		}
+		found := false
+		for i := 0; i+1 < len(w); i++ {
+			if w[i] != "saddr" {
+				continue
+			}
+			found = true
+			for _, s := range setItems(w[i+1:]) {
+				if p, err := parseNet(s); err == nil {
+					out = append(out, p)
+				}
+			}
+		}
+		if !found {
+			fam := strings.Fields(table)
+			if len(fam) == 0 || fam[0] != "ip6" {
+				out = append(out, anyV4)
+			}
+			if len(fam) == 0 || fam[0] != "ip" {
+				out = append(out, anyV6)
+			}
+		}
+	}
+	return out
+}
+
+// setItems reads "X" or "{ X, Y }" from the start of w.
+func setItems(w []string) []string {
+	if len(w) == 0 {
+		return nil
+	}
+	if w[0] != "{" {
+		return []string{w[0]}
+	}
+	var out []string
+	for _, s := range w[1:] {
+		if s == "}" {
+			break
+		}
+		out = append(out, strings.TrimSuffix(s, ","))
+	}
+	return out
+}
+
+func contains(w []string, s string) bool {
+	for _, x := range w {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,108 @@
+package nft
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
+)
+
+// Saver reads one table of the live iptables ruleset (iptables.Tables).
+type Saver interface {
+	Save(ctx context.Context, f rules.Family, table string) (*rules.Table, error)
+}
+
+// NAT keeps our NAT table: a masquerade for each guest subnet that nothing
+// else masquerades (plan.NATSubnets), computed from the live bridges and the
+// live NAT rules of iptables and nftables.
+type NAT struct {
+	Runner  runner.Runner
+	Tables  Saver
+	Bridges func() ([]discover.Bridge, error)
+}
+
+func (n NAT) table() table { return table{runner: n.Runner, name: rules.NATTable} }
+
+// Subnets returns the guest subnets that need our NAT now.
+func (n NAT) Subnets(ctx context.Context, settings rules.Bridges) ([]netip.Prefix, error) {
+	bridges, err := n.Bridges()
+	if err != nil {
+		return nil, err
+	}
+	var nets []plan.BridgeNet
+	for _, b := range bridges {
+		bn := plan.BridgeNet{Name: b.Name}
+		for _, a := range b.Addrs {
+			if p, err := netip.ParsePrefix(a); err == nil {
+				bn.Nets = append(bn.Nets, p)
+			}
+		}
+		nets = append(nets, bn)
+	}
+	masq, err := n.Masqueraded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return plan.NATSubnets(nets, masq, settings), nil
+}
+
+// Masqueraded returns the source networks that NAT rules other than ours
+// masquerade, in iptables (both families) and in nftables.
+func (n NAT) Masqueraded(ctx context.Context) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range rules.Families {
+		nat, err := n.Tables.Save(ctx, f, "nat")
+		if err != nil {
+			return nil, fmt.Errorf("reading the %s nat table: %w", f, err)
+		}
+		out = append(out, discover.MasqueradedSave(nat, f)...)
+	}
+	text, err := n.Runner.Run(ctx, "nft", []string{"list", "ruleset"}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading the nftables ruleset: %w", err)
+	}
+	return append(out, discover.MasqueradedNFT(string(text), "inet "+rules.NATTable)...), nil
+}
+
+// Ensure puts the NAT table the live host needs in place (or removes it
+// when no subnet needs it) and says what it changed.
+func (n NAT) Ensure(ctx context.Context, settings rules.Bridges) ([]string, error) {
+	subnets, err := n.Subnets(ctx, settings)
+	if err != nil {
+		return nil, err
+	}
+	script, comment := plan.NAT(subnets)
+	cur, err := n.table().current(ctx)
+	if err != nil || cur == comment {
+		return nil, err
+	}
+	if err := n.table().apply(ctx, script); err != nil {
+		return nil, err
+	}
+	if len(subnets) == 0 {
+		return []string{"nat: no guest subnet needs our NAT: table inet " + rules.NATTable + " removed"}, nil
+	}
+	var s []string
+	for _, p := range subnets {
+		s = append(s, p.String())
+	}
+	return []string{"nat: masquerading guest subnets no one else masquerades: " + strings.Join(s, ", ")}, nil
+}
+
+// Script returns the `nft -f` script Ensure would apply now.
+func (n NAT) Script(ctx context.Context, settings rules.Bridges) (string, error) {
+	subnets, err := n.Subnets(ctx, settings)
+	if err != nil {
+		return "", err
+	}
+	script, _ := plan.NAT(subnets)
+	return script, nil
+}
+
+// Remove deletes the NAT table; a missing table is not an error.
+func (n NAT) Remove(ctx context.Context) error { return n.table().apply(ctx, plan.NATRemoval()) }
