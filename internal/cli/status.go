@@ -132,7 +132,7 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	if r.Guard, err = guardState(c, deps); err != nil {
 		return nil, err
 	}
-	if r.Bridges, err = (discover.Netlink{}).Bridges(); err != nil {
+	if r.Bridges, err = describeBridges(c, deps, rs); err != nil {
 		return nil, err
 	}
 	if c.Bool("verbose") {
@@ -141,6 +141,37 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 		}
 	}
 	return r, nil
+}
+
+// describeBridges lists the host's bridges with their owners, roles and NAT.
+func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset) ([]discover.Bridge, error) {
+	bs, err := deps.Bridges()
+	if err != nil {
+		return nil, err
+	}
+	tables := iptables.Tables{Runner: deps.Runner}
+	nat := nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: func() ([]discover.Bridge, error) { return bs, nil }}
+	masq, err := nat.Masqueraded(c.Context)
+	if err != nil {
+		return nil, err
+	}
+	ours, err := nat.Subnets(c.Context, rs.Bridges())
+	if err != nil {
+		return nil, err
+	}
+	ruleset, err := deps.Runner.Run(c.Context, "nft", []string{"list", "ruleset"}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading the nftables ruleset: %w", err)
+	}
+	filter, err := tables.Save(c.Context, rules.IPv4, "filter")
+	if err != nil {
+		return nil, err
+	}
+	owners := discover.OwnersFromNFT(string(ruleset))
+	for br, o := range discover.OwnersFromSave(filter) {
+		owners[br] = o
+	}
+	return discover.Describe(bs, owners, rs.Bridges(), plan.ContainerBridges(), masq, ours), nil
 }
 
 // guardState says whether the guard table is current, outdated or missing.
@@ -253,7 +284,7 @@ func statusCommand(deps Deps) *cli.Command {
 			fmt.Fprintf(w, "guard (nftables table inet %s): %s\n", rules.GuardTable, r.Guard)
 			fmt.Fprintln(w, "bridges:")
 			for _, b := range r.Bridges {
-				fmt.Fprintf(w, "  %-16s %-8s %s\n", b.Name, b.Owner, strings.Join(b.Addrs, " "))
+				fmt.Fprintf(w, "  %-16s %-8s %-10s nat: %s\n", b.Name, b.Owner, b.Role, strings.Join(b.NAT, ", "))
 			}
 			fmt.Fprintln(w, "rules:")
 			printRules(w, r)

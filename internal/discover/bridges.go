@@ -13,6 +13,10 @@ type Bridge struct {
 	Owner string   `json:"owner"`
 	Addrs []string `json:"addrs,omitempty"`
 	Up    bool     `json:"up"`
+	// Role and NAT are filled in by Describe: what our rules do with the
+	// bridge, and "SUBNET owner|ufw-docker-bridge|none" for each subnet.
+	Role string   `json:"role,omitempty"`
+	NAT  []string `json:"nat,omitempty"`
 }
 
 // Owners of bridges, as status shows them.

@@ -56,3 +56,53 @@ COMMIT
 		t.Errorf("got %s\nwant %s", got, want)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	text, err := os.ReadFile("testdata/lxd.nft-ruleset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := OwnersFromNFT(string(text))
+	filter, err := rules.ParseSave("*filter\n:LIBVIRT_FWO - [0:0]\n-A LIBVIRT_FWO -s 192.168.100.0/24 -i labnet -j ACCEPT\nCOMMIT\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for br, o := range OwnersFromSave(filter.Table("filter")) {
+		owners[br] = o
+	}
+	var settings rules.Ruleset
+	for _, l := range []string{"bridge br-vms include", "bridge virbr9 exclude"} {
+		r, _ := rules.Parse(strings.Fields(l))
+		settings = append(settings, r)
+	}
+	bs := []Bridge{
+		{Name: "lxdbr0", Owner: OwnerLXD, Addrs: []string{"10.205.11.1/24", "fd42:a062:5893:7ae2::1/64"}},
+		{Name: "labnet", Owner: OwnerUnknown, Addrs: []string{"192.168.100.1/24"}},
+		{Name: "docker0", Owner: OwnerDocker, Addrs: []string{"172.17.0.1/16"}},
+		{Name: "br-vms", Owner: OwnerUnknown, Addrs: []string{"10.77.0.1/24"}},
+		{Name: "virbr9", Owner: OwnerLibvirt, Addrs: []string{"198.51.100.1/24"}},
+	}
+	got := Describe(bs, owners, settings.Bridges(), []string{"docker0", "br-+"},
+		MasqueradedNFT(string(text), "inet ufw-docker-bridge-nat"), []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")})
+	var lines []string
+	for _, b := range got {
+		lines = append(lines, b.Name+" "+b.Owner+" "+b.Role+" "+strings.Join(b.NAT, ","))
+	}
+	want := []string{
+		"lxdbr0 lxd guests 10.205.11.0/24 owner,fd42:a062:5893:7ae2::/64 owner",
+		"labnet libvirt - 192.168.100.0/24 owner", // the router's catch-all masquerade (0.0.0.0/0)
+		"docker0 docker containers 172.17.0.0/16 owner",
+		"br-vms unknown guests 10.77.0.0/24 owner",
+		"virbr9 libvirt excluded 198.51.100.0/24 owner",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	// Without the router's catch-all, br-vms is ours and the public subnet
+	// and the unmanaged one are routed.
+	masq := MasqueradedNFT(strings.Replace(string(text), "oifname \"eth0\" masquerade", "", 1), "inet ufw-docker-bridge-nat")
+	got = Describe(bs, owners, settings.Bridges(), []string{"docker0", "br-+"}, masq, []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")})
+	if g := got[3].NAT[0] + "|" + got[4].NAT[0] + "|" + got[1].NAT[0]; g != "10.77.0.0/24 ufw-docker-bridge|198.51.100.0/24 none|192.168.100.0/24 none" {
+		t.Errorf("NAT states %s", g)
+	}
+}

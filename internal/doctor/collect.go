@@ -61,6 +61,11 @@ func (c Collector) Collect(ctx context.Context, installed map[rules.Family]bool,
 			h.NFTTables = append(h.NFTTables, t)
 		}
 	}
+	ruleset, err := c.Runner.Run(ctx, "nft", []string{"list", "ruleset"}, nil)
+	if err != nil {
+		return h, fmt.Errorf("reading the nftables ruleset: %w", err)
+	}
+	h.NFT = string(ruleset)
 	for key, path := range map[string]string{
 		"net.ipv4.ip_forward":                "net/ipv4/ip_forward",
 		"net.bridge.bridge-nf-call-iptables": "net/bridge/bridge-nf-call-iptables",

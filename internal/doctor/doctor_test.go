@@ -192,3 +192,75 @@ func TestDockerOnTheOtherVariant(t *testing.T) {
 		t.Errorf("Docker's chains in the system's variant too: findings %s", got)
 	}
 }
+
+// TestLXDTable: LXD 5.0's `table inet lxd` (recorded in the lab after `lxd
+// init --auto`) next to Docker's FORWARD DROP.
+func TestLXDTable(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "lxd5.nft-ruleset"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := installed(t)
+	h.NFT = string(data)
+	h.NFTTables = append(h.NFTTables, "inet lxd")
+	// Installed: lxdbr0 is a guest bridge of ours; LXD masquerades it alone.
+	only(t, Check(h), nil...)
+	// Not installed: LXD's nftables accepts do not override iptables' DROP.
+	h.Installed = map[rules.Family]bool{}
+	h.NFTTables = nil
+	fs := Check(h)
+	got := strings.Join(ids(fs), ",")
+	if !strings.Contains(got, "guests-blocked") || strings.Contains(got, "duplicate-masquerade") {
+		t.Errorf("LXD next to Docker, not installed: %s", got)
+	}
+	// Excluded by a bridge rule: blocked again, and said so.
+	h = installed(t)
+	h.NFT = string(data)
+	ex, _ := rules.Parse([]string{"bridge", "lxdbr0", "exclude"})
+	h.Rules = append(h.Rules, ex)
+	if got := strings.Join(ids(Check(h)), ","); !strings.Contains(got, "guests-blocked") {
+		t.Errorf("lxdbr0 excluded: %s", got)
+	}
+	// A user's before.rules masquerade for LXD's subnet: two NAT paths.
+	h = installed(t)
+	h.NFT = string(data)
+	nat := h.Saves[rules.IPv4].Table("nat")
+	post := nat.Chain("POSTROUTING")
+	post.Rules = append(post.Rules, "-s 10.205.11.0/24 -o eth0 -j MASQUERADE")
+	fs = Check(h)
+	only(t, fs, "duplicate-masquerade")
+	if ev := strings.Join(fs[0].Evidence, "\n"); !strings.Contains(ev, "nft inet lxd pstrt.lxdbr0") || !strings.Contains(ev, "iptables nat POSTROUTING") {
+		t.Errorf("evidence does not name both paths: %s", ev)
+	}
+}
+
+// TestLibvirtOneChainIsOnePath: libvirt's tcp, udp and catch-all
+// MASQUERADE rules for its subnet are one NAT path, not three.
+func TestLibvirtOneChainIsOnePath(t *testing.T) {
+	h := installed(t)
+	nat := h.Saves[rules.IPv4].Table("nat")
+	nat.Chains = append(nat.Chains, &rules.Chain{Name: "LIBVIRT_PRT", Rules: []string{
+		"-s 192.168.122.0/24 ! -d 192.168.122.0/24 -p tcp -j MASQUERADE --to-ports 1024-65535",
+		"-s 192.168.122.0/24 ! -d 192.168.122.0/24 -p udp -j MASQUERADE --to-ports 1024-65535",
+		"-s 192.168.122.0/24 ! -d 192.168.122.0/24 -j MASQUERADE"}})
+	only(t, Check(h), nil...)
+}
+
+// TestDocker27IPv6: Docker 27 manages ip6tables by default; the checks of
+// the IPv6 filter table apply to it.
+func TestDocker27IPv6(t *testing.T) {
+	h := installed(t)
+	h.Saves[rules.IPv6] = load(t, "docker27-ipv6.ip6tables-save")
+	only(t, Check(h), nil...)
+	fwd := h.Saves[rules.IPv6].Table("filter").Chain("FORWARD")
+	fwd.Rules = append(fwd.Rules[1:], fwd.Rules[0])
+	fs := Check(h)
+	only(t, fs, "docker-user-jump-not-first")
+	if !strings.HasPrefix(fs[0].Summary, "ipv6:") {
+		t.Errorf("finding is not about ipv6: %s", fs[0].Summary)
+	}
+	// Installed for IPv6 too: the plain DOCKER-USER of Docker 27 is drift.
+	h.Installed[rules.IPv6] = true
+	fwd.Rules = append([]string{fwd.Rules[len(fwd.Rules)-1]}, fwd.Rules[:len(fwd.Rules)-1]...)
+	only(t, Check(h), "drift")
+}

@@ -36,7 +36,7 @@ func NATSubnets(bridges []BridgeNet, masqueraded []netip.Prefix, settings rules.
 		}
 		for _, n := range b.Nets {
 			n = n.Masked()
-			if private(n) && !covered(n, masqueraded) && !covered(n, out) {
+			if private(n) && !Covered(n, masqueraded) && !Covered(n, out) {
 				out = append(out, n)
 			}
 		}
@@ -50,10 +50,10 @@ var privateNets = []netip.Prefix{
 	netip.MustParsePrefix("fc00::/7"),
 }
 
-func private(n netip.Prefix) bool { return covered(n, privateNets) }
+func private(n netip.Prefix) bool { return Covered(n, privateNets) }
 
-// covered reports whether one of nets contains all of n.
-func covered(n netip.Prefix, nets []netip.Prefix) bool {
+// Covered reports whether one of nets contains all of n.
+func Covered(n netip.Prefix, nets []netip.Prefix) bool {
 	for _, c := range nets {
 		if c.Addr().Is4() == n.Addr().Is4() && c.Bits() <= n.Bits() && c.Contains(n.Addr()) {
 			return true

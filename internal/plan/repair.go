@@ -64,14 +64,27 @@ func Jumps(live *rules.Table, f rules.Family, force bool) (drift, lines []string
 		}
 	}
 	if in := f.UFWBeforeInput(); live.Chain(in) != nil {
-		switch n := countRule(live, in, InputJump); {
-		case n == 0:
-			drift = append(drift, in+" does not jump to "+rules.ChainInput)
-			lines = append(lines, "-A "+in+" "+InputJump)
-		case n > 1:
-			drift = append(drift, fmt.Sprintf("%s jumps to %s %d times", in, rules.ChainInput, n))
-			for i := 1; i < n; i++ {
+		rs := live.Chain(in).Rules
+		// UFW loads after*.rules before it hooks its user chain in, so the
+		// jump our block appends lands just before "-j ufw-user-input":
+		// the live state must look the same, or a ufw reload would change it.
+		want := len(rs)
+		for i, r := range rs {
+			if r == "-j "+f.UFWUserInput() {
+				want = i
+				break
+			}
+		}
+		n := countRule(live, in, InputJump)
+		if !(n == 1 && want > 0 && rs[want-1] == InputJump) {
+			drift = append(drift, fmt.Sprintf("%s jumps to %s %d times, not once right before %s", in, rules.ChainInput, n, f.UFWUserInput()))
+			for i := 0; i < n; i++ {
 				lines = append(lines, "-D "+in+" "+InputJump)
+			}
+			if want < len(rs) {
+				lines = append(lines, fmt.Sprintf("-I %s %d %s", in, want+1-count(rs[:want], InputJump), InputJump))
+			} else {
+				lines = append(lines, "-A "+in+" "+InputJump)
 			}
 		}
 	}
@@ -89,15 +102,21 @@ func DockerManaged(live *rules.Table) bool {
 	return false
 }
 
-// countRule counts the rules of chain that are exactly rule.
-func countRule(live *rules.Table, chain, rule string) int {
+// count counts the rules of rs that are exactly rule.
+func count(rs []string, rule string) int {
 	n := 0
-	if c := live.Chain(chain); c != nil {
-		for _, r := range c.Rules {
-			if r == rule {
-				n++
-			}
+	for _, r := range rs {
+		if r == rule {
+			n++
 		}
 	}
 	return n
+}
+
+// countRule counts the rules of chain that are exactly rule.
+func countRule(live *rules.Table, chain, rule string) int {
+	if c := live.Chain(chain); c != nil {
+		return count(c.Rules, rule)
+	}
+	return 0
 }

@@ -111,3 +111,28 @@ func TestGuardGolden(t *testing.T) {
 	golden(t, "guard", script)
 	golden(t, "guard-removal", GuardRemoval())
 }
+
+func TestInputJump(t *testing.T) {
+	chain := func(rs ...string) *rules.Table {
+		return &rules.Table{Name: "filter", Chains: []*rules.Chain{{Name: rules.ChainUFWBeforeInput, Policy: "-", Rules: rs}}}
+	}
+	for _, tc := range []struct {
+		name  string
+		live  *rules.Table
+		lines string
+	}{
+		{"missing", chain("-i lo -j ACCEPT", "-j ufw-user-input"), "-I ufw-before-input 2 -j ufw-docker-bridge-input"},
+		{"after the user rules (an old apply)", chain("-i lo -j ACCEPT", "-j ufw-user-input", InputJump),
+			"-D ufw-before-input -j ufw-docker-bridge-input|-I ufw-before-input 2 -j ufw-docker-bridge-input"},
+		{"twice", chain(InputJump, InputJump, "-j ufw-user-input"),
+			"-D ufw-before-input -j ufw-docker-bridge-input|-D ufw-before-input -j ufw-docker-bridge-input|-I ufw-before-input 1 -j ufw-docker-bridge-input"},
+		{"where UFW's load puts it", chain("-i lo -j ACCEPT", InputJump, "-j ufw-user-input"), ""},
+		{"no user chain hooked yet", chain("-i lo -j ACCEPT"), "-A ufw-before-input -j ufw-docker-bridge-input"},
+		{"UFW not loaded", &rules.Table{Name: "filter"}, ""},
+	} {
+		drift, lines := Jumps(tc.live, rules.IPv4, false)
+		if got := strings.Join(lines, "|"); got != tc.lines || (len(drift) > 0) != (tc.lines != "") {
+			t.Errorf("%s: lines %q (drift %v), want %q", tc.name, got, drift, tc.lines)
+		}
+	}
+}

@@ -99,13 +99,14 @@ func (rs Ruleset) Bridges() Bridges {
 // Guest reports whether the bridge named name is a guest bridge of ours:
 // matched by a guest pattern and by no exclusion.
 func (b Bridges) Guest(name string) bool {
-	return matchesAny(b.Guests, name) && !matchesAny(b.Excluded, name)
+	return MatchesAny(b.Guests, name) && !MatchesAny(b.Excluded, name)
 }
 
 // NAT reports whether we may add NAT for the guest bridge named name.
-func (b Bridges) NAT(name string) bool { return b.Guest(name) && !matchesAny(b.NoNAT, name) }
+func (b Bridges) NAT(name string) bool { return b.Guest(name) && !MatchesAny(b.NoNAT, name) }
 
-func matchesAny(patterns []string, name string) bool {
+// MatchesAny reports whether one of the interface patterns matches name.
+func MatchesAny(patterns []string, name string) bool {
 	for _, p := range patterns {
 		if IfaceMatches(p, name) {
 			return true

@@ -41,3 +41,11 @@ func (f Family) UFWBeforeInput() string {
 	}
 	return ChainUFWBeforeInput
 }
+
+// UFWUserInput is UFW's chain of the user's input rules in this family.
+func (f Family) UFWUserInput() string {
+	if f == IPv6 {
+		return ChainUFW6UserInput
+	}
+	return ChainUFWUserInput
+}

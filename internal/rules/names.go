@@ -27,7 +27,8 @@ package rules
 //	  ufw-docker-bridge-guests              (NEW into a guest: closed unless a ufw route rule opens it)
 //	       deny rules -> DROP; -> ufw-user-forward; rate-limited LOG, then DROP
 //
-//	INPUT -> ufw-before-input (UFW's) ... -> ufw-docker-bridge-input (appended)
+//	INPUT -> ufw-before-input (UFW's) ... -> ufw-docker-bridge-input (just before
+//	         ufw-user-input, where UFW's load of after.rules puts it)
 //	       from G: DHCP, DHCPv6 and DNS to the host -> ACCEPT
 //
 //	nftables table inet ufw-docker-bridge (the guard; after iptables' FORWARD,
@@ -54,6 +55,10 @@ const (
 	ChainUFWBeforeInput = "ufw-before-input"
 	// ChainUFW6BeforeInput is UFW's input chain our input chain hangs off (IPv6).
 	ChainUFW6BeforeInput = "ufw6-before-input"
+	// ChainUFWUserInput is UFW's chain of the user's input rules (IPv4).
+	ChainUFWUserInput = "ufw-user-input"
+	// ChainUFW6UserInput is UFW's chain of the user's input rules (IPv6).
+	ChainUFW6UserInput = "ufw6-user-input"
 	// ChainUFWUserForward is UFW's chain of `ufw route` rules (IPv4).
 	ChainUFWUserForward = "ufw-user-forward"
 	// ChainUFW6UserForward is UFW's chain of `ufw route` rules (IPv6).

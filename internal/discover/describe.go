@@ -1,0 +1,115 @@
+package discover
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// Roles of a bridge in our rules, as status shows them.
+const (
+	RoleContainers = "containers" // published ports closed unless allowed
+	RoleGuests     = "guests"     // forwarding, DHCP/DNS and NAT kept working
+	RoleExcluded   = "excluded"   // left to its owner by a bridge rule
+	RoleNone       = "-"          // no rule of ours matches it
+)
+
+// NAT states of a bridge subnet, as status shows them.
+const (
+	NATOwner = "owner" // masqueraded by someone else (its owner, the user)
+	NATOurs  = "ufw-docker-bridge"
+	NATNone  = "none" // routed: public, nat-off, or not a guest
+)
+
+// OwnersFromNFT reads bridge owners from `nft list ruleset` text: LXD and
+// Incus name their chains after the bridge (fwd.lxdbr0), libvirt's nftables
+// backend matches its bridges by name.
+func OwnersFromNFT(text string) map[string]string {
+	out := map[string]string{}
+	owner := ""
+	for _, line := range strings.Split(text, "\n") {
+		w := strings.Fields(line)
+		switch {
+		case len(w) >= 3 && w[0] == "table":
+			owner = map[string]string{"inet lxd": OwnerLXD, "inet incus": OwnerIncus, "inet libvirt_network": OwnerLibvirt, "ip libvirt_network": OwnerLibvirt}[w[1]+" "+w[2]]
+		case owner == OwnerLXD || owner == OwnerIncus:
+			if len(w) >= 2 && w[0] == "chain" {
+				if _, br, ok := strings.Cut(w[1], "."); ok {
+					out[br] = owner
+				}
+			}
+		case owner == OwnerLibvirt:
+			for i := 0; i+1 < len(w); i++ {
+				if w[i] == "iifname" || w[i] == "oifname" {
+					out[strings.Trim(w[i+1], `"`)] = owner
+				}
+			}
+		}
+	}
+	return out
+}
+
+// OwnersFromSave reads bridge owners from the live iptables rules: libvirt's
+// LIBVIRT_* chains name its bridges with -i/-o.
+func OwnersFromSave(filter *rules.Table) map[string]string {
+	out := map[string]string{}
+	if filter == nil {
+		return out
+	}
+	for _, c := range filter.Chains {
+		if !strings.HasPrefix(c.Name, "LIBVIRT_") {
+			continue
+		}
+		for _, r := range c.Rules {
+			w := strings.Fields(r)
+			for _, flag := range []string{"-i", "-o"} {
+				if br := after(w, flag); br != "" {
+					out[br] = OwnerLibvirt
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Describe fills in each bridge's owner (evidence from the live rules wins
+// over the name), its role in our rules, and who NATs each of its subnets.
+// containers are the container bridge patterns; masqueraded the networks
+// others masquerade; ours the subnets our NAT table masquerades.
+func Describe(bs []Bridge, owners map[string]string, settings rules.Bridges, containers []string, masqueraded, ours []netip.Prefix) []Bridge {
+	out := make([]Bridge, len(bs))
+	for i, b := range bs {
+		if o, ok := owners[b.Name]; ok {
+			b.Owner = o
+		}
+		b.Role = RoleNone
+		switch {
+		case rules.MatchesAny(settings.Excluded, b.Name):
+			b.Role = RoleExcluded
+		case settings.Guest(b.Name):
+			b.Role = RoleGuests
+		case rules.MatchesAny(containers, b.Name):
+			b.Role = RoleContainers
+		}
+		b.NAT = nil
+		for _, a := range b.Addrs {
+			p, err := netip.ParsePrefix(a)
+			if err != nil {
+				continue
+			}
+			p = p.Masked()
+			state := NATNone
+			switch {
+			case plan.Covered(p, masqueraded):
+				state = NATOwner
+			case plan.Covered(p, ours):
+				state = NATOurs
+			}
+			b.NAT = append(b.NAT, p.String()+" "+state)
+		}
+		out[i] = b
+	}
+	return out
+}
