@@ -29,7 +29,7 @@ func MasqueradedSave(nat *rules.Table, f rules.Family) []netip.Prefix {
 		for _, r := range c.Rules {
 			w := strings.Fields(r)
 			target := after(w, "-j")
-			if target != "MASQUERADE" && target != "SNAT" {
+			if target != "MASQUERADE" && target != "SNAT" || narrow(w) {
 				continue
 			}
 			if src, ok := source(w); ok {
@@ -54,6 +54,18 @@ func MasqueradedSave(nat *rules.Table, f rules.Family) []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// narrow reports whether a NAT rule is limited to marked packets (CNI's
+// hairpin port forwards) or to one destination (Docker's hairpin rules):
+// such a rule does not NAT a subnet's traffic out.
+func narrow(w []string) bool {
+	for i, x := range w {
+		if x == "--mark" || (x == "-d" && (i == 0 || w[i-1] != "!")) {
+			return true
+		}
+	}
+	return false
 }
 
 // source reads the "-s NET" of a rule's words; a negated or missing source

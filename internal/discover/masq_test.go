@@ -45,13 +45,17 @@ func TestMasqueradedSave(t *testing.T) {
 -A LIBVIRT_PRT -s 192.168.122.0/24 ! -d 192.168.122.0/24 -p tcp -j MASQUERADE --to-ports 1024-65535
 -A NETAVARK-1D8721804F16F ! -d 224.0.0.0/4 -j MASQUERADE
 -A CNI-abc ! -d 224.0.0.0/4 -j MASQUERADE
+-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
+-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE
 COMMIT
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := joined(MasqueradedSave(d.Table("nat"), rules.IPv4))
-	want := "172.17.0.0/16 172.17.0.2/32 192.168.122.0/24 10.88.0.0/16 0.0.0.0/0"
+	// Docker's hairpin rule (-d X/32) and CNI's mark-limited masquerade NAT
+	// no subnet's traffic out.
+	want := "172.17.0.0/16 192.168.122.0/24 10.88.0.0/16 0.0.0.0/0"
 	if got != want {
 		t.Errorf("got %s\nwant %s", got, want)
 	}

@@ -21,12 +21,18 @@ type Input struct {
 }
 
 // containerBridges match docker0 and every user-defined Docker network by
-// interface (br-<id>), including networks created later; never by address
-// range, so no LAN or VPC host is trusted by accident.
-var containerBridges = []string{rules.DockerBridgeDefault, rules.DockerBridgeWildcard}
+// interface (br-<id>), including networks created later, then Podman's
+// bridges (CNI's cni-podmanN, netavark's podmanN); never by address range,
+// so no LAN or VPC host is trusted by accident.
+var containerBridges = append([]string{rules.DockerBridgeDefault, rules.DockerBridgeWildcard}, podmanBridges...)
 
-// ContainerBridges returns the interface patterns that match Docker's
-// bridges, in iptables' spelling.
+// podmanBridges are the container bridges whose owner accepts no NEW
+// connection to a published port in FORWARD (Docker does, in its DOCKER
+// chain): there our policy accepts what it allows.
+var podmanBridges = []string{rules.PodmanBridgeCNI, rules.PodmanBridgeNetavark}
+
+// ContainerBridges returns the interface patterns that match the container
+// bridges (Docker's and Podman's), in iptables' spelling.
 func ContainerBridges() []string { return append([]string{}, containerBridges...) }
 
 // logLimit is the rate of LOG lines for dropped connections.
@@ -68,6 +74,9 @@ func Filter(in Input) *rules.Table {
 	}
 	for _, b := range containerBridges {
 		user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j %s", b, rules.ChainForward))
+		if rules.MatchesAny(podmanBridges, b) {
+			user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j ACCEPT", b))
+		}
 	}
 	for _, g := range br.Guests {
 		user.Rules = append(user.Rules, "-i "+g+" "+route, "-i "+g+" -j ACCEPT")

@@ -16,6 +16,8 @@ package rules
 //	       NEW into G -> ufw-docker-bridge-guests
 //	       from a container bridge -> RETURN (egress and same-network: Docker decides)
 //	       NEW into a container bridge -> ufw-docker-bridge-forward
+//	         (and for Podman's bridges, allowed -> ACCEPT: Podman accepts no
+//	         NEW connection to its published ports itself)
 //	       from G -> ufw-user-forward, then ACCEPT (guest egress; ufw route rules first)
 //	       RETURN
 //	  ufw-docker-bridge-forward
@@ -104,6 +106,10 @@ const (
 	// DockerBridgeWildcard matches the bridges of user-defined Docker
 	// networks (br-<network id>), including networks created later.
 	DockerBridgeWildcard = "br-+"
+	// PodmanBridgeCNI matches Podman's bridges under CNI (cni-podman0, ...).
+	PodmanBridgeCNI = "cni-podman+"
+	// PodmanBridgeNetavark matches Podman's bridges under netavark (podman0, ...).
+	PodmanBridgeNetavark = "podman+"
 )
 
 // OwnedChains are the filter chains we own in both families: declared (hence
