@@ -41,6 +41,8 @@ type Deps struct {
 	Runner runner.Runner
 	// Bridges lists the host's bridges (discover.Netlink by default).
 	Bridges func() ([]discover.Bridge, error)
+	// NFTTables lists the nftables inet tables (nft.ListTables by default).
+	NFTTables func() ([]string, error)
 }
 
 func usagef(format string, args ...any) error {
@@ -55,6 +57,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.Bridges == nil {
 		deps.Bridges = discover.Netlink{}.Bridges
+	}
+	if deps.NFTTables == nil {
+		deps.NFTTables = nft.ListTables
 	}
 	app := newApp(stdout, stderr, deps)
 	err := app.Run(args)
@@ -145,7 +150,7 @@ func env(c *cli.Context, deps Deps) *engine.Engine {
 			Source:    store.RulesPath(),
 		},
 		Guard:    nft.Guard{Runner: deps.Runner},
-		NAT:      nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges},
+		NAT:      nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables},
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,
 	}

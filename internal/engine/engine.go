@@ -108,7 +108,9 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 			return errors.Join(err, undo())
 		}
 	}
-	if mode != ufw.Remove && len(change.Families) > 0 {
+	// allow and deny do not change NAT; install and bridge rules do.
+	natChanged := mode == ufw.Install || fmt.Sprint(rs.Bridges()) != fmt.Sprint(old.Bridges())
+	if mode != ufw.Remove && len(change.Families) > 0 && natChanged {
 		// NAT is not a protection: a failure here is reported, and the
 		// rules and files already committed stay (sync retries it).
 		nat, err := e.NAT.Ensure(ctx, rs.Bridges())
@@ -152,7 +154,7 @@ func (e *Engine) printDryRun(ctx context.Context, c *ufw.Change, mode ufw.Mode, 
 		fmt.Fprintf(e.Out, "nat: nft -f - <<EOF\n%sEOF\n", plan.NATRemoval())
 		return nil
 	}
-	if len(c.Families) == 0 {
+	if len(c.Families) == 0 || (mode != ufw.Install && fmt.Sprint(rs.Bridges()) == fmt.Sprint(old.Bridges())) {
 		return nil
 	}
 	script, err := e.NAT.Script(ctx, rs.Bridges())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
@@ -24,6 +25,9 @@ type NAT struct {
 	Runner  runner.Runner
 	Tables  Saver
 	Bridges func() ([]discover.Bridge, error)
+	// List returns the names of the inet tables (ListTables); nil means
+	// ask nft.
+	List func() ([]string, error)
 }
 
 func (n NAT) table() table { return table{runner: n.Runner, name: rules.NATTable} }
@@ -43,6 +47,10 @@ func (n NAT) Subnets(ctx context.Context, settings rules.Bridges) ([]netip.Prefi
 			}
 		}
 		nets = append(nets, bn)
+	}
+	// Most hosts have no guest subnet at all: then nothing needs reading.
+	if len(plan.NATSubnets(nets, nil, settings)) == 0 {
+		return nil, nil
 	}
 	masq, err := n.Masqueraded(ctx)
 	if err != nil {
@@ -77,6 +85,13 @@ func (n NAT) Ensure(ctx context.Context, settings rules.Bridges) ([]string, erro
 		return nil, err
 	}
 	script, comment := plan.NAT(subnets)
+	if len(subnets) == 0 && n.List != nil {
+		// The common case: no guest subnet needs NAT, and no table of ours
+		// is there to remove.
+		if names, err := n.List(); err == nil && !slices.Contains(names, rules.NATTable) {
+			return nil, nil
+		}
+	}
 	cur, err := n.table().current(ctx)
 	if err != nil || cur == comment {
 		return nil, err
