@@ -264,3 +264,20 @@ func TestDocker27IPv6(t *testing.T) {
 	fwd.Rules = append([]string{fwd.Rules[len(fwd.Rules)-1]}, fwd.Rules[:len(fwd.Rules)-1]...)
 	only(t, Check(h), "drift")
 }
+
+// TestDocker29IPTablesLayout: Docker 29 with its iptables backend (DOCKER-INTERNAL,
+// no RETURN in DOCKER-USER) is Docker-managed; its published port is exposed
+// until installed, and a FORWARD without the DOCKER-USER jump is named.
+func TestDocker29IPTablesLayout(t *testing.T) {
+	h := installed(t)
+	h.Saves[rules.IPv4] = load(t, "docker29-iptables.iptables-save")
+	h.Installed = map[rules.Family]bool{}
+	h.NFTTables = nil
+	fs := Check(h)
+	only(t, fs, "exposed-port")
+	if !strings.Contains(fs[0].Summary, "6379/tcp (to 172.17.0.3:6379)") {
+		t.Errorf("exposed port: %s", fs[0].Summary)
+	}
+	h.Saves[rules.IPv4].Table("filter").Chain("FORWARD").Rules = []string{"-j DOCKER-FORWARD", "-j DOCKER-USER"}
+	only(t, Check(h), "exposed-port", "docker-user-jump-not-first")
+}

@@ -268,6 +268,10 @@ func TestGuestBridges(t *testing.T) {
 		if vm.fromContainer(t) {
 			t.Error("container -> VM is open after the route rule was deleted")
 		}
+		webIP := strings.TrimSpace(mustSh(t, docker+" inspect -f '{{.NetworkSettings.IPAddress}}' web"))
+		if out, _ := lab.Sh("ip netns exec " + vm.ns + " curl -s -m 2 http://" + webIP + "/"); strings.TrimSpace(out) == "web" {
+			t.Error("VM -> container is open by default")
+		}
 	})
 	step("a hand-made bridge: include, nat-off, exclude", func(t *testing.T) {
 		mustSh(t, "ip link add udbvms0 type bridge && ip addr add 10.77.0.1/24 dev udbvms0 && ip link set udbvms0 up")
@@ -294,9 +298,22 @@ func TestGuestBridges(t *testing.T) {
 			t.Errorf("10.77.0.0/24 masqueraded by %d paths after the bridge rule was deleted", n)
 		}
 	})
-	step("a bridge that appears later is served by the watcher without a command", func(t *testing.T) {
+	step("a bridge that appears later is served by sync, and by the watcher without a command", func(t *testing.T) {
 		mustBin(t, "bridge", "udbvms+", "include")
 		defer runBin("delete", "bridge", "udbvms+", "include")
+		mustSh(t, "ip link add udbvms2 type bridge && ip addr add 10.79.0.1/24 dev udbvms2 && ip link set udbvms2 up")
+		t.Cleanup(func() { lab.Sh("ip link del udbvms2") })
+		g2 := newGuest(t, "udbvg2", "udbvms2")
+		g2.static(t, "10.79.0.2/24", "10.79.0.1")
+		if g2.egress() {
+			t.Error("a new bridge's guest has egress before sync")
+		}
+		if out := mustBin(t, "sync"); !strings.Contains(out, "10.79.0.0/24") {
+			t.Errorf("sync does not say it NATs the new subnet: %s", out)
+		}
+		if !g2.egress() {
+			t.Error("a new bridge's guest has no egress after sync")
+		}
 		w := startWatcher(t)
 		defer w.stop(t)
 		mustSh(t, "ip link add udbvms1 type bridge && ip addr add 10.78.0.1/24 dev udbvms1 && ip link set udbvms1 up")
