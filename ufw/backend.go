@@ -32,10 +32,17 @@ const (
 	Remove
 )
 
-// Backend keeps our blocks in UFW's after*.rules and the live ruleset in step.
+// Backend keeps our blocks in a rules file per family and the live ruleset
+// in step. Next to UFW the files are UFW's after*.rules, which UFW loads on
+// every start and reload; next to firewalld they are files of our own in
+// the state directory (firewalld.rules, firewalld6.rules), which say that we
+// are installed and hold what the watcher and the hooks restore.
 type Backend struct {
-	// Dir is UFW's configuration directory, /etc/ufw.
+	// Dir holds the files: UFW's configuration directory (/etc/ufw), or the
+	// state directory.
 	Dir string
+	// Firewall is the host firewall; the zero value is UFW.
+	Firewall plan.Firewall
 	Net Netfilter
 	// BackupDir receives the previous version of each file we rewrite.
 	BackupDir string
@@ -45,11 +52,19 @@ type Backend struct {
 
 // Path returns the after*.rules file of family f.
 func (b *Backend) Path(f rules.Family) string {
-	if f == rules.IPv6 {
-		return filepath.Join(b.Dir, "after6.rules")
+	name := "after"
+	if b.Firewall == plan.FirewallD {
+		name = "firewalld"
 	}
-	return filepath.Join(b.Dir, "after.rules")
+	if f == rules.IPv6 {
+		name += "6"
+	}
+	return filepath.Join(b.Dir, name+".rules")
 }
+
+// ownFiles reports whether the files are ours (created on install, deleted
+// on uninstall) rather than the firewall's.
+func (b *Backend) ownFiles() bool { return b.Firewall != plan.UFW }
 
 // FileChange is a new content for one file.
 type FileChange struct {
@@ -102,10 +117,12 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 	for _, f := range rules.Families {
 		path := b.Path(f)
 		data, err := os.ReadFile(path)
-		if err != nil {
-			if mode == Update && errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && b.ownFiles() && mode == Install:
+			// Our own file: install creates it.
+		case errors.Is(err, fs.ErrNotExist) && (mode == Update || b.ownFiles()):
+			continue
+		case err != nil:
 			return nil, fmt.Errorf("reading %s: %w", path, err)
 		}
 		has, err := HasBlock(string(data))
@@ -136,7 +153,8 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 				return nil, err
 			}
 			declare := live.Chain(f.UFWUserForward()) == nil
-			want := plan.Filter(plan.Input{Family: f, Rules: rs, DeclareUFWForward: declare})
+			in := plan.Input{Family: f, Rules: rs, DeclareUFWForward: declare, Firewall: b.Firewall}
+			want := plan.Filter(in)
 			input = want.String()
 			// allow/deny/delete edit our chains in place when they are there.
 			if mode == Update && !declare {
@@ -144,7 +162,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 					input = edit
 				}
 			}
-			_, jumps := plan.Jumps(live, f, false)
+			_, jumps := plan.Jumps(in, live, false)
 			input = plan.AppendLines(input, jumps)
 		}
 		if updated != old {
@@ -222,17 +240,24 @@ func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err
 // render returns old with our block rendered from rs for family f in place
 // of the block it has, or appended.
 func (b *Backend) render(old string, f rules.Family, rs rules.Ruleset) (string, error) {
-	updated, err := InsertBlock(old, plan.Block(plan.File(f, rs), f, b.Source))
+	updated, err := InsertBlock(old, plan.Block(plan.File(f, rs, b.Firewall), f, b.Source))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", b.Path(f), err)
 	}
 	return updated, nil
 }
 
-// replace backs up fc.Old and writes fc.New atomically.
+// replace backs up fc.Old and writes fc.New atomically; a file of our own
+// left empty is deleted.
 func (b *Backend) replace(fc FileChange) error {
 	if err := b.backup(fc); err != nil {
 		return err
+	}
+	if fc.New == "" && b.ownFiles() {
+		if err := os.Remove(fc.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing %s: %w", fc.Path, err)
+		}
+		return nil
 	}
 	if err := atomicfile.Write(fc.Path, []byte(fc.New), 0o640); err != nil {
 		return fmt.Errorf("writing %s: %w", fc.Path, err)

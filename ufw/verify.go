@@ -34,9 +34,9 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 		if err != nil {
 			return nil, fmt.Errorf("reading live %s rules: %w", f, err)
 		}
-		want := plan.Filter(plan.Input{Family: f, Rules: rs})
-		drift := rules.DiffChains(want, live, rules.OwnedChains...)
-		jumpDrift, _ := plan.Jumps(live, f, false)
+		in := plan.Input{Family: f, Rules: rs, Firewall: b.Firewall}
+		drift := rules.DiffChains(plan.Filter(in), live, rules.OwnedChains...)
+		jumpDrift, _ := plan.Jumps(in, live, false)
 		drift = append(drift, jumpDrift...)
 		stale, err := b.staleFile(f, rs)
 		if err != nil {
@@ -78,7 +78,7 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) ([]string, error
 		if err != nil {
 			return fmt.Errorf("reading live %s rules: %w", f, err)
 		}
-		drift, input := plan.Repair(plan.Input{Family: f, Rules: rs}, live)
+		drift, input := plan.Repair(plan.Input{Family: f, Rules: rs, Firewall: b.Firewall}, live)
 		if input == "" {
 			return nil
 		}

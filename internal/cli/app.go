@@ -12,10 +12,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/godbus/dbus/v5"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
@@ -43,6 +47,9 @@ type Deps struct {
 	Bridges func() ([]discover.Bridge, error)
 	// NFTTables lists the nftables inet tables (nft.ListTables by default).
 	NFTTables func() ([]string, error)
+	// SystemBus connects to the system bus (godbus's shared connection by
+	// default), where firewalld is.
+	SystemBus func() (firewalld.Bus, error)
 }
 
 func usagef(format string, args ...any) error {
@@ -60,6 +67,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.NFTTables == nil {
 		deps.NFTTables = nft.ListTables
+	}
+	if deps.SystemBus == nil {
+		deps.SystemBus = func() (firewalld.Bus, error) { return dbus.SystemBus() }
 	}
 	app := newApp(stdout, stderr, deps)
 	err := app.Run(args)
@@ -137,14 +147,15 @@ func needRoot(c *cli.Context) error {
 	return nil
 }
 
-// env builds the engine from the global flags.
-func env(c *cli.Context, deps Deps) *engine.Engine {
+// env builds the engine from the global flags, for the host firewall fw.
+func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 	store := state.Store{Dir: c.String("state-dir")}
 	tables := iptables.Tables{Runner: deps.Runner}
-	return &engine.Engine{
+	e := &engine.Engine{
 		Store: store,
 		UFW: &ufw.Backend{
 			Dir:       c.String("ufw-dir"),
+			Firewall:  fw,
 			Net:       tables,
 			BackupDir: store.BackupDir(),
 			Source:    store.RulesPath(),
@@ -154,6 +165,28 @@ func env(c *cli.Context, deps Deps) *engine.Engine {
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,
 	}
+	if fw == plan.FirewallD {
+		e.UFW.Dir = store.Dir
+		e.Zones = firewalld.Guests{ConfigDir: "/etc/firewalld", Connect: func() (*firewalld.Client, error) {
+			bus, err := deps.SystemBus()
+			if err != nil {
+				return nil, fmt.Errorf("connecting to the system bus: %w", err)
+			}
+			return &firewalld.Client{Bus: bus}, nil
+		}}
+	}
+	return e
+}
+
+// installed returns the engine for the firewall we are installed next to:
+// firewalld when our own firewalld.rules is in the state directory, else UFW.
+func installed(c *cli.Context, deps Deps) *engine.Engine {
+	fw := plan.UFW
+	probe := &ufw.Backend{Dir: c.String("state-dir"), Firewall: plan.FirewallD}
+	if inst, err := probe.Installed(); err == nil && (inst[rules.IPv4] || inst[rules.IPv6]) {
+		fw = plan.FirewallD
+	}
+	return env(c, deps, fw)
 }
 
 // noArgs refuses positional arguments of commands that take none.

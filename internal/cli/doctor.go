@@ -24,7 +24,7 @@ func doctorCommand(deps Deps) *cli.Command {
 			if err := needRoot(c); err != nil {
 				return err
 			}
-			e := env(c, deps)
+			e := installed(c, deps)
 			rs, err := e.Store.Load()
 			if err != nil {
 				return err

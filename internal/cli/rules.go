@@ -46,7 +46,7 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 			if err := needRoot(c); err != nil {
 				return err
 			}
-			return env(c, deps).Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {
+			return installed(c, deps).Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {
 				out, added := rs.Add(r)
 				if !added {
 					return rs, "skipped: rule exists: " + r.String(), nil
@@ -94,7 +94,7 @@ func deleteCommand(deps Deps) *cli.Command {
 			if err := needRoot(c); err != nil {
 				return err
 			}
-			return env(c, deps).Change(c.Context, m, dryRun)
+			return installed(c, deps).Change(c.Context, m, dryRun)
 		},
 	}
 }

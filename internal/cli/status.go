@@ -96,12 +96,15 @@ func printHooks(w io.Writer, r *report) {
 }
 
 func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
-	e := env(c, deps)
+	e := installed(c, deps)
 	rs, err := e.Store.Load()
 	if err != nil {
 		return nil, err
 	}
 	r := &report{Backend: "ufw", Installed: map[string]bool{}, Rules: []numberedRule{}}
+	if e.Zones != nil {
+		r.Backend = "firewalld"
+	}
 	inst, err := e.UFW.Installed()
 	if errors.Is(err, fs.ErrPermission) {
 		r.LiveUnknown = "reading UFW's files and the live firewall needs root"

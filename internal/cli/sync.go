@@ -26,7 +26,7 @@ func syncCommand(deps Deps) *cli.Command {
 			if err := needRoot(c); err != nil {
 				return err
 			}
-			repaired, err := env(c, deps).Sync(c.Context)
+			repaired, err := installed(c, deps).Sync(c.Context)
 			for _, r := range repaired {
 				fmt.Fprintln(c.App.Writer, "repaired:", r)
 			}
@@ -61,7 +61,7 @@ func watchCommand(deps Deps) *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			e := env(c, deps)
+			e := installed(c, deps)
 			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
 			safety := c.Duration("safety-interval")
 			if !c.IsSet("safety-interval") {

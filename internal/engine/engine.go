@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -23,6 +24,8 @@ type Engine struct {
 	UFW      *ufw.Backend
 	Guard    Guard
 	NAT      NAT
+	// Zones is firewalld's configuration of ours (nil next to UFW).
+	Zones    Zones
 	LockPath string
 	Out      io.Writer
 }
@@ -46,6 +49,20 @@ type NAT interface {
 	// Remove deletes the NAT table; a missing one is not an error.
 	Remove(ctx context.Context) error
 }
+
+// Zones keeps the firewalld zone and policy of ours (firewalld.Guests).
+type Zones interface {
+	// Ensure puts them in place and says what it changed; a change reloads
+	// firewalld, which may flush iptables.
+	Ensure(settings rules.Bridges) ([]string, error)
+	// Remove deletes them.
+	Remove() error
+}
+
+// reloadSettle is how long a firewalld reload of ours is given before our
+// rules are applied: Docker puts its rules back 70-230 ms after firewalld's
+// Reloaded (measured in the lab), and ours must land after them.
+const reloadSettle = 300 * time.Millisecond
 
 // Mutation changes the rule set; it returns the new set and a message for
 // the user, or an error that leaves everything as it was.
@@ -86,9 +103,35 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	if err != nil {
 		return err
 	}
+	// allow and deny do not change NAT or zones; install and bridge rules do.
+	bridgesChanged := mode == ufw.Install || fmt.Sprint(rs.Bridges()) != fmt.Sprint(old.Bridges())
+	undoZones := func() error { return nil }
+	if e.Zones != nil && !dryRun && mode != ufw.Remove && bridgesChanged {
+		inst, err := e.UFW.Installed()
+		if err != nil {
+			return err
+		}
+		if mode == ufw.Install || inst[rules.IPv4] || inst[rules.IPv6] {
+			// Before the iptables part: a reload flushes iptables.
+			changed, err := e.Zones.Ensure(rs.Bridges())
+			for _, m := range changed {
+				fmt.Fprintln(e.Out, m)
+			}
+			if err != nil {
+				return err
+			}
+			if len(changed) > 0 {
+				undoZones = func() error { _, err := e.Zones.Ensure(old.Bridges()); return err }
+				if mode == ufw.Install && !(inst[rules.IPv4] || inst[rules.IPv6]) {
+					undoZones = e.Zones.Remove
+				}
+				time.Sleep(reloadSettle)
+			}
+		}
+	}
 	change, err := e.UFW.Prepare(ctx, rs, mode)
 	if err != nil {
-		return err
+		return errors.Join(err, undoZones())
 	}
 	stateChanged := state.Format(rs) != state.Format(old)
 	if dryRun {
@@ -96,7 +139,10 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	}
 	undo, err := e.UFW.Commit(ctx, change)
 	if err != nil {
-		return err
+		return errors.Join(err, undoZones())
+	}
+	if z := undo; e.Zones != nil {
+		undo = func() error { return errors.Join(z(), undoZones()) }
 	}
 	switch mode {
 	case ufw.Install:
@@ -107,10 +153,13 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 		if err := errors.Join(e.Guard.Remove(ctx), e.NAT.Remove(ctx)); err != nil {
 			return errors.Join(err, undo())
 		}
+		if e.Zones != nil {
+			if err := e.Zones.Remove(); err != nil {
+				return errors.Join(err, undo())
+			}
+		}
 	}
-	// allow and deny do not change NAT; install and bridge rules do.
-	natChanged := mode == ufw.Install || fmt.Sprint(rs.Bridges()) != fmt.Sprint(old.Bridges())
-	if mode != ufw.Remove && len(change.Families) > 0 && natChanged {
+	if mode != ufw.Remove && len(change.Families) > 0 && bridgesChanged {
 		// NAT is not a protection: a failure here is reported, and the
 		// rules and files already committed stay (sync retries it).
 		nat, err := e.NAT.Ensure(ctx, rs.Bridges())
@@ -154,6 +203,9 @@ func (e *Engine) printDryRun(ctx context.Context, c *ufw.Change, mode ufw.Mode, 
 		fmt.Fprintf(e.Out, "nat: nft -f - <<EOF\n%sEOF\n", plan.NATRemoval())
 		return nil
 	}
+	if e.Zones != nil {
+		fmt.Fprintln(e.Out, "firewalld: zone "+rules.FirewalldZone+" and policy "+rules.FirewalldPolicy+" are written (and firewalld reloaded) when they differ")
+	}
 	if len(c.Families) == 0 || (mode != ufw.Install && fmt.Sprint(rs.Bridges()) == fmt.Sprint(old.Bridges())) {
 		return nil
 	}
@@ -189,6 +241,14 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	}
 	// The live rules, the files and the guard are independent: repair them
 	// at once.
+	var zones []string
+	var zoneErr error
+	if e.Zones != nil {
+		// Before the rest: a reload of ours flushes iptables.
+		if zones, zoneErr = e.Zones.Ensure(rs.Bridges()); len(zones) > 0 {
+			time.Sleep(reloadSettle)
+		}
+	}
 	var files, nat []string
 	var changed bool
 	var fileErr, guardErr, natErr error
@@ -199,9 +259,9 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
 	repaired, err := e.UFW.Repair(ctx, rs)
 	wg.Wait()
-	repaired = append(append(repaired, files...), nat...)
+	repaired = append(append(append(zones, repaired...), files...), nat...)
 	if changed {
 		repaired = append(repaired, "guard: nftables table inet "+rules.GuardTable+" missing or changed")
 	}
-	return repaired, errors.Join(err, fileErr, guardErr, natErr)
+	return repaired, errors.Join(zoneErr, err, fileErr, guardErr, natErr)
 }

@@ -9,10 +9,24 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
+// Firewall is the host firewall our rules live next to.
+type Firewall int
+
+const (
+	// UFW: the user's `ufw route` rules are delegated to, and guests' DHCP
+	// and DNS are accepted in our chain hung off UFW's input chain.
+	UFW Firewall = iota
+	// FirewallD: no route chain to delegate to; guests' DHCP and DNS are a
+	// matter of the zone their bridge is bound to.
+	FirewallD
+)
+
 // Input is everything the filter plan of one family depends on.
 type Input struct {
 	Family rules.Family
 	Rules  rules.Ruleset
+	// Firewall is the host firewall (UFW when zero).
+	Firewall Firewall
 	// DeclareUFWForward declares UFW's route chain so that the text loads
 	// before UFW has created it (the UFW files load it before user.rules).
 	// A runtime restore must not set it when the chain exists: a declared
@@ -46,11 +60,16 @@ func Filter(in Input) *rules.Table {
 	guests := &rules.Chain{Name: rules.ChainGuests, Policy: "-", Declared: true}
 	input := &rules.Chain{Name: rules.ChainInput, Policy: "-", Declared: true}
 	t := &rules.Table{Name: "filter", Chains: []*rules.Chain{user, fwd, guests, input}}
-	if in.DeclareUFWForward {
+	if in.DeclareUFWForward && in.Firewall == UFW {
 		t.Chains = append(t.Chains, &rules.Chain{Name: in.Family.UFWUserForward(), Policy: "-", Declared: true})
 	}
 	br := in.Rules.Bridges()
-	route := "-j " + in.Family.UFWUserForward()
+	// route is the jump to the user's own forward rules; FirewallD's
+	// policies never see this traffic, so there is none to delegate to.
+	var route []string
+	if in.Firewall == UFW {
+		route = []string{"-j " + in.Family.UFWUserForward()}
+	}
 
 	for _, x := range br.Excluded {
 		user.Rules = append(user.Rules, "-i "+x+" -j RETURN", "-o "+x+" -j RETURN")
@@ -79,21 +98,27 @@ func Filter(in Input) *rules.Table {
 		}
 	}
 	for _, g := range br.Guests {
-		user.Rules = append(user.Rules, "-i "+g+" "+route, "-i "+g+" -j ACCEPT")
+		for _, r := range route {
+			user.Rules = append(user.Rules, "-i "+g+" "+r)
+		}
+		user.Rules = append(user.Rules, "-i "+g+" -j ACCEPT")
 	}
 	user.Rules = append(user.Rules, "-j RETURN")
 
 	fwd.Rules = append(fwd.Rules, fmt.Sprintf("-j MARK --set-xmark %s/%s", rules.GuardMark, rules.GuardMark))
 	fwd.Rules = append(fwd.Rules, denies(in)...)
-	fwd.Rules = append(fwd.Rules, route)
+	fwd.Rules = append(fwd.Rules, route...)
 	for _, r := range in.Rules.Of(rules.Allow) {
 		fwd.Rules = append(fwd.Rules, match(r, in.Family, "RETURN")...)
 	}
 	fwd.Rules = append(fwd.Rules, dropLogged()...)
 
-	guests.Rules = append(append(append(guests.Rules, denies(in)...), route), dropLogged()...)
+	guests.Rules = append(append(append(guests.Rules, denies(in)...), route...), dropLogged()...)
 
 	for _, g := range br.Guests {
+		if in.Firewall != UFW {
+			break
+		}
 		for _, s := range guestServices(in.Family) {
 			input.Rules = append(input.Rules, "-i "+g+" "+s+" -j ACCEPT")
 		}
@@ -101,13 +126,16 @@ func Filter(in Input) *rules.Table {
 	return t
 }
 
-// File returns the table of family f's managed block in the UFW files: the
-// chains of Filter (UFW's route chain declared, so the text loads before
-// user.rules creates it) and the jump from UFW's input chain to ours, which
-// UFW's before*.rules flush and this block appends again on every load.
-func File(f rules.Family, rs rules.Ruleset) *rules.Table {
-	t := Filter(Input{Family: f, Rules: rs, DeclareUFWForward: true})
-	t.Chains = append(t.Chains, &rules.Chain{Name: f.UFWBeforeInput(), Policy: "-", Rules: []string{InputJump}})
+// File returns the table of family f's managed block in the rules file: the
+// chains of Filter and, next to UFW, UFW's route chain declared (so the text
+// loads before user.rules creates it) and the jump from UFW's input chain to
+// ours, which UFW's before*.rules flush and this block appends again on
+// every load.
+func File(f rules.Family, rs rules.Ruleset, fw Firewall) *rules.Table {
+	t := Filter(Input{Family: f, Rules: rs, DeclareUFWForward: true, Firewall: fw})
+	if fw == UFW {
+		t.Chains = append(t.Chains, &rules.Chain{Name: f.UFWBeforeInput(), Policy: "-", Rules: []string{InputJump}})
+	}
 	return t
 }
 

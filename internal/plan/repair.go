@@ -21,7 +21,7 @@ func Repair(in Input, live *rules.Table) (drift []string, input string) {
 	in.DeclareUFWForward = live.Chain(in.Family.UFWUserForward()) == nil
 	want := Filter(in)
 	drift = rules.DiffChains(want, live, rules.OwnedChains...)
-	jumpDrift, jumps := Jumps(live, in.Family, len(drift) > 0)
+	jumpDrift, jumps := Jumps(in, live, len(drift) > 0)
 	drift = append(drift, jumpDrift...)
 	if len(drift) == 0 {
 		return nil, ""
@@ -29,7 +29,7 @@ func Repair(in Input, live *rules.Table) (drift []string, input string) {
 	s := strings.TrimSuffix(want.String(), "COMMIT\n")
 	// Chains that are there are edited in place (see Edit: several times
 	// faster than a flush and refill).
-	if edit, ok := Edit(want, live, rules.OwnedChains...); ok && !in.DeclareUFWForward {
+	if edit, ok := Edit(want, live, rules.OwnedChains...); ok && !(in.DeclareUFWForward && in.Firewall == UFW) {
 		s = "*filter\n" + strings.TrimSuffix(strings.TrimPrefix(edit, "*filter\n"), "COMMIT\n")
 	}
 	for _, j := range jumps {
@@ -39,14 +39,15 @@ func Repair(in Input, live *rules.Table) (drift []string, input string) {
 }
 
 // Jumps checks the jumps into our chains from chains that are not ours, in
-// the live filter table of family f, and returns what is wrong and the
+// the live filter table of family in.Family, and returns what is wrong and the
 // restore lines that mend it (to follow our chains in one restore). FORWARD
 // must jump to DOCKER-USER first and once when Docker manages the family:
 // Docker writes that jump only when it starts, so a flushed or reordered
 // FORWARD stays wrong until we mend it; with force (our chains are being
 // rewritten anyway) it is written again. UFW's input chain must jump to our
-// input chain once, when UFW's chains are there.
-func Jumps(live *rules.Table, f rules.Family, force bool) (drift, lines []string) {
+// input chain once, next to UFW when UFW's chains are there.
+func Jumps(in Input, live *rules.Table, force bool) (drift, lines []string) {
+	f := in.Family
 	if DockerManaged(live) {
 		fwdDrift := false
 		n := countRule(live, rules.ChainForwardBuiltin, "-j "+rules.ChainDockerUser)
@@ -63,8 +64,8 @@ func Jumps(live *rules.Table, f rules.Family, force bool) (drift, lines []string
 			lines = append(lines, fmt.Sprintf("-I %s 1 -j %s", rules.ChainForwardBuiltin, rules.ChainDockerUser))
 		}
 	}
-	if in := f.UFWBeforeInput(); live.Chain(in) != nil {
-		rs := live.Chain(in).Rules
+	if chain := f.UFWBeforeInput(); live.Chain(chain) != nil && in.Firewall == UFW {
+		rs := live.Chain(chain).Rules
 		// UFW loads after*.rules before it hooks its user chain in, so the
 		// jump our block appends lands just before "-j ufw-user-input":
 		// the live state must look the same, or a ufw reload would change it.
@@ -75,16 +76,16 @@ func Jumps(live *rules.Table, f rules.Family, force bool) (drift, lines []string
 				break
 			}
 		}
-		n := countRule(live, in, InputJump)
+		n := countRule(live, chain, InputJump)
 		if !(n == 1 && want > 0 && rs[want-1] == InputJump) {
-			drift = append(drift, fmt.Sprintf("%s jumps to %s %d times, not once right before %s", in, rules.ChainInput, n, f.UFWUserInput()))
+			drift = append(drift, fmt.Sprintf("%s jumps to %s %d times, not once right before %s", chain, rules.ChainInput, n, f.UFWUserInput()))
 			for i := 0; i < n; i++ {
-				lines = append(lines, "-D "+in+" "+InputJump)
+				lines = append(lines, "-D "+chain+" "+InputJump)
 			}
 			if want < len(rs) {
-				lines = append(lines, fmt.Sprintf("-I %s %d %s", in, want+1-count(rs[:want], InputJump), InputJump))
+				lines = append(lines, fmt.Sprintf("-I %s %d %s", chain, want+1-count(rs[:want], InputJump), InputJump))
 			} else {
-				lines = append(lines, "-A "+in+" "+InputJump)
+				lines = append(lines, "-A "+chain+" "+InputJump)
 			}
 		}
 	}

@@ -130,7 +130,7 @@ func TestInputJump(t *testing.T) {
 		{"no user chain hooked yet", chain("-i lo -j ACCEPT"), "-A ufw-before-input -j ufw-docker-bridge-input"},
 		{"UFW not loaded", &rules.Table{Name: "filter"}, ""},
 	} {
-		drift, lines := Jumps(tc.live, rules.IPv4, false)
+		drift, lines := Jumps(Input{Family: rules.IPv4}, tc.live, false)
 		if got := strings.Join(lines, "|"); got != tc.lines || (len(drift) > 0) != (tc.lines != "") {
 			t.Errorf("%s: lines %q (drift %v), want %q", tc.name, got, drift, tc.lines)
 		}

@@ -101,6 +101,12 @@ const (
 	// of its rendered text.
 	NATCommentPrefix = "ufw-docker-bridge nat "
 
+	// FirewalldZone is our firewalld zone for guest bridges (firewalld
+	// limits zone names to 17 characters).
+	FirewalldZone = "udb-guests"
+	// FirewalldPolicy is our firewalld policy for guest egress.
+	FirewalldPolicy = "udb-guests-out"
+
 	// DockerBridgeDefault is the bridge of Docker's default network.
 	DockerBridgeDefault = "docker0"
 	// DockerBridgeWildcard matches the bridges of user-defined Docker

@@ -35,7 +35,7 @@ func repaired(t testing.TB) bool {
 	if err != nil || d.Table("filter") == nil {
 		return false
 	}
-	drift, _ := plan.Repair(plan.Input{Family: rules.IPv4, Rules: rs}, d.Table("filter"))
+	drift, _ := plan.Repair(plan.Input{Family: rules.IPv4, Rules: rs, Firewall: labFirewall}, d.Table("filter"))
 	return len(drift) == 0
 }
 

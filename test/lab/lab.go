@@ -259,6 +259,11 @@ func StartProber(nsPath, source, target string, n int, timeout, pause time.Durat
 	return p, nil
 }
 
+// Counts returns the attempts and the successes so far.
+func (p *Prober) Counts() (attempts, successes int64) {
+	return p.attempts.Load(), p.successes.Load()
+}
+
 // Stop ends the dialers and returns the attempts and the successes.
 func (p *Prober) Stop() (attempts, successes int64) {
 	select {

@@ -1,0 +1,131 @@
+package firewalld
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// ownedZones are zones whose owners bind their bridges themselves (libvirt's
+// virbr+ to "libvirt", Docker's to "docker"): ours leaves those bridges alone.
+var ownedZones = []string{"virbr+"}
+
+// GuestZone is our zone for the guest bridges: firewalld's INPUT and FORWARD
+// see guests there. They may ask the host for DHCP and DNS; nothing else of
+// the host's is open to them.
+func GuestZone(b rules.Bridges) Zone {
+	z := Zone{
+		Short:       "ufw-docker-bridge guests",
+		Description: "Guest bridges (LXD, Incus, included ones) managed by ufw-docker-bridge: DHCP and DNS to the host; egress by the policy " + rules.FirewalldPolicy + ".",
+		Target:      "default",
+		Services:    []string{"dhcp", "dhcpv6", "dns"},
+	}
+	for _, g := range b.Guests {
+		if !rules.MatchesAny(ownedZones, g) && !rules.MatchesAny(b.Excluded, g) {
+			z.Interfaces = append(z.Interfaces, g)
+		}
+	}
+	return z
+}
+
+// GuestPolicy lets guests out to every zone (firewalld forwards nothing
+// between zones by default); our DOCKER-USER rules still keep them from
+// containers and other guests unless a rule opens it. NAT is not here: our
+// nftables NAT table adds it only where no owner masquerades.
+func GuestPolicy() Policy {
+	return Policy{
+		Short:        "ufw-docker-bridge guest egress",
+		Description:  "Forwarding out of the guest bridges of zone " + rules.FirewalldZone + ", managed by ufw-docker-bridge.",
+		Target:       "ACCEPT",
+		IngressZones: []string{rules.FirewalldZone},
+		EgressZones:  []string{"ANY"},
+		Priority:     -100,
+	}
+}
+
+// Guests keeps our zone and policy in firewalld's permanent configuration
+// and makes them the runtime one with a reload only when it changed them.
+type Guests struct {
+	// Connect returns a client on the system bus.
+	Connect func() (*Client, error)
+	// ConfigDir is firewalld's configuration directory (/etc/firewalld),
+	// where removing a zone or policy leaves its file behind as NAME.xml.old.
+	ConfigDir string
+}
+
+// Ensure puts our zone and policy in place and says what it changed.
+func (g Guests) Ensure(b rules.Bridges) ([]string, error) {
+	c, err := g.Connect()
+	if err != nil {
+		return nil, err
+	}
+	start, calls := time.Now(), c.Calls()
+	info, err := c.Info()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Policies() {
+		return nil, fmt.Errorf("firewalld %s has no policies (0.9 or newer is needed)", info.Version)
+	}
+	var changed []string
+	zoneChanged, err := c.EnsureZone(rules.FirewalldZone, GuestZone(b))
+	if err != nil {
+		return nil, err
+	}
+	if zoneChanged {
+		changed = append(changed, "firewalld: zone "+rules.FirewalldZone+" written")
+	}
+	policyChanged, err := c.EnsurePolicy(rules.FirewalldPolicy, GuestPolicy())
+	if err != nil {
+		return changed, err
+	}
+	if policyChanged {
+		changed = append(changed, "firewalld: policy "+rules.FirewalldPolicy+" written")
+	}
+	if len(changed) > 0 {
+		if err := c.Reload(); err != nil {
+			return changed, err
+		}
+		changed = append(changed, fmt.Sprintf("firewalld: reloaded (%d D-Bus calls in %v)", c.Calls()-calls, time.Since(start).Round(time.Millisecond)))
+	}
+	return changed, nil
+}
+
+// Remove deletes our zone and policy (and nothing else), reloading when it
+// removed one.
+func (g Guests) Remove() error {
+	c, err := g.Connect()
+	if err != nil {
+		return err
+	}
+	p, err := c.RemovePolicy(rules.FirewalldPolicy)
+	if err != nil {
+		return err
+	}
+	z, err := c.RemoveZone(rules.FirewalldZone)
+	if err != nil {
+		return err
+	}
+	if !p && !z {
+		return nil
+	}
+	if err := c.Reload(); err != nil {
+		return err
+	}
+	// firewalld keeps a removed zone's or policy's file as NAME.xml.old: those
+	// are ours too, and uninstall leaves /etc/firewalld as it found it.
+	for _, old := range []string{"zones/" + rules.FirewalldZone + ".xml.old", "policies/" + rules.FirewalldPolicy + ".xml.old"} {
+		if g.ConfigDir == "" {
+			break
+		}
+		if err := os.Remove(filepath.Join(g.ConfigDir, old)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing firewalld's copy of our configuration: %w", err)
+		}
+	}
+	return nil
+}
