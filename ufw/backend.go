@@ -43,7 +43,7 @@ type Backend struct {
 	Dir string
 	// Firewall is the host firewall; the zero value is UFW.
 	Firewall plan.Firewall
-	Net Netfilter
+	Net      Netfilter
 	// BackupDir receives the previous version of each file we rewrite.
 	BackupDir string
 	// Source names the state file in the blocks' header.

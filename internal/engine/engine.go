@@ -20,10 +20,10 @@ import (
 
 // Engine ties the state, the lock, the UFW backend and the guard together.
 type Engine struct {
-	Store    state.Store
-	UFW      *ufw.Backend
-	Guard    Guard
-	NAT      NAT
+	Store state.Store
+	UFW   *ufw.Backend
+	Guard Guard
+	NAT   NAT
 	// Zones is firewalld's configuration of ours (nil next to UFW).
 	Zones    Zones
 	LockPath string
