@@ -59,85 +59,76 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// zonePath returns the permanent zone's object path. Paths are
-// /config/zone/N and change on every reload: they are looked up each time.
-func (c *Client) zonePath(name string) (dbus.ObjectPath, error) {
+// object is a kind of permanent object (zone, policy) as its methods name it.
+type object struct {
+	byName, add, get, update, remove string
+}
+
+var (
+	zoneObject = object{byName: ifaceConfig + ".getZoneByName", add: ifaceConfig + ".addZone2",
+		get: ifaceConfigZone + ".getSettings2", update: ifaceConfigZone + ".update2", remove: ifaceConfigZone + ".remove"}
+	policyObject = object{byName: ifaceConfig + ".getPolicyByName", add: ifaceConfig + ".addPolicy",
+		get: ifaceConfigPolicy + ".getSettings", update: ifaceConfigPolicy + ".update", remove: ifaceConfigPolicy + ".remove"}
+)
+
+// path returns the permanent object's path. Paths are /config/zone/N and
+// /config/policy/N and change on every reload: they are looked up each time.
+func (c *Client) path(o object, name string) (dbus.ObjectPath, error) {
 	var p dbus.ObjectPath
-	err := c.call(ConfigPath, ifaceConfig+".getZoneByName", []any{name}, &p)
+	err := c.call(ConfigPath, o.byName, []any{name}, &p)
 	return p, err
 }
 
-// policyPath returns the permanent policy's object path.
-func (c *Client) policyPath(name string) (dbus.ObjectPath, error) {
-	var p dbus.ObjectPath
-	err := c.call(ConfigPath, ifaceConfig+".getPolicyByName", []any{name}, &p)
-	return p, err
-}
-
-// EnsureZone makes the permanent zone name hold z, and reports whether it
+// ensure makes the permanent object name hold want, and reports whether it
 // changed anything (created, or settings rewritten).
-func (c *Client) EnsureZone(name string, z Zone) (bool, error) {
-	p, err := c.zonePath(name)
+func (c *Client) ensure(o object, name string, want map[string]dbus.Variant) (bool, error) {
+	p, err := c.path(o, name)
 	if errors.Is(err, ErrNotFound) {
-		return true, c.call(ConfigPath, ifaceConfig+".addZone2", []any{name, z.dict()}, new(dbus.ObjectPath))
+		return true, c.call(ConfigPath, o.add, []any{name, want}, new(dbus.ObjectPath))
 	}
 	if err != nil {
 		return false, err
 	}
 	var cur map[string]dbus.Variant
-	if err := c.call(p, ifaceConfigZone+".getSettings2", nil, &cur); err != nil {
+	if err := c.call(p, o.get, nil, &cur); err != nil {
 		return false, err
 	}
-	if same(cur, z.dict()) {
+	if same(cur, want) {
 		return false, nil
 	}
-	return true, c.call(p, ifaceConfigZone+".update2", []any{z.dict()})
+	return true, c.call(p, o.update, []any{want})
+}
+
+// remove deletes the permanent object; a missing one is not an error. It
+// reports whether it removed anything.
+func (c *Client) remove(o object, name string) (bool, error) {
+	p, err := c.path(o, name)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, c.call(p, o.remove, nil)
+}
+
+// EnsureZone makes the permanent zone name hold z, and reports whether it
+// changed anything.
+func (c *Client) EnsureZone(name string, z Zone) (bool, error) {
+	return c.ensure(zoneObject, name, z.dict())
 }
 
 // EnsurePolicy makes the permanent policy name hold p, and reports whether
 // it changed anything.
 func (c *Client) EnsurePolicy(name string, p Policy) (bool, error) {
-	path, err := c.policyPath(name)
-	if errors.Is(err, ErrNotFound) {
-		return true, c.call(ConfigPath, ifaceConfig+".addPolicy", []any{name, p.dict()}, new(dbus.ObjectPath))
-	}
-	if err != nil {
-		return false, err
-	}
-	var cur map[string]dbus.Variant
-	if err := c.call(path, ifaceConfigPolicy+".getSettings", nil, &cur); err != nil {
-		return false, err
-	}
-	if same(cur, p.dict()) {
-		return false, nil
-	}
-	return true, c.call(path, ifaceConfigPolicy+".update", []any{p.dict()})
+	return c.ensure(policyObject, name, p.dict())
 }
 
-// RemoveZone deletes the permanent zone; a missing one is not an error. It
-// reports whether it removed anything.
-func (c *Client) RemoveZone(name string) (bool, error) {
-	p, err := c.zonePath(name)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, c.call(p, ifaceConfigZone+".remove", nil)
-}
+// RemoveZone deletes the permanent zone; a missing one is not an error.
+func (c *Client) RemoveZone(name string) (bool, error) { return c.remove(zoneObject, name) }
 
 // RemovePolicy deletes the permanent policy; a missing one is not an error.
-func (c *Client) RemovePolicy(name string) (bool, error) {
-	p, err := c.policyPath(name)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, c.call(p, ifaceConfigPolicy+".remove", nil)
-}
+func (c *Client) RemovePolicy(name string) (bool, error) { return c.remove(policyObject, name) }
 
 // ZoneOfInterface returns the runtime zone an interface is bound to ("" for
 // none).
