@@ -103,31 +103,10 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	if err != nil {
 		return err
 	}
-	// allow and deny do not change NAT or zones; install and bridge rules do.
-	bridgesChanged := mode == ufw.Install || fmt.Sprint(rs.Bridges()) != fmt.Sprint(old.Bridges())
-	undoZones := func() error { return nil }
-	if e.Zones != nil && !dryRun && mode != ufw.Remove && bridgesChanged {
-		inst, err := e.UFW.Installed()
-		if err != nil {
-			return err
-		}
-		if mode == ufw.Install || inst[rules.IPv4] || inst[rules.IPv6] {
-			// Before the iptables part: a reload flushes iptables.
-			changed, err := e.Zones.Ensure(rs.Bridges())
-			for _, m := range changed {
-				fmt.Fprintln(e.Out, m)
-			}
-			if err != nil {
-				return err
-			}
-			if len(changed) > 0 {
-				undoZones = func() error { _, err := e.Zones.Ensure(old.Bridges()); return err }
-				if mode == ufw.Install && !(inst[rules.IPv4] || inst[rules.IPv6]) {
-					undoZones = e.Zones.Remove
-				}
-				time.Sleep(reloadSettle)
-			}
-		}
+	bridges := bridgesChanged(mode, old, rs)
+	undoZones, err := e.ensureZones(mode, old, rs, bridges && !dryRun)
+	if err != nil {
+		return err
 	}
 	change, err := e.UFW.Prepare(ctx, rs, mode)
 	if err != nil {
@@ -141,9 +120,8 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	if err != nil {
 		return errors.Join(err, undoZones())
 	}
-	if z := undo; e.Zones != nil {
-		undo = func() error { return errors.Join(z(), undoZones()) }
-	}
+	undoCommit := undo
+	undo = func() error { return errors.Join(undoCommit(), undoZones()) }
 	switch mode {
 	case ufw.Install:
 		if _, err := e.Guard.Ensure(ctx); err != nil {
@@ -159,7 +137,7 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 			}
 		}
 	}
-	if mode != ufw.Remove && len(change.Families) > 0 && bridgesChanged {
+	if mode != ufw.Remove && len(change.Families) > 0 && bridges {
 		// NAT is not a protection: a failure here is reported, and the
 		// rules and files already committed stay (sync retries it).
 		nat, err := e.NAT.Ensure(ctx, rs.Bridges())
@@ -180,6 +158,42 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 		fmt.Fprintln(e.Out, "not installed: the rule is saved and takes effect with `ufw-docker-bridge install`")
 	}
 	return nil
+}
+
+// bridgesChanged reports whether NAT and firewalld's zones may change:
+// install, or a change of the bridge rules (allow and deny touch neither).
+func bridgesChanged(mode ufw.Mode, old, rs rules.Ruleset) bool {
+	return mode == ufw.Install || fmt.Sprint(rs.Bridges()) != fmt.Sprint(old.Bridges())
+}
+
+// ensureZones puts firewalld's zone and policy of ours in place for rs, when
+// next to firewalld, installed (or installing) and asked to, before any
+// iptables work: a reload flushes iptables. It returns what undoes it.
+func (e *Engine) ensureZones(mode ufw.Mode, old, rs rules.Ruleset, asked bool) (undo func() error, err error) {
+	undo = func() error { return nil }
+	if e.Zones == nil || !asked || mode == ufw.Remove {
+		return undo, nil
+	}
+	inst, err := e.UFW.Installed()
+	if err != nil {
+		return undo, err
+	}
+	wasInstalled := inst[rules.IPv4] || inst[rules.IPv6]
+	if mode != ufw.Install && !wasInstalled {
+		return undo, nil
+	}
+	changed, err := e.Zones.Ensure(rs.Bridges())
+	for _, m := range changed {
+		fmt.Fprintln(e.Out, m)
+	}
+	if err != nil || len(changed) == 0 {
+		return undo, err
+	}
+	time.Sleep(reloadSettle)
+	if !wasInstalled {
+		return e.Zones.Remove, nil
+	}
+	return func() error { _, err := e.Zones.Ensure(old.Bridges()); return err }, nil
 }
 
 func (e *Engine) printDryRun(ctx context.Context, c *ufw.Change, mode ufw.Mode, old, rs rules.Ruleset, stateChanged bool) error {
@@ -206,7 +220,7 @@ func (e *Engine) printDryRun(ctx context.Context, c *ufw.Change, mode ufw.Mode, 
 	if e.Zones != nil {
 		fmt.Fprintln(e.Out, "firewalld: zone "+rules.FirewalldZone+" and policy "+rules.FirewalldPolicy+" are written (and firewalld reloaded) when they differ")
 	}
-	if len(c.Families) == 0 || (mode != ufw.Install && fmt.Sprint(rs.Bridges()) == fmt.Sprint(old.Bridges())) {
+	if len(c.Families) == 0 || !bridgesChanged(mode, old, rs) {
 		return nil
 	}
 	script, err := e.NAT.Script(ctx, rs.Bridges())
