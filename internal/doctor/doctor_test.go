@@ -133,6 +133,25 @@ func TestDocker29NFTablesBackend(t *testing.T) {
 	h := installed(t)
 	h.NFTTables = append(h.NFTTables, nftTables(t, "docker29-nftables.nft-tables")...)
 	only(t, Check(h), "docker-nftables-backend")
+	// The ruleset recorded from dockerd 29 in nftables mode: its own
+	// masquerade counts as a NAT path (one), and nothing else fires.
+	data, err := os.ReadFile(filepath.Join("testdata", "docker29-nftables.nft-ruleset"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.NFT = string(data)
+	// Docker in nftables mode masquerades in its own table, not in iptables.
+	nat := h.Saves[rules.IPv4].Table("nat").Chain("POSTROUTING")
+	var kept []string
+	for _, r := range nat.Rules {
+		if !strings.Contains(r, "172.17.0.0/16") {
+			kept = append(kept, r)
+		}
+	}
+	nat.Rules = kept
+	only(t, Check(h), "docker-nftables-backend")
+	nat.Rules = append(nat.Rules, "-s 172.17.0.0/16 -o eth0 -j MASQUERADE")
+	only(t, Check(h), "docker-nftables-backend", "duplicate-masquerade")
 }
 
 func TestConfigFindings(t *testing.T) {
