@@ -153,24 +153,16 @@ func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset) ([]discover.Br
 		return nil, err
 	}
 	tables := iptables.Tables{Runner: deps.Runner}
-	nat := nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: func() ([]discover.Bridge, error) { return bs, nil }}
-	masq, err := nat.Masqueraded(c.Context)
+	masq, ruleset, err := nft.NAT{Runner: deps.Runner, Tables: tables}.Read(c.Context)
 	if err != nil {
 		return nil, err
 	}
-	ours, err := nat.Subnets(c.Context, rs.Bridges())
-	if err != nil {
-		return nil, err
-	}
-	ruleset, err := deps.Runner.Run(c.Context, "nft", []string{"list", "ruleset"}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading the nftables ruleset: %w", err)
-	}
+	ours := plan.NATSubnets(nft.BridgeNets(bs), masq, rs.Bridges())
 	filter, err := tables.Save(c.Context, rules.IPv4, "filter")
 	if err != nil {
 		return nil, err
 	}
-	owners := discover.OwnersFromNFT(string(ruleset))
+	owners := discover.OwnersFromNFT(ruleset)
 	for br, o := range discover.OwnersFromSave(filter) {
 		owners[br] = o
 	}

@@ -38,16 +38,7 @@ func (n NAT) Subnets(ctx context.Context, settings rules.Bridges) ([]netip.Prefi
 	if err != nil {
 		return nil, err
 	}
-	var nets []plan.BridgeNet
-	for _, b := range bridges {
-		bn := plan.BridgeNet{Name: b.Name}
-		for _, a := range b.Addrs {
-			if p, err := netip.ParsePrefix(a); err == nil {
-				bn.Nets = append(bn.Nets, p)
-			}
-		}
-		nets = append(nets, bn)
-	}
+	nets := BridgeNets(bridges)
 	// Most hosts have no guest subnet at all: then nothing needs reading.
 	if len(plan.NATSubnets(nets, nil, settings)) == 0 {
 		return nil, nil
@@ -59,22 +50,43 @@ func (n NAT) Subnets(ctx context.Context, settings rules.Bridges) ([]netip.Prefi
 	return plan.NATSubnets(nets, masq, settings), nil
 }
 
+// BridgeNets turns discovered bridges into the plan's bridges and networks.
+func BridgeNets(bridges []discover.Bridge) []plan.BridgeNet {
+	var nets []plan.BridgeNet
+	for _, b := range bridges {
+		bn := plan.BridgeNet{Name: b.Name}
+		for _, a := range b.Addrs {
+			if p, err := netip.ParsePrefix(a); err == nil {
+				bn.Nets = append(bn.Nets, p)
+			}
+		}
+		nets = append(nets, bn)
+	}
+	return nets
+}
+
 // Masqueraded returns the source networks that NAT rules other than ours
 // masquerade, in iptables (both families) and in nftables.
 func (n NAT) Masqueraded(ctx context.Context) ([]netip.Prefix, error) {
-	var out []netip.Prefix
+	masq, _, err := n.Read(ctx)
+	return masq, err
+}
+
+// Read returns what Masqueraded returns and the `nft list ruleset` text it
+// read them from.
+func (n NAT) Read(ctx context.Context) (masq []netip.Prefix, ruleset string, err error) {
 	for _, f := range rules.Families {
 		nat, err := n.Tables.Save(ctx, f, "nat")
 		if err != nil {
-			return nil, fmt.Errorf("reading the %s nat table: %w", f, err)
+			return nil, "", fmt.Errorf("reading the %s nat table: %w", f, err)
 		}
-		out = append(out, discover.MasqueradedSave(nat, f)...)
+		masq = append(masq, discover.MasqueradedSave(nat, f)...)
 	}
 	text, err := n.Runner.Run(ctx, "nft", []string{"list", "ruleset"}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("reading the nftables ruleset: %w", err)
+		return nil, "", fmt.Errorf("reading the nftables ruleset: %w", err)
 	}
-	return append(out, discover.MasqueradedNFT(string(text), "inet "+rules.NATTable)...), nil
+	return append(masq, discover.MasqueradedNFT(string(text), "inet "+rules.NATTable)...), string(text), nil
 }
 
 // Ensure puts the NAT table the live host needs in place (or removes it
