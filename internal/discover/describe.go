@@ -19,6 +19,9 @@ const (
 // NAT states of a bridge subnet, as status shows them.
 const (
 	NATOwner = "owner" // masqueraded by someone else (its owner, the user)
+	// NATOwnerPerAddress: someone masquerades addresses inside the subnet,
+	// one by one (CNI does it per container).
+	NATOwnerPerAddress = "owner (per address)"
 	NATOurs  = "ufw-docker-bridge"
 	NATNone  = "none" // routed: public, nat-off, or not a guest
 )
@@ -106,10 +109,22 @@ func Describe(bs []Bridge, owners map[string]string, settings rules.Bridges, con
 				state = NATOwner
 			case plan.Covered(p, ours):
 				state = NATOurs
+			case inside(p, masqueraded):
+				state = NATOwnerPerAddress
 			}
 			b.NAT = append(b.NAT, p.String()+" "+state)
 		}
 		out[i] = b
 	}
 	return out
+}
+
+// inside reports whether one of nets lies within n.
+func inside(n netip.Prefix, nets []netip.Prefix) bool {
+	for _, x := range nets {
+		if x.Addr().Is4() == n.Addr().Is4() && x.Bits() >= n.Bits() && n.Contains(x.Addr()) {
+			return true
+		}
+	}
+	return false
 }

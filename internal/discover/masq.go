@@ -103,8 +103,10 @@ func parseNet(s string) (netip.Prefix, error) {
 }
 
 // MasqueradedNFT returns the source networks that `nft list ruleset` text
-// masquerades or SNATs, leaving out the table named skip (ours, "inet NAME").
-// A rule without "saddr" covers every address of its family.
+// masquerades or SNATs, leaving out the table named skip (ours, "inet NAME")
+// and iptables-nft's nat tables (read from iptables-save). A rule without
+// "saddr" covers every address of its family; one limited to a mark or a
+// destination NATs no subnet's traffic out.
 func MasqueradedNFT(text, skip string) []netip.Prefix {
 	var out []netip.Prefix
 	table := ""
@@ -114,7 +116,7 @@ func MasqueradedNFT(text, skip string) []netip.Prefix {
 			table = w[1] + " " + w[2]
 			continue
 		}
-		if table == skip || !(contains(w, "masquerade") || contains(w, "snat")) {
+		if table == skip || table == "ip nat" || table == "ip6 nat" || !(contains(w, "masquerade") || contains(w, "snat")) || narrowNFT(w) {
 			continue
 		}
 		found := false
@@ -140,6 +142,17 @@ func MasqueradedNFT(text, skip string) []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// narrowNFT is narrow for nft's words: a mark match or a positive
+// destination.
+func narrowNFT(w []string) bool {
+	for i, x := range w {
+		if x == "mark" || (x == "daddr" && i+1 < len(w) && w[i+1] != "!=") {
+			return true
+		}
+	}
+	return false
 }
 
 // setItems reads "X" or "{ X, Y }" from the start of w.

@@ -109,4 +109,11 @@ func TestDescribe(t *testing.T) {
 	if g := got[3].NAT[0] + "|" + got[4].NAT[0] + "|" + got[1].NAT[0]; g != "10.77.0.0/24 ufw-docker-bridge|198.51.100.0/24 none|192.168.100.0/24 none" {
 		t.Errorf("NAT states %s", g)
 	}
+	// CNI masquerades each container's address: the bridge's subnet is its
+	// owner's, address by address.
+	pod := []Bridge{{Name: "cni-podman0", Owner: OwnerPodman, Addrs: []string{"10.88.0.1/16"}}}
+	got = Describe(pod, nil, settings.Bridges(), []string{"cni-podman+"}, []netip.Prefix{netip.MustParsePrefix("10.88.0.2/32")}, nil)
+	if g := got[0].Role + " " + got[0].NAT[0]; g != "containers 10.88.0.0/16 owner (per address)" {
+		t.Errorf("podman bridge: %s", g)
+	}
 }
