@@ -22,8 +22,8 @@ const (
 	// NATOwnerPerAddress: someone masquerades addresses inside the subnet,
 	// one by one (CNI does it per container).
 	NATOwnerPerAddress = "owner (per address)"
-	NATOurs  = "ufw-docker-bridge"
-	NATNone  = "none" // routed: public, nat-off, or not a guest
+	NATOurs            = "ufw-docker-bridge"
+	NATNone            = "none" // routed: public, nat-off, or not a guest
 )
 
 // OwnersFromNFT reads bridge owners from `nft list ruleset` text: LXD and
