@@ -160,7 +160,7 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 			BackupDir: store.BackupDir(),
 			Source:    store.RulesPath(),
 		},
-		Guard:    nft.Guard{Runner: deps.Runner},
+		Guard:    nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}},
 		NAT:      nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables},
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,

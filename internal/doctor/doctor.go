@@ -175,29 +175,13 @@ func checkNotInstalled(h Host) []Finding {
 		Fix:     "ufw-docker-bridge install"}}
 }
 
-// published is one DNAT of Docker's: host port, protocol, destination.
-type published struct{ port, proto, to string }
-
-func publishedPorts(h Host) []published {
-	var out []published
+func publishedPorts(h Host) []plan.Published {
 	d := h.Saves[rules.IPv4]
-	if d == nil {
+	if d == nil || d.Table("nat") == nil {
 		return nil
 	}
-	nat := d.Table("nat").Chain("DOCKER")
-	if nat == nil {
-		return nil
-	}
-	for _, r := range nat.Rules {
-		if !strings.Contains(r, "-j DNAT") {
-			continue
-		}
-		p := published{port: field(r, "--dport"), proto: field(r, "-p"), to: field(r, "--to-destination")}
-		if p.port != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	ports, _ := plan.PublishedPorts(d.Table("nat"))
+	return ports
 }
 
 // field returns the word after flag in a rule, or "".
@@ -244,12 +228,12 @@ func checkExposed(h Host) []Finding {
 	}
 	var out []Finding
 	for _, p := range publishedPorts(h) {
-		if h.Installed[rules.IPv4] && allowed(h.Rules, p.proto, p.port) {
+		if h.Installed[rules.IPv4] && allowed(h.Rules, p.Proto, p.Port) {
 			continue
 		}
 		out = append(out, Finding{ID: "exposed-port", Severity: Error,
-			Summary:  fmt.Sprintf("published port %s/%s (to %s) is reachable from outside and no rule allows it", p.port, p.proto, p.to),
-			Evidence: []string{"nat DOCKER: DNAT " + p.proto + " dport " + p.port + " to " + p.to},
+			Summary:  fmt.Sprintf("published port %s/%s (to %s) is reachable from outside and no rule allows it", p.Port, p.Proto, p.To),
+			Evidence: []string{"nat DOCKER: DNAT " + p.Proto + " dport " + p.Port + " to " + p.To},
 			Fix:      "ufw-docker-bridge install (then allow only what must be open), or ufw-docker-bridge sync"})
 	}
 	return out

@@ -35,6 +35,9 @@ type Engine struct {
 type Guard interface {
 	// Ensure puts the current guard in place and reports whether it changed it.
 	Ensure(ctx context.Context) (bool, error)
+	// Published fills its sets of Docker's published ports (fresh: the
+	// table was just made).
+	Published(ctx context.Context, fresh bool) error
 	// Remove deletes the guard; a missing guard is not an error.
 	Remove(ctx context.Context) error
 }
@@ -124,7 +127,11 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	undo = func() error { return errors.Join(undoCommit(), undoZones()) }
 	switch mode {
 	case ufw.Install:
-		if _, err := e.Guard.Ensure(ctx); err != nil {
+		changed, err := e.Guard.Ensure(ctx)
+		if err == nil {
+			err = e.Guard.Published(ctx, changed)
+		}
+		if err != nil {
 			return errors.Join(err, undo())
 		}
 	case ufw.Remove:
@@ -273,6 +280,11 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
 	repaired, err := e.UFW.Repair(ctx, rs)
 	wg.Wait()
+	// After the repair, not beside it: it reads the nat table, and the
+	// repair is what a clobber waits for.
+	if guardErr == nil {
+		guardErr = e.Guard.Published(ctx, changed)
+	}
 	repaired = append(append(append(zones, repaired...), files...), nat...)
 	if changed {
 		repaired = append(repaired, "guard: nftables table inet "+rules.GuardTable+" missing or changed")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -59,9 +60,21 @@ func (t table) apply(ctx context.Context, script string) error {
 	return nil
 }
 
-// Guard is the guard table of plan.Guard, applied through a Runner.
+// Guard is the guard table of plan.Guard, applied through a Runner, with its
+// sets of published ports kept from Docker's live DNAT rules.
 type Guard struct {
 	Runner runner.Runner
+	// Tables reads the live nat table; nil leaves the sets alone.
+	Tables Saver
+	// Last remembers the sets last written, so that a long-running watcher
+	// writes them only when Docker's ports change; nil writes them each time.
+	Last *Elements
+}
+
+// Elements is the last sets script a Guard wrote.
+type Elements struct {
+	mu     sync.Mutex
+	script string
 }
 
 func (g Guard) table() table { return table{runner: g.Runner, name: rules.GuardTable} }
@@ -75,6 +88,46 @@ func (g Guard) Current(ctx context.Context) (string, error) { return g.table().c
 func (g Guard) Ensure(ctx context.Context) (bool, error) {
 	script, comment := plan.Guard()
 	return g.table().ensure(ctx, script, comment)
+}
+
+// Published writes the guard's sets of published ports from Docker's DNAT
+// rules; fresh says the table was just made (its sets are empty). While
+// Docker's DOCKER chain is gone the sets keep what they hold: that is when
+// they matter.
+func (g Guard) Published(ctx context.Context, fresh bool) error {
+	if g.Tables == nil {
+		return nil
+	}
+	nat, err := g.Tables.Save(ctx, rules.IPv4, "nat")
+	if err != nil {
+		return fmt.Errorf("reading Docker's published ports: %w", err)
+	}
+	ports, ok := plan.PublishedPorts(nat)
+	if g.Last != nil {
+		g.Last.mu.Lock()
+		defer g.Last.mu.Unlock()
+	}
+	var script string
+	switch {
+	case ok:
+		script = plan.GuardElements(ports)
+	case fresh && g.Last != nil && g.Last.script != "":
+		// A new guard table while Docker's rules are gone: the ports last
+		// seen are all there is to go by.
+		script = g.Last.script
+	default:
+		return nil
+	}
+	if g.Last != nil && !fresh && g.Last.script == script {
+		return nil
+	}
+	if err := g.table().apply(ctx, script); err != nil {
+		return err
+	}
+	if g.Last != nil {
+		g.Last.script = script
+	}
+	return nil
 }
 
 // Remove deletes the guard table; a missing table is not an error.

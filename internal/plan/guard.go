@@ -56,3 +56,36 @@ func nftBridges() []string {
 	}
 	return out
 }
+
+// GuardElements returns the `nft -f` script that makes the guard's sets of
+// published ports hold exactly ports, in one transaction. The guard's input
+// chain drops NEW IPv4 connections from outside to those ports: they reach
+// INPUT only when Docker's DNAT rules are gone (flushed by a firewalld stop,
+// an iptables-restore) while docker-proxy still listens on the host port.
+// Ports bound to a loopback address are left out: outside cannot reach them.
+func GuardElements(ports []Published) string {
+	var any, addr []string
+	for _, p := range ports {
+		if p.Proto != "tcp" && p.Proto != "udp" {
+			continue
+		}
+		port := strings.Replace(p.Port, ":", "-", 1)
+		switch {
+		case !p.Addr.IsValid():
+			any = append(any, p.Proto+" . "+port)
+		case p.Addr.Is4() && !p.Addr.IsLoopback():
+			addr = append(addr, p.Addr.String()+" . "+p.Proto+" . "+port)
+		}
+	}
+	var b strings.Builder
+	for _, set := range []struct {
+		name  string
+		elems []string
+	}{{"published", any}, {"published-addr", addr}} {
+		fmt.Fprintf(&b, "flush set inet %s %s\n", rules.GuardTable, set.name)
+		if len(set.elems) > 0 {
+			fmt.Fprintf(&b, "add element inet %s %s { %s }\n", rules.GuardTable, set.name, strings.Join(set.elems, ", "))
+		}
+	}
+	return b.String()
+}

@@ -41,6 +41,11 @@ package rules
 //	  chain check
 //	       GuardMark set -> accept           (our iptables policy allowed it)
 //	       rate-limited log, drop            (our iptables policy was bypassed)
+//	  sets published, published-addr         (Docker's published ports, from its DNAT rules)
+//	  chain input, hook input priority filter + 10
+//	       not IPv4, not NEW, from lo or a container bridge -> accept
+//	       to a published port -> rate-limited log, drop (Docker's DNAT is gone:
+//	         docker-proxy would answer through INPUT)
 //
 //	nftables table inet ufw-docker-bridge-nat (only while a guest subnet has
 //	no other NAT): postrouting masquerade per such subnet

@@ -1,0 +1,58 @@
+package plan
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// Published is one port Docker publishes: a DNAT rule of its nat DOCKER
+// chain.
+type Published struct {
+	// Proto is tcp or udp; Port the host port (or "first:last").
+	Proto, Port string
+	// Addr is the host address the port is bound to; the zero Addr means
+	// every address.
+	Addr netip.Addr
+	// To is the container's address and port.
+	To string
+}
+
+// PublishedPorts reads Docker's published ports from the live nat table; ok
+// is false when Docker's DOCKER chain is not there (flushed, or no Docker),
+// so nothing can be said about them.
+func PublishedPorts(nat *rules.Table) (ports []Published, ok bool) {
+	c := nat.Chain("DOCKER")
+	if c == nil {
+		return nil, false
+	}
+	for _, r := range c.Rules {
+		w := strings.Fields(r)
+		if word(w, "-j") != "DNAT" {
+			continue
+		}
+		p := Published{Proto: word(w, "-p"), Port: word(w, "--dport"), To: word(w, "--to-destination")}
+		if d := word(w, "-d"); d != "" {
+			a, err := netip.ParsePrefix(d)
+			if err != nil || !a.IsSingleIP() {
+				continue
+			}
+			p.Addr = a.Addr()
+		}
+		if p.Port != "" && p.Proto != "" {
+			ports = append(ports, p)
+		}
+	}
+	return ports, true
+}
+
+// word returns the word after flag, or "".
+func word(w []string, flag string) string {
+	for i := 0; i+1 < len(w); i++ {
+		if w[i] == flag {
+			return w[i+1]
+		}
+	}
+	return ""
+}
