@@ -10,9 +10,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/godbus/dbus/v5"
+	"github.com/urfave/cli/v2"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"

@@ -32,7 +32,7 @@ func run(t *testing.T, rec *recorder, args ...string) (string, string, int) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	code := Run(append([]string{Name, "--ufw-dir", filepath.Join(dir, "ufw"), "--state-dir", filepath.Join(dir, "state"),
-		"--lock", filepath.Join(dir, "lock")}, args...), &out, &errb, Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, SystemBus: noBus})
+		"--lock", filepath.Join(dir, "lock")}, args...), &out, &errb, testDeps(rec))
 	if entries, _ := os.ReadDir(dir); code != 0 && len(entries) > 0 {
 		var names []string
 		for _, e := range entries {
@@ -73,18 +73,18 @@ func TestAllowWithoutInstallSavesTheRule(t *testing.T) {
 	dir := t.TempDir()
 	base := []string{Name, "--ufw-dir", filepath.Join(dir, "ufw"), "--state-dir", filepath.Join(dir, "state"), "--lock", filepath.Join(dir, "lock")}
 	var out, errb bytes.Buffer
-	if code := Run(append(base, "allow", "8080/tcp"), &out, &errb, Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, SystemBus: noBus}); code != 0 {
+	if code := Run(append(base, "allow", "8080/tcp"), &out, &errb, testDeps(rec)); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "not installed") || len(rec.calls) != 0 {
 		t.Errorf("output %q, calls %v", out.String(), rec.calls)
 	}
 	out.Reset()
-	if code := Run(append(base, "list", "--json"), &out, &errb, Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, SystemBus: noBus}); code != 0 || !strings.Contains(out.String(), `"rule": "allow 8080/tcp"`) {
+	if code := Run(append(base, "list", "--json"), &out, &errb, testDeps(rec)); code != 0 || !strings.Contains(out.String(), `"rule": "allow 8080/tcp"`) {
 		t.Errorf("list: %d %s", code, out.String())
 	}
 	out.Reset()
-	if code := Run(append(base, "delete", "allow", "9090"), &out, &errb, Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, SystemBus: noBus}); code != ExitFailure {
+	if code := Run(append(base, "delete", "allow", "9090"), &out, &errb, testDeps(rec)); code != ExitFailure {
 		t.Errorf("deleting a missing rule: exit %d", code)
 	}
 }
@@ -109,7 +109,7 @@ func FuzzArgs(f *testing.F) {
 		dir := t.TempDir()
 		var out, errb bytes.Buffer
 		code := Run(append([]string{Name, "--ufw-dir", filepath.Join(dir, "ufw"), "--state-dir", filepath.Join(dir, "state"),
-			"--lock", filepath.Join(dir, "lock")}, args...), &out, &errb, Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, SystemBus: noBus})
+			"--lock", filepath.Join(dir, "lock")}, args...), &out, &errb, testDeps(rec))
 		if code == ExitUsage {
 			if len(rec.calls) > 0 {
 				t.Fatalf("%q: usage error after running %v", s, rec.calls)
@@ -119,6 +119,12 @@ func FuzzArgs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// testDeps keeps unit tests off the machine: a recording runner, no
+// bridges, no nftables tables, no system bus (and so no firewalld).
+func testDeps(rec *recorder) Deps {
+	return Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, SystemBus: noBus}
 }
 
 func noBridges() ([]discover.Bridge, error) { return nil, nil }
