@@ -84,6 +84,7 @@ type Error struct {
 	Method, Code, Message string
 }
 
+// Error says which call failed, with firewalld's code and message.
 func (e *Error) Error() string {
 	return fmt.Sprintf("firewalld %s: %s: %s", e.Method, e.Code, e.Message)
 }

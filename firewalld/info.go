@@ -28,6 +28,7 @@ func (v Version) AtLeast(major, minor int) bool {
 	return v[0] > major || (v[0] == major && v[1] >= minor)
 }
 
+// String prints major.minor.patch.
 func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v[0], v[1], v[2]) }
 
 // Info is what firewalld runs, and what it can do.
