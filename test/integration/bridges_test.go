@@ -341,10 +341,11 @@ func TestGuestBridges(t *testing.T) {
 	})
 }
 
-// TestPodman: a Podman container (CNI, cni-podman0) publishes a port next to
-// Docker. Nothing accepts NEW connections to Podman's published ports in
-// FORWARD, so next to Docker's FORWARD DROP the port is dead before install;
-// after install it follows the same rules as Docker's: closed until allowed.
+// TestPodman: a Podman container (under CNI: cni-podman0; under netavark:
+// podman0) publishes a port next to Docker. Nothing accepts NEW connections
+// to Podman's published ports in FORWARD, so next to Docker's FORWARD DROP the
+// port is dead before install; after install it follows the same rules as
+// Docker's: closed until allowed.
 func TestPodman(t *testing.T) {
 	if _, err := exec.LookPath("podman"); err != nil {
 		if os.Getenv(lab.RequireEnv) == "1" {
@@ -352,39 +353,44 @@ func TestPodman(t *testing.T) {
 		}
 		t.Skip("missing podman: install podman")
 	}
-	fresh(t)
-	pod := fmt.Sprintf("podman --root %[1]s/podman-root --runroot %[1]s/podman-run", dir)
-	mustSh(t, fmt.Sprintf(`mkdir -p %[1]s/etc-containers && cp -a /etc/containers/. %[1]s/etc-containers/ && mount --bind %[1]s/etc-containers /etc/containers &&
-printf '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' > /etc/containers/containers.conf`, dir))
 	tar, err := lab.BusyboxImage(dir, "../lab")
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustSh(t, pod+" import "+tar+" bb:1")
-	mustSh(t, pod+` run -d --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --name pw -p 8090:80 bb:1 sh -c 'mkdir -p /www && echo pod > /www/index.html && exec httpd -f -p 80 -h /www'`)
-	t.Cleanup(func() { lab.Sh(pod + " rm -f -t 1 pw") })
-	podWeb := probe{name: "podman web", from: clientAddr, port: 8090, want: "pod"}
-	podWebLAN := probe{name: "podman web", from: lanAddr, port: 8090, want: "pod"}
-	egress := func(t *testing.T) {
-		t.Helper()
-		if out, _ := lab.Sh(pod + " exec pw timeout 3 wget -q -O - http://" + deniedAddr + "/"); strings.TrimSpace(out) != "ext" {
-			t.Errorf("podman container egress: got %q, want ext", out)
-		}
+	mustSh(t, fmt.Sprintf("mkdir -p %[1]s/etc-containers && cp -a /etc/containers/. %[1]s/etc-containers/ && mount --bind %[1]s/etc-containers /etc/containers", dir))
+	for i, backend := range []string{"cni", "netavark"} {
+		t.Run(backend, func(t *testing.T) {
+			fresh(t)
+			mustSh(t, `printf '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n[network]\nnetwork_backend = "`+backend+`"\n' > /etc/containers/containers.conf`)
+			pod := fmt.Sprintf("podman --root %[1]s/podman-root-%[2]s --runroot %[1]s/podman-run-%[2]s", dir, backend)
+			mustSh(t, pod+" import "+tar+" bb:1")
+			port := 8090 + i
+			mustSh(t, fmt.Sprintf(pod+` run -d --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --name pw -p %d:80 bb:1 sh -c 'mkdir -p /www && echo pod > /www/index.html && exec httpd -f -p 80 -h /www'`, port))
+			// Both backends give their bridge 10.88.0.0/16: the next one's
+			// routes need this one's bridge gone.
+			defer lab.Sh(pod + " rm -f -t 1 pw; ip link del cni-podman0; ip link del podman0")
+			podWeb := probe{name: "podman web", from: clientAddr, port: port, want: "pod"}
+			podWebLAN := probe{name: "podman web", from: lanAddr, port: port, want: "pod"}
+			egress := func(t *testing.T) {
+				t.Helper()
+				if out, _ := lab.Sh(pod + " exec pw timeout 3 wget -q -O - http://" + deniedAddr + "/"); strings.TrimSpace(out) != "ext" {
+					t.Errorf("podman container egress: got %q, want ext", out)
+				}
+			}
+			t.Log(mustSh(t, "ip -br link show type bridge"))
+			expect(t, "before install", map[probe]bool{podWeb: false, web: true})
+			egress(t)
+			mustBin(t, "install")
+			defer runBin("uninstall")
+			expect(t, "after install", map[probe]bool{podWeb: false, web: false})
+			egress(t)
+			rule := []string{fmt.Sprintf("%d/tcp", port), "from", lanNet}
+			mustBin(t, append([]string{"allow"}, rule...)...)
+			expect(t, "allowed from the LAN", map[probe]bool{podWeb: false, podWebLAN: true, web: false})
+			egress(t)
+			mustBin(t, append([]string{"delete", "allow"}, rule...)...)
+			expect(t, "allow deleted", map[probe]bool{podWeb: false, podWebLAN: false})
+			t.Log(mustBin(t, "status"))
+		})
 	}
-	t.Run("before install the published port is dead next to Docker", func(t *testing.T) {
-		expect(t, "before install", map[probe]bool{podWeb: false, web: true})
-		egress(t)
-	})
-	t.Run("after install it is closed until allowed, like Docker's", func(t *testing.T) {
-		mustBin(t, "install")
-		defer runBin("uninstall")
-		expect(t, "after install", map[probe]bool{podWeb: false, web: false})
-		egress(t)
-		mustBin(t, "allow", "8090/tcp", "from", lanNet)
-		expect(t, "allow 8090/tcp from the LAN", map[probe]bool{podWeb: false, podWebLAN: true, web: false})
-		egress(t)
-		mustBin(t, "delete", "allow", "8090/tcp", "from", lanNet)
-		expect(t, "allow deleted", map[probe]bool{podWeb: false, podWebLAN: false})
-		t.Log(mustBin(t, "status"))
-	})
 }
