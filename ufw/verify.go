@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -59,11 +60,12 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 // Repair brings the live rules of every installed family back to what rs
 // renders, in one restore per family that drifted (the families at once),
 // and returns what it repaired, one line each ("ipv4: ..."). Nothing is run
-// when nothing drifted.
-func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) ([]string, error) {
+// when nothing drifted. docker is the text of Docker's filter DOCKER chain
+// of IPv4 as read: one rule per published port, so it changes when they do.
+func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) (repairedLines []string, docker string, err error) {
 	inst, err := b.Installed()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var fams []rules.Family
 	for _, f := range rules.Families {
@@ -77,6 +79,9 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) ([]string, error
 		live, err := b.Net.Save(ctx, f, "filter")
 		if err != nil {
 			return fmt.Errorf("reading live %s rules: %w", f, err)
+		}
+		if c := live.Chain("DOCKER"); f == rules.IPv4 && c != nil {
+			docker = strings.Join(c.Rules, "\n")
 		}
 		drift, input := plan.Repair(plan.Input{Family: f, Rules: rs, Firewall: b.Firewall}, live)
 		if input == "" {
@@ -94,7 +99,7 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) ([]string, error
 	for _, r := range repaired {
 		out = append(out, r...)
 	}
-	return out, errors.Join(errs...)
+	return out, docker, errors.Join(errs...)
 }
 
 // RepairFiles re-renders every installed block that no longer matches rs

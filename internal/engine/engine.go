@@ -28,6 +28,11 @@ type Engine struct {
 	Zones    Zones
 	LockPath string
 	Out      io.Writer
+
+	// dockerSeen is Docker's filter DOCKER chain as the last pass read it;
+	// dockerChanged says it changed in that pass.
+	dockerSeen    string
+	dockerChanged bool
 }
 
 // Guard is the nftables table that keeps published ports closed while our
@@ -278,11 +283,17 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	go func() { defer wg.Done(); files, fileErr = e.UFW.RepairFiles(rs) }()
 	go func() { defer wg.Done(); changed, guardErr = e.Guard.Ensure(ctx) }()
 	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
-	repaired, err := e.UFW.Repair(ctx, rs)
+	repaired, docker, err := e.UFW.Repair(ctx, rs)
 	wg.Wait()
 	// After the repair, not beside it: it reads the nat table, and the
-	// repair is what a clobber waits for.
-	if guardErr == nil {
+	// repair is what a clobber waits for. Only when Docker's published ports
+	// may have changed: its filter DOCKER chain (one rule per port) changed
+	// in this pass or the one before (Docker writes its nat and filter rules
+	// one after the other), or the guard is new.
+	stale := changed || docker != e.dockerSeen || e.dockerChanged
+	e.dockerChanged = docker != e.dockerSeen
+	e.dockerSeen = docker
+	if guardErr == nil && stale {
 		guardErr = e.Guard.Published(ctx, changed)
 	}
 	repaired = append(append(append(zones, repaired...), files...), nat...)

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,31 @@ func TestGuardCoversDockerProxy(t *testing.T) {
 	if set := mustSh(t, "nft list set inet ufw-docker-bridge published"); !strings.Contains(set, "tcp . 8080") {
 		t.Fatalf("the guard does not know Docker's published port 8080:\n%s", set)
 	}
+	// The watcher keeps the set with Docker's ports: a container published
+	// while it runs enters it, and leaves it when removed.
+	w := startWatcher(t)
+	setHas := func(port string) func() error {
+		return func() error {
+			if !strings.Contains(mustSh(t, "nft list set inet ufw-docker-bridge published"), "tcp . "+port) {
+				return fmt.Errorf("port %s is not in the guard's set", port)
+			}
+			return nil
+		}
+	}
+	mustSh(t, docker+" run -d --name late2 -p 8097:80 bb:1 sleep 100000")
+	if err := lab.WaitFor(5*time.Second, setHas("8097")); err != nil {
+		t.Error(err)
+	}
+	mustSh(t, docker+" rm -f late2")
+	if err := lab.WaitFor(5*time.Second, func() error {
+		if setHas("8097")() == nil {
+			return fmt.Errorf("port 8097 is still in the guard's set")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	w.stop(t)
 	bare := "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n" +
 		"*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
 	mustSh(t, "printf '"+bare+"' | iptables-restore")
