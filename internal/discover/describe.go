@@ -68,7 +68,7 @@ func OwnersFromSave(filter *rules.Table) map[string]string {
 		for _, r := range c.Rules {
 			w := strings.Fields(r)
 			for _, flag := range []string{"-i", "-o"} {
-				if br := after(w, flag); br != "" {
+				if br := rules.Arg(w, flag); br != "" {
 					out[br] = OwnerLibvirt
 				}
 			}

@@ -28,7 +28,7 @@ func MasqueradedSave(nat *rules.Table, f rules.Family) []netip.Prefix {
 	for _, c := range nat.Chains {
 		for _, r := range c.Rules {
 			w := strings.Fields(r)
-			target := after(w, "-j")
+			target := rules.Arg(w, "-j")
 			if target != "MASQUERADE" && target != "SNAT" || narrow(w) {
 				continue
 			}
@@ -40,7 +40,7 @@ func MasqueradedSave(nat *rules.Table, f rules.Family) []netip.Prefix {
 			for _, o := range nat.Chains {
 				for _, j := range o.Rules {
 					jw := strings.Fields(j)
-					if after(jw, "-j") == c.Name {
+					if rules.Arg(jw, "-j") == c.Name {
 						if src, ok := source(jw); ok {
 							from = append(from, src...)
 						}
@@ -79,15 +79,6 @@ func source(w []string) ([]netip.Prefix, bool) {
 		}
 	}
 	return nil, false
-}
-
-func after(w []string, flag string) string {
-	for i := 0; i+1 < len(w); i++ {
-		if w[i] == flag {
-			return w[i+1]
-		}
-	}
-	return ""
 }
 
 func parseNet(s string) (netip.Prefix, error) {

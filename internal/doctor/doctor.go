@@ -185,15 +185,7 @@ func publishedPorts(h Host) []plan.Published {
 }
 
 // field returns the word after flag in a rule, or "".
-func field(rule, flag string) string {
-	w := strings.Fields(rule)
-	for i := 0; i+1 < len(w); i++ {
-		if w[i] == flag {
-			return w[i+1]
-		}
-	}
-	return ""
-}
+func field(rule, flag string) string { return rules.Arg(strings.Fields(rule), flag) }
 
 // allowed reports whether an allow rule covers the port for every source.
 func allowed(rs rules.Ruleset, proto, port string) bool {

@@ -29,11 +29,11 @@ func PublishedPorts(nat *rules.Table) (ports []Published, ok bool) {
 	}
 	for _, r := range c.Rules {
 		w := strings.Fields(r)
-		if word(w, "-j") != "DNAT" {
+		if rules.Arg(w, "-j") != "DNAT" {
 			continue
 		}
-		p := Published{Proto: word(w, "-p"), Port: word(w, "--dport"), To: word(w, "--to-destination")}
-		if d := word(w, "-d"); d != "" {
+		p := Published{Proto: rules.Arg(w, "-p"), Port: rules.Arg(w, "--dport"), To: rules.Arg(w, "--to-destination")}
+		if d := rules.Arg(w, "-d"); d != "" {
 			a, err := netip.ParsePrefix(d)
 			if err != nil || !a.IsSingleIP() {
 				continue
@@ -45,14 +45,4 @@ func PublishedPorts(nat *rules.Table) (ports []Published, ok bool) {
 		}
 	}
 	return ports, true
-}
-
-// word returns the word after flag, or "".
-func word(w []string, flag string) string {
-	for i := 0; i+1 < len(w); i++ {
-		if w[i] == flag {
-			return w[i+1]
-		}
-	}
-	return ""
 }

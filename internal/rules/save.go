@@ -228,3 +228,14 @@ func (t *Table) String() string {
 	b.WriteString("COMMIT\n")
 	return b.String()
 }
+
+// Arg returns the word after flag in the words of a rule ("-j" -> the
+// target), or "" when the flag is not there.
+func Arg(words []string, flag string) string {
+	for i := 0; i+1 < len(words); i++ {
+		if words[i] == flag {
+			return words[i+1]
+		}
+	}
+	return ""
+}
