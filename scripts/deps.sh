@@ -3,7 +3,7 @@
 # any is missing. Idempotent; prints what it does.
 set -euo pipefail
 pkgs=(iptables nftables ufw firewalld docker.io busybox-static dbus iproute2 conntrack curl util-linux lintian init-system-helpers
-	libvirt-daemon-system libvirt-clients dnsmasq-base lxd podman netavark aardvark-dns)
+	libvirt-daemon-system libvirt-clients dnsmasq-base lxd podman containernetworking-plugins netavark aardvark-dns)
 if ! command -v go >/dev/null; then
 	echo "deps: go is not installed (the project needs Go 1.22 or newer)" >&2
 	exit 1
