@@ -17,6 +17,16 @@ func (Netlink) Bridges() ([]Bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing links: %w", err)
 	}
+	// One dump of every address, not one request per bridge: a host with
+	// fifty Docker networks has fifty bridges.
+	all, err := netlink.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("listing addresses: %w", err)
+	}
+	byLink := map[int][]netlink.Addr{}
+	for _, ad := range all {
+		byLink[ad.LinkIndex] = append(byLink[ad.LinkIndex], ad)
+	}
 	var out []Bridge
 	for _, l := range links {
 		if l.Type() != "bridge" {
@@ -24,11 +34,7 @@ func (Netlink) Bridges() ([]Bridge, error) {
 		}
 		a := l.Attrs()
 		b := Bridge{Name: a.Name, Owner: OwnerOf(a.Name), Up: a.Flags&net.FlagUp != 0}
-		addrs, err := netlink.AddrList(l, netlink.FAMILY_ALL)
-		if err != nil {
-			return nil, fmt.Errorf("listing addresses of %s: %w", a.Name, err)
-		}
-		for _, ad := range addrs {
+		for _, ad := range byLink[a.Index] {
 			ip, ok := netip.AddrFromSlice(ad.IP)
 			if !ok || ip.IsLinkLocalUnicast() {
 				continue

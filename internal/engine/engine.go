@@ -33,6 +33,8 @@ type Engine struct {
 	// dockerChanged says it changed in that pass.
 	dockerSeen    string
 	dockerChanged bool
+	// passed says a pass ran before in this process.
+	passed bool
 }
 
 // Guard is the nftables table that keeps published ports closed while our
@@ -281,17 +283,27 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); files, fileErr = e.UFW.RepairFiles(rs) }()
-	go func() { defer wg.Done(); changed, guardErr = e.Guard.Ensure(ctx) }()
+	// The first pass of a process (a sync command, the watcher's start) has
+	// no clobber to race: it fills the guard's sets beside the repair.
+	first := !e.passed
+	e.passed = true
+	go func() {
+		defer wg.Done()
+		if changed, guardErr = e.Guard.Ensure(ctx); guardErr == nil && first {
+			guardErr = e.Guard.Published(ctx, changed)
+		}
+	}()
 	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
 	repaired, docker, err := e.UFW.Repair(ctx, rs)
 	wg.Wait()
-	// After the repair, not beside it: it reads the nat table, and the
-	// repair is what a clobber waits for. Only when Docker's published ports
-	// may have changed: its filter DOCKER chain (one rule per port) changed
-	// in this pass or the one before (Docker writes its nat and filter rules
-	// one after the other), or the guard is new.
-	stale := changed || docker != e.dockerSeen || e.dockerChanged
-	e.dockerChanged = docker != e.dockerSeen
+	// Later passes refresh the sets after the repair, not beside it (it
+	// reads the nat table, and the repair is what a clobber waits for), and
+	// only when Docker's published ports may have changed: its filter DOCKER
+	// chain (one rule per port) changed in this pass or the one before
+	// (Docker writes its nat and filter rules one after the other), or the
+	// guard is new.
+	stale := !first && (changed || docker != e.dockerSeen || e.dockerChanged)
+	e.dockerChanged = docker != e.dockerSeen && !first
 	e.dockerSeen = docker
 	if guardErr == nil && stale {
 		guardErr = e.Guard.Published(ctx, changed)
