@@ -463,10 +463,10 @@ func chainRejects(t *rules.Table, name string) bool {
 }
 
 // OwnerOfRule guesses who wrote a rule of a built-in chain from the chain
-// it jumps to, or the interfaces it names.
+// it jumps to, or else from the interfaces it names (by discover.OwnerOf,
+// with an iptables pattern's "+" taken as the name's start).
 func OwnerOfRule(r string) string {
 	target := field(r, "-j")
-	iface := field(r, "-i") + " " + field(r, "-o")
 	switch {
 	case target == rules.ChainDockerUser:
 		return "ufw-docker-bridge (DOCKER-USER)"
@@ -479,13 +479,16 @@ func OwnerOfRule(r string) string {
 	case strings.HasPrefix(target, "ufw"):
 		return "ufw"
 	case strings.HasPrefix(target, "NETAVARK"), strings.HasPrefix(target, "CNI"):
-		return "podman"
-	case strings.Contains(iface, "docker0") || strings.Contains(iface, "br-"):
-		return "docker"
-	case strings.Contains(iface, "virbr"):
-		return "libvirt"
-	case strings.Contains(iface, "lxdbr"), strings.Contains(iface, "incusbr"):
-		return "lxd/incus"
+		return discover.OwnerPodman
 	}
-	return "unknown"
+	for _, flag := range []string{"-i", "-o"} {
+		name := strings.TrimSuffix(field(r, flag), "+")
+		if strings.HasPrefix(name, "br-") {
+			return discover.OwnerDocker // br-<id>, or the br-+ pattern
+		}
+		if o := discover.OwnerOf(name); name != "" && o != discover.OwnerUnknown {
+			return o
+		}
+	}
+	return discover.OwnerUnknown
 }

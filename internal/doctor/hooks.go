@@ -58,7 +58,7 @@ func Hooks(saves map[rules.Family]*rules.Dump) []Hook {
 // OwnerOfTable guesses who owns an nftables table ("family name").
 func OwnerOfTable(t string) string {
 	switch {
-	case strings.HasSuffix(t, " "+rules.GuardTable):
+	case strings.HasSuffix(t, " "+rules.GuardTable), strings.HasSuffix(t, " "+rules.NATTable):
 		return "ufw-docker-bridge"
 	case strings.HasSuffix(t, " firewalld"):
 		return "firewalld"
