@@ -48,6 +48,23 @@ type Backend struct {
 	BackupDir string
 	// Source names the state file in the blocks' header.
 	Source string
+	// DockerNFT reports, per family, whether Docker runs its nftables
+	// firewall backend there (nft.DockerNFT); nil means it never does.
+	DockerNFT func() (map[rules.Family]bool, error)
+}
+
+// dockerNFT asks DockerNFT. A host whose nftables cannot be read has no
+// Docker on its nftables backend either, and "no" fails closed: Docker's
+// containers then get nothing accepted by us.
+func (b *Backend) dockerNFT() map[rules.Family]bool {
+	if b.DockerNFT == nil {
+		return map[rules.Family]bool{}
+	}
+	m, err := b.DockerNFT()
+	if err != nil {
+		return map[rules.Family]bool{}
+	}
+	return m
 }
 
 // Path returns the after*.rules file of family f.
@@ -139,6 +156,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 	if err != nil {
 		return nil, err
 	}
+	dockerNFT := b.dockerNFT()
 	c := &Change{Families: fams}
 	for _, f := range fams {
 		path, old, live := b.Path(f), olds[f], lives[f]
@@ -149,11 +167,11 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 			}
 			input = plan.Removal(live, f)
 		} else {
-			if updated, err = b.render(old, f, rs); err != nil {
+			if updated, err = b.render(old, f, rs, dockerNFT[f]); err != nil {
 				return nil, err
 			}
 			declare := live.Chain(f.UFWUserForward()) == nil
-			in := plan.Input{Family: f, Rules: rs, DeclareUFWForward: declare, Firewall: b.Firewall}
+			in := plan.Input{Family: f, Rules: rs, DeclareUFWForward: declare, Firewall: b.Firewall, DockerNFT: dockerNFT[f]}
 			want := plan.Filter(in)
 			input = want.String()
 			// allow/deny/delete edit our chains in place when they are there.
@@ -238,9 +256,9 @@ func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err
 }
 
 // render returns old with our block rendered from rs for family f in place
-// of the block it has, or appended.
-func (b *Backend) render(old string, f rules.Family, rs rules.Ruleset) (string, error) {
-	updated, err := InsertBlock(old, plan.Block(plan.File(f, rs, b.Firewall), f, b.Source))
+// of the block it has, or appended (dockerNFT: Docker's nftables backend).
+func (b *Backend) render(old string, f rules.Family, rs rules.Ruleset, dockerNFT bool) (string, error) {
+	updated, err := InsertBlock(old, plan.Block(plan.File(f, rs, b.Firewall, dockerNFT), f, b.Source))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", b.Path(f), err)
 	}

@@ -30,16 +30,17 @@ type Health struct {
 // with what rule set rs renders.
 func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error) {
 	var out []Health
+	dockerNFT := b.dockerNFT()
 	for _, f := range rules.Families {
 		live, err := b.Net.Save(ctx, f, "filter")
 		if err != nil {
 			return nil, fmt.Errorf("reading live %s rules: %w", f, err)
 		}
-		in := plan.Input{Family: f, Rules: rs, Firewall: b.Firewall}
+		in := plan.Input{Family: f, Rules: rs, Firewall: b.Firewall, DockerNFT: dockerNFT[f]}
 		drift := rules.DiffChains(plan.Filter(in), live, rules.OwnedChains...)
 		jumpDrift, _ := plan.Jumps(in, live, false)
 		drift = append(drift, jumpDrift...)
-		stale, err := b.staleFile(f, rs)
+		stale, err := b.staleFile(f, rs, dockerNFT[f])
 		if err != nil {
 			return nil, err
 		}
@@ -73,6 +74,7 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) (repairedLines [
 			fams = append(fams, f)
 		}
 	}
+	dockerNFT := b.dockerNFT()
 	repaired := make([][]string, len(fams))
 	errs := each(indexes(len(fams)), func(i int) error {
 		f := fams[i]
@@ -83,7 +85,7 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) (repairedLines [
 		if c := live.Chain("DOCKER"); f == rules.IPv4 && c != nil {
 			docker = strings.Join(c.Rules, "\n")
 		}
-		drift, input := plan.Repair(plan.Input{Family: f, Rules: rs, Firewall: b.Firewall}, live)
+		drift, input := plan.Repair(plan.Input{Family: f, Rules: rs, Firewall: b.Firewall, DockerNFT: dockerNFT[f]}, live)
 		if input == "" {
 			return nil
 		}
@@ -107,8 +109,9 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) (repairedLines [
 // behind) and returns what it rewrote.
 func (b *Backend) RepairFiles(rs rules.Ruleset) ([]string, error) {
 	var repaired []string
+	dockerNFT := b.dockerNFT()
 	for _, f := range rules.Families {
-		fc, err := b.staleFile(f, rs)
+		fc, err := b.staleFile(f, rs, dockerNFT[f])
 		if err != nil {
 			return repaired, err
 		}
@@ -125,7 +128,7 @@ func (b *Backend) RepairFiles(rs rules.Ruleset) ([]string, error) {
 
 // staleFile returns the change that renders family f's installed block
 // from rs, or nil when the file holds no block or the block is current.
-func (b *Backend) staleFile(f rules.Family, rs rules.Ruleset) (*FileChange, error) {
+func (b *Backend) staleFile(f rules.Family, rs rules.Ruleset, dockerNFT bool) (*FileChange, error) {
 	data, err := os.ReadFile(b.Path(f))
 	if err != nil {
 		return nil, nil // no file: not installed in this family
@@ -137,7 +140,7 @@ func (b *Backend) staleFile(f rules.Family, rs rules.Ruleset) (*FileChange, erro
 		}
 		return nil, nil
 	}
-	updated, err := b.render(old, f, rs)
+	updated, err := b.render(old, f, rs, dockerNFT)
 	if err != nil || updated == old {
 		return nil, err
 	}

@@ -46,6 +46,9 @@ type Deps struct {
 	Bridges func() ([]discover.Bridge, error)
 	// NFTTables lists the nftables inet tables (nft.ListTables by default).
 	NFTTables func() ([]string, error)
+	// DockerNFT says, per family, whether Docker runs its nftables backend
+	// (nft.DockerNFT by default).
+	DockerNFT func() (map[rules.Family]bool, error)
 	// SystemBus connects to the system bus (godbus's shared connection by
 	// default), where firewalld is.
 	SystemBus func() (firewalld.Bus, error)
@@ -63,6 +66,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.Bridges == nil {
 		deps.Bridges = discover.Netlink{}.Bridges
+	}
+	if deps.DockerNFT == nil {
+		deps.DockerNFT = nft.DockerNFT
 	}
 	if deps.NFTTables == nil {
 		deps.NFTTables = nft.ListTables
@@ -158,6 +164,7 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 			Net:       tables,
 			BackupDir: store.BackupDir(),
 			Source:    store.RulesPath(),
+			DockerNFT: deps.DockerNFT,
 		},
 		Guard:    nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}},
 		NAT:      nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
 // recorder is a Runner that records every command and runs none.
@@ -124,7 +125,7 @@ func FuzzArgs(f *testing.F) {
 // testDeps keeps unit tests off the machine: a recording runner, no
 // bridges, no nftables tables, no system bus (and so no firewalld).
 func testDeps(rec *recorder) Deps {
-	return Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, SystemBus: noBus}
+	return Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, DockerNFT: noDockerNFT, SystemBus: noBus}
 }
 
 func noBridges() ([]discover.Bridge, error) { return nil, nil }
@@ -133,3 +134,5 @@ func noTables() ([]string, error) { return nil, nil }
 
 // noBus keeps unit tests off the machine's system bus (and its firewalld).
 func noBus() (firewalld.Bus, error) { return nil, errors.New("no system bus in unit tests") }
+
+func noDockerNFT() (map[rules.Family]bool, error) { return nil, nil }

@@ -104,16 +104,18 @@ func hasNFT(h Host, table string) bool {
 
 // checkDockerUser: DOCKER-USER missing, or FORWARD's jump to it missing or
 // not first, with what decides before it.
+// Under Docker's nftables backend the chain and the jump are ours, checked
+// once we are installed.
 func checkDockerUser(h Host) []Finding {
 	var out []Finding
 	for _, f := range rules.Families {
 		t := filter(h, f)
-		if t == nil || !plan.DockerManaged(t) {
+		if t == nil || !(plan.DockerManaged(t) || dockerNFT(h, f) && h.Installed[f]) {
 			continue
 		}
 		if t.Chain(rules.ChainDockerUser) == nil {
 			out = append(out, Finding{ID: "docker-user-missing", Severity: Error,
-				Summary: fmt.Sprintf("%s: Docker's chains are there but DOCKER-USER is not: nothing of the host's policy applies to published ports", f),
+				Summary: fmt.Sprintf("%s: Docker publishes ports but DOCKER-USER is not there: nothing of the host's policy applies to them", f),
 				Fix:     "ufw-docker-bridge sync (or restart Docker, which creates the chain)"})
 			continue
 		}
@@ -139,7 +141,17 @@ func checkDockerUser(h Host) []Finding {
 // drift lists how our live chains of family f differ from what the rules
 // render.
 func drift(h Host, f rules.Family) []string {
-	return rules.DiffChains(plan.Filter(plan.Input{Family: f, Rules: h.Rules}), filter(h, f), rules.OwnedChains...)
+	return rules.DiffChains(plan.Filter(plan.Input{Family: f, Rules: h.Rules, DockerNFT: dockerNFT(h, f)}), filter(h, f), rules.OwnedChains...)
+}
+
+// dockerNFT reports whether Docker runs its nftables backend in family f:
+// its table docker-bridges is there.
+func dockerNFT(h Host, f rules.Family) bool {
+	family := "ip"
+	if f == rules.IPv6 {
+		family = "ip6"
+	}
+	return hasNFT(h, family+" "+rules.DockerNFTTable)
 }
 
 // checkDrift: our chains differ from what the rules render.
@@ -390,10 +402,12 @@ func checkDockerConfig(h Host) []Finding {
 			Summary:  `Docker runs with "iptables": false: it publishes no ports through the firewall and masquerades nothing`,
 			Evidence: []string{`/etc/docker/daemon.json: "iptables": false`}, Fix: `remove "iptables": false unless you manage every rule yourself`})
 	}
-	if hasNFT(h, "ip docker-bridges") || h.Docker["firewall-backend"] == "nftables" {
+	nftMode := dockerNFT(h, rules.IPv4) || dockerNFT(h, rules.IPv6) || h.Docker["firewall-backend"] == "nftables"
+	if nftMode && !h.Installed[rules.IPv4] && !h.Installed[rules.IPv6] {
 		out = append(out, Finding{ID: "docker-nftables-backend", Severity: Error,
-			Summary:  "Docker uses its nftables firewall backend: there is no DOCKER-USER, so published ports are not governed by these rules",
-			Evidence: []string{"nftables table ip docker-bridges"}, Fix: `set "firewall-backend": "iptables" in /etc/docker/daemon.json (not supported yet by ufw-docker-bridge)`})
+			Summary: "Docker uses its nftables firewall backend and makes no DOCKER-USER: no host rule governs its published ports, " +
+				"and next to UFW's FORWARD DROP its containers have no egress and its ports answer no one",
+			Evidence: []string{"nftables table ip " + rules.DockerNFTTable}, Fix: "ufw-docker-bridge install"})
 	}
 	return out
 }

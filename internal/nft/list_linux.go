@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/google/nftables"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
 // ListTables returns the names of the kernel's nftables tables of family
@@ -22,6 +24,28 @@ func ListTables() ([]string, error) {
 	var out []string
 	for _, t := range ts {
 		out = append(out, t.Name)
+	}
+	return out, nil
+}
+
+// DockerNFT reports, per family, whether Docker's nftables table is there:
+// Docker runs its nftables firewall backend (Docker 29 and later, with
+// "firewall-backend": "nftables") and makes no DOCKER-USER of its own.
+func DockerNFT() (map[rules.Family]bool, error) {
+	c, err := nftables.New()
+	if err != nil {
+		return nil, fmt.Errorf("opening nftables netlink: %w", err)
+	}
+	defer c.CloseLasting()
+	out := map[rules.Family]bool{}
+	for f, fam := range map[rules.Family]nftables.TableFamily{rules.IPv4: nftables.TableFamilyIPv4, rules.IPv6: nftables.TableFamilyIPv6} {
+		ts, err := c.ListTablesOfFamily(fam)
+		if err != nil {
+			return nil, fmt.Errorf("listing nftables tables: %w", err)
+		}
+		for _, t := range ts {
+			out[f] = out[f] || t.Name == rules.DockerNFTTable
+		}
 	}
 	return out, nil
 }

@@ -2,7 +2,16 @@
 
 package nft
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
 
 // ListTables fails: nftables is a Linux feature.
 func ListTables() ([]string, error) { return nil, errors.New("nftables exists only on linux") }
+
+// DockerNFT fails: nftables is a Linux feature.
+func DockerNFT() (map[rules.Family]bool, error) {
+	return nil, errors.New("nftables exists only on linux")
+}

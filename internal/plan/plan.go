@@ -32,6 +32,14 @@ type Input struct {
 	// A runtime restore must not set it when the chain exists: a declared
 	// chain is flushed, and with it the user's `ufw route` rules.
 	DeclareUFWForward bool
+	// DockerNFT says Docker runs its nftables firewall backend in this
+	// family (its table docker-bridges is there): Docker then makes no
+	// DOCKER-USER and no FORWARD jump, and nothing in iptables accepts its
+	// containers' traffic, which the FORWARD DROP of UFW would drop. We hook
+	// DOCKER-USER in ourselves and accept what our policy lets through;
+	// Docker's own nftables chains still drop what Docker drops (unpublished
+	// ports, other networks), since in nftables every hook's chains decide.
+	DockerNFT bool
 }
 
 // containerBridges match docker0 and every user-defined Docker network by
@@ -88,12 +96,22 @@ func Filter(in Input) *rules.Table {
 	for _, g := range br.Guests {
 		user.Rules = append(user.Rules, "-o "+g+" -j "+rules.ChainGuests)
 	}
+	// accepting: the container bridges whose owner accepts nothing in
+	// iptables, so that what our policy allows must be accepted here.
+	accepting := podmanBridges
+	if in.DockerNFT {
+		accepting = containerBridges
+	}
 	for _, b := range containerBridges {
-		user.Rules = append(user.Rules, fmt.Sprintf("-i %s -j RETURN", b))
+		target := "RETURN"
+		if in.DockerNFT && !rules.MatchesAny(podmanBridges, b) {
+			target = "ACCEPT"
+		}
+		user.Rules = append(user.Rules, fmt.Sprintf("-i %s -j %s", b, target))
 	}
 	for _, b := range containerBridges {
 		user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j %s", b, rules.ChainForward))
-		if rules.MatchesAny(podmanBridges, b) {
+		if rules.MatchesAny(accepting, b) {
 			user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j ACCEPT", b))
 		}
 	}
@@ -131,8 +149,8 @@ func Filter(in Input) *rules.Table {
 // loads before user.rules creates it) and the jump from UFW's input chain to
 // ours, which UFW's before*.rules flush and this block appends again on
 // every load.
-func File(f rules.Family, rs rules.Ruleset, fw Firewall) *rules.Table {
-	t := Filter(Input{Family: f, Rules: rs, DeclareUFWForward: true, Firewall: fw})
+func File(f rules.Family, rs rules.Ruleset, fw Firewall, dockerNFT bool) *rules.Table {
+	t := Filter(Input{Family: f, Rules: rs, DeclareUFWForward: true, Firewall: fw, DockerNFT: dockerNFT})
 	if fw == UFW {
 		t.Chains = append(t.Chains, &rules.Chain{Name: f.UFWBeforeInput(), Policy: "-", Rules: []string{InputJump}})
 	}

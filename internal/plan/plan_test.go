@@ -60,6 +60,7 @@ func TestFilterGolden(t *testing.T) {
 		{"rules=story,family=ipv6,declare=false", story, Input{Family: rules.IPv6}},
 		{"rules=story,family=ipv4,declare=true", story, Input{Family: rules.IPv4, DeclareUFWForward: true}},
 		{"rules=bridges,family=ipv6,declare=false", bridgeRules, Input{Family: rules.IPv6}},
+		{"rules=story,family=ipv4,declare=false,docker=nftables", story, Input{Family: rules.IPv4, DockerNFT: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.in.Rules = mustRules(t, tc.rules...)
@@ -70,9 +71,9 @@ func TestFilterGolden(t *testing.T) {
 
 func TestBlockGolden(t *testing.T) {
 	for _, f := range rules.Families {
-		golden(t, "block,family="+f.String(), Block(File(f, mustRules(t, story...), UFW), f, "/etc/ufw-docker-bridge/rules"))
+		golden(t, "block,family="+f.String(), Block(File(f, mustRules(t, story...), UFW, false), f, "/etc/ufw-docker-bridge/rules"))
 	}
-	live := File(rules.IPv4, nil, UFW)
+	live := File(rules.IPv4, nil, UFW, false)
 	live.Chain(rules.ChainUFWBeforeInput).Rules = []string{"-j ufw-user-input", InputJump}
 	golden(t, "removal", Removal(live, rules.IPv4))
 	if got := Removal(&rules.Table{Name: "filter"}, rules.IPv4); got != "" {

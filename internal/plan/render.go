@@ -35,12 +35,21 @@ func Block(t *rules.Table, f rules.Family, source string) string {
 // Removal is the iptables-restore --noflush input that takes our rules out of
 // the live filter table of family f: DOCKER-USER back to Docker's own
 // "-j RETURN", the jumps from UFW's input chain gone, our chains flushed and
-// deleted, in one transaction. It is "" when none of ours is there.
+// deleted, in one transaction. Where Docker has no chains in iptables (its
+// nftables backend, or no Docker), DOCKER-USER and FORWARD's jumps to it
+// are ours and go too. It is "" when none of ours is there.
 func Removal(live *rules.Table, f rules.Family) string {
 	t := &rules.Table{Name: "filter", Chains: []*rules.Chain{
 		{Name: rules.ChainDockerUser, Policy: "-", Declared: true, Rules: []string{"-j RETURN"}},
 	}}
 	var deletes []string
+	if !DockerManaged(live) && live.Chain(rules.ChainDockerUser) != nil {
+		t.Chains[0].Rules = nil
+		for i := 0; i < countRule(live, rules.ChainForwardBuiltin, "-j "+rules.ChainDockerUser); i++ {
+			deletes = append(deletes, "-D "+rules.ChainForwardBuiltin+" -j "+rules.ChainDockerUser)
+		}
+		deletes = append(deletes, "-X "+rules.ChainDockerUser)
+	}
 	for _, name := range rules.OwnedChains[1:] {
 		if live.Chain(name) != nil {
 			t.Chains = append(t.Chains, &rules.Chain{Name: name, Policy: "-", Declared: true})
@@ -61,8 +70,15 @@ func Removal(live *rules.Table, f rules.Family) string {
 // family f: chains that exist get their rules back, chains that did not exist
 // are deleted again. UFW's route chain is left alone when it exists; UFW's
 // input chain gets its rules back (a restore of ours may append a jump).
+//
+// When DOCKER-USER is not there, a restore of ours may create it and hook it
+// into FORWARD: FORWARD then gets its live rules and policy back too, so
+// that the chain can be deleted again.
 func Snapshot(live *rules.Table, f rules.Family) string {
 	t := &rules.Table{Name: "filter"}
+	if fwd := live.Chain(rules.ChainForwardBuiltin); fwd != nil && live.Chain(rules.ChainDockerUser) == nil {
+		t.Chains = append(t.Chains, &rules.Chain{Name: fwd.Name, Policy: fwd.Policy, Declared: true, Rules: fwd.Rules})
+	}
 	var deletes []string
 	for _, name := range append(append([]string{}, rules.OwnedChains...), f.UFWUserForward(), f.UFWBeforeInput()) {
 		c := live.Chain(name)

@@ -41,14 +41,15 @@ func Repair(in Input, live *rules.Table) (drift []string, input string) {
 // Jumps checks the jumps into our chains from chains that are not ours, in
 // the live filter table of family in.Family, and returns what is wrong and the
 // restore lines that mend it (to follow our chains in one restore). FORWARD
-// must jump to DOCKER-USER first and once when Docker manages the family:
+// must jump to DOCKER-USER first and once when Docker manages the family
+// (in iptables or, where the jump is ours alone, with its nftables backend):
 // Docker writes that jump only when it starts, so a flushed or reordered
 // FORWARD stays wrong until we mend it; with force (our chains are being
 // rewritten anyway) it is written again. UFW's input chain must jump to our
 // input chain once, next to UFW when UFW's chains are there.
 func Jumps(in Input, live *rules.Table, force bool) (drift, lines []string) {
 	f := in.Family
-	if DockerManaged(live) {
+	if DockerManaged(live) || in.DockerNFT {
 		fwdDrift := false
 		n := countRule(live, rules.ChainForwardBuiltin, "-j "+rules.ChainDockerUser)
 		switch pos := rules.JumpPosition(live, rules.ChainForwardBuiltin, rules.ChainDockerUser); {

@@ -136,3 +136,87 @@ func TestInputJump(t *testing.T) {
 		}
 	}
 }
+
+// dockerNFTLive is a live IPv4 filter table next to Docker's nftables
+// backend before install: UFW's chains, no Docker chain, no DOCKER-USER.
+func dockerNFTLive() *rules.Table {
+	return &rules.Table{Name: "filter", Chains: []*rules.Chain{
+		{Name: "FORWARD", Policy: "DROP", Rules: []string{"-j ufw-before-forward"}},
+		{Name: "ufw-before-forward", Policy: "-"},
+		{Name: rules.ChainUFWUserForward, Policy: "-"},
+	}}
+}
+
+// Under Docker's nftables backend our DOCKER-USER is hooked into FORWARD by
+// us, first, accepts Docker's containers' egress and what our policy allows
+// into them, and is kept first by later repairs.
+func TestDockerNFTablesHooksAndAccepts(t *testing.T) {
+	in := Input{Family: rules.IPv4, Rules: mustRules(t, "allow 8080"), DockerNFT: true}
+	live := dockerNFTLive()
+	drift, input := Repair(in, live)
+	if !strings.Contains(strings.Join(drift, "\n"), "FORWARD does not jump to DOCKER-USER") {
+		t.Errorf("drift %v", drift)
+	}
+	applyTo(t, live, input)
+	if pos := rules.JumpPosition(live, "FORWARD", rules.ChainDockerUser); pos != 1 {
+		t.Fatalf("FORWARD jumps to DOCKER-USER at %d after the repair:\n%s", pos, input)
+	}
+	if d, again := Repair(in, live); d != nil || again != "" {
+		t.Errorf("after the repair: drift %v", d)
+	}
+	user := strings.Join(live.Chain(rules.ChainDockerUser).Rules, "\n")
+	for _, r := range []string{"-i docker0 -j ACCEPT", "-i br-+ -j ACCEPT", "-o docker0 -j ACCEPT", "-o br-+ -j ACCEPT", "-i podman+ -j RETURN"} {
+		if !strings.Contains(user+"\n", r+"\n") {
+			t.Errorf("DOCKER-USER lacks %q:\n%s", r, user)
+		}
+	}
+	// Allowed traffic is accepted only after our policy chain decided.
+	if strings.Index(user, "-o docker0 -j "+rules.ChainForward) > strings.Index(user, "-o docker0 -j ACCEPT") {
+		t.Errorf("accept before the policy:\n%s", user)
+	}
+	// Under Docker's iptables backend nothing of this: Docker's chains decide.
+	plain := strings.Join(Filter(Input{Family: rules.IPv4, Rules: in.Rules}).Chain(rules.ChainDockerUser).Rules, "\n")
+	if strings.Contains(plain, "-i docker0 -j ACCEPT") || strings.Contains(plain, "-o docker0 -j ACCEPT") {
+		t.Errorf("iptables backend accepts Docker's traffic itself:\n%s", plain)
+	}
+	// The jump moved to the end is put back first.
+	fwd := live.Chain("FORWARD")
+	fwd.Rules = append(fwd.Rules[1:], fwd.Rules[0])
+	if d, _ := Repair(in, live); len(d) != 1 || !strings.Contains(d[0], "not first") {
+		t.Errorf("moved jump: drift %v", d)
+	}
+}
+
+// Uninstall next to Docker's nftables backend deletes DOCKER-USER and
+// FORWARD's jump to it: both were ours. Next to Docker's iptables backend,
+// DOCKER-USER is Docker's and goes back to its bare RETURN.
+func TestRemovalOfOurOwnDockerUser(t *testing.T) {
+	in := Input{Family: rules.IPv4, DockerNFT: true}
+	live := dockerNFTLive()
+	_, input := Repair(in, live)
+	applyTo(t, live, input)
+	applyTo(t, live, Removal(live, rules.IPv4))
+	if live.Chain(rules.ChainDockerUser) != nil || live.Chain(rules.ChainForward) != nil ||
+		strings.Join(live.Chain("FORWARD").Rules, "\n") != "-j ufw-before-forward" {
+		t.Errorf("after removal:\n%s", live)
+	}
+	docker := liveWith(t, rules.IPv4, "-j DOCKER-USER")
+	if r := Removal(docker, rules.IPv4); strings.Contains(r, "-X "+rules.ChainDockerUser) || !strings.Contains(r, "-A DOCKER-USER -j RETURN") {
+		t.Errorf("removal next to Docker's chains:\n%s", r)
+	}
+}
+
+// The rollback of a restore that made DOCKER-USER and hooked it in puts
+// FORWARD back too, so that the chain can be deleted again.
+func TestSnapshotUndoesOurHook(t *testing.T) {
+	in := Input{Family: rules.IPv4, DockerNFT: true}
+	live := dockerNFTLive()
+	undo := Snapshot(live, rules.IPv4)
+	_, input := Repair(in, live)
+	applyTo(t, live, input)
+	applyTo(t, live, undo)
+	if live.Chain(rules.ChainDockerUser) != nil || live.Chain(rules.ChainForward) != nil ||
+		strings.Join(live.Chain("FORWARD").Rules, "\n") != "-j ufw-before-forward" || live.Chain("FORWARD").Policy != "DROP" {
+		t.Errorf("after the rollback:\n%s", live)
+	}
+}

@@ -7,17 +7,21 @@ package rules
 // lxdbr+, incusbr+ and the included ones; X an excluded one):
 //
 //	FORWARD
-//	  -> DOCKER-USER                       (Docker's hook; owned by us while installed)
+//	  -> DOCKER-USER                       (Docker's hook; owned by us while installed;
+//	                                        made and hooked in by us where Docker runs its
+//	                                        nftables backend, table ip docker-bridges)
 //	       in or out of X -> RETURN         (left to its owner)
 //	       in or out of G, RELATED,ESTABLISHED -> ACCEPT
 //	       RELATED,ESTABLISHED -> RETURN   (Docker's own rules accept it)
 //	       INVALID -> DROP
 //	       bridged within G -> ACCEPT      (br_netfilter: same-bridge frames)
 //	       NEW into G -> ufw-docker-bridge-guests
-//	       from a container bridge -> RETURN (egress and same-network: Docker decides)
+//	       from a container bridge -> RETURN (egress and same-network: Docker decides;
+//	         ACCEPT for Docker's bridges under its nftables backend, whose own
+//	         chains still drop what Docker drops)
 //	       NEW into a container bridge -> ufw-docker-bridge-forward
-//	         (and for Podman's bridges, allowed -> ACCEPT: Podman accepts no
-//	         NEW connection to its published ports itself)
+//	         (and for Podman's bridges, and Docker's under its nftables backend,
+//	         allowed -> ACCEPT: their owner accepts nothing in iptables)
 //	       from G -> ufw-user-forward, then ACCEPT (guest egress; ufw route rules first)
 //	       RETURN
 //	  ufw-docker-bridge-forward
@@ -117,6 +121,9 @@ const (
 	// DockerBridgeWildcard matches the bridges of user-defined Docker
 	// networks (br-<network id>), including networks created later.
 	DockerBridgeWildcard = "br-+"
+	// DockerNFTTable is Docker's nftables table (families ip and ip6) when
+	// it runs its nftables firewall backend: its presence says so.
+	DockerNFTTable = "docker-bridges"
 	// PodmanBridgeCNI matches Podman's bridges under CNI (cni-podman0, ...).
 	PodmanBridgeCNI = "cni-podman+"
 	// PodmanBridgeNetavark matches Podman's bridges under netavark (podman0, ...).
