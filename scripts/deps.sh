@@ -29,3 +29,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Docker 29, for the tests of Docker's nftables firewall backend.
+"$(dirname "$0")/docker29.sh"

@@ -1,0 +1,293 @@
+package dockernft
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// state of the lab as the matrix sees it.
+type reach struct {
+	web, api, apiDenied, ssh, egress bool
+}
+
+func measure() reach {
+	return reach{
+		web:       open(clientAddr, 8080, "web"),
+		api:       open(clientAddr, 9443, "api"),
+		apiDenied: open(deniedAddr, 9443, "api"),
+		ssh:       open(clientAddr, 22, "ssh"),
+		egress:    egress("web"),
+	}
+}
+
+// expect measures the matrix, logs it and fails on every cell that is not
+// want.
+func expect(t testing.TB, title string, want reach) {
+	t.Helper()
+	got := measure()
+	mark := func(b bool) string {
+		if b {
+			return "OPEN"
+		}
+		return "closed"
+	}
+	cells := []struct {
+		name      string
+		got, want bool
+	}{
+		{"web 8080 from client", got.web, want.web},
+		{"api 9443 from client", got.api, want.api},
+		{"api 9443 from denied client", got.apiDenied, want.apiDenied},
+		{"host ssh 22 from client", got.ssh, want.ssh},
+		{"container egress", got.egress, want.egress},
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "reachability %s:\n", title)
+	for _, c := range cells {
+		bad := ""
+		if c.got != c.want {
+			bad = "   <-- WRONG"
+			t.Errorf("%s: %s is %s, want %s", title, c.name, mark(c.got), mark(c.want))
+		}
+		fmt.Fprintf(&b, "  %-30s %s%s\n", c.name, mark(c.got), bad)
+	}
+	t.Log(b.String())
+}
+
+// repaired reports whether the live IPv4 filter table holds what the rules
+// render next to Docker's nftables backend, DOCKER-USER hooked in first.
+func repaired(t testing.TB) bool {
+	t.Helper()
+	rs, err := state.Store{Dir: filepath.Join(dir, "state")}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("iptables-save", "-t", "filter").Output()
+	if err != nil {
+		return false
+	}
+	d, err := rules.ParseSave(string(out))
+	if err != nil || d.Table("filter") == nil {
+		return false
+	}
+	drift, _ := plan.Repair(plan.Input{Family: rules.IPv4, Rules: rs, DockerNFT: true}, d.Table("filter"))
+	return len(drift) == 0
+}
+
+func waitRepaired(t testing.TB, start time.Time) time.Duration {
+	t.Helper()
+	for !repaired(t) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("not repaired after 10s:\n%s", mustSh(t, "iptables-save -t filter"))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// TestDockerNFTables is the story next to Docker 29's nftables backend:
+// before install UFW's FORWARD DROP kills every container's egress and
+// published port (Docker accepts them only in its own nftables table); after
+// install egress works, published ports are closed until allowed, allow and
+// deny decide, the watcher repairs every clobber while a probe loop finds the
+// denied port closed throughout, and uninstall leaves what it found.
+func TestDockerNFTables(t *testing.T) {
+	before := mustSh(t, "iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'")
+	if !strings.Contains(mustSh(t, "nft list tables"), "table ip "+rules.DockerNFTTable) {
+		t.Fatal("dockerd 29 made no nftables table: not its nftables backend")
+	}
+	expect(t, "before install (UFW enabled)", reach{ssh: true})
+	if out, _ := exec.Command(bin, "doctor").CombinedOutput(); !strings.Contains(string(out), "docker-nftables-backend") {
+		t.Errorf("doctor before install does not name Docker's nftables backend:\n%s", out)
+	}
+
+	mustBin(t, "install")
+	expect(t, "after install", reach{ssh: true, egress: true})
+	if out, err := exec.Command(bin, "doctor").CombinedOutput(); err != nil || strings.Contains(string(out), "error") {
+		t.Errorf("doctor after install: %v\n%s", err, out)
+	}
+	mustBin(t, "allow", "9443")
+	mustBin(t, "deny", "from", deniedAddr)
+	expect(t, "allow 9443, deny from "+deniedAddr, reach{api: true, ssh: true, egress: true})
+	if out := mustBin(t, "sync"); !strings.Contains(out, "in sync") {
+		t.Errorf("sync after install: %s", out)
+	}
+
+	// The watcher, and a probe loop on the denied published port 8080.
+	w := startWatcher(t)
+	defer w.kill(t)
+	prober, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := exec.Command("iptables-save").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "old.save"), []byte(before4(string(old))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clobbers := []struct{ name, script string }{
+		{"iptables -F DOCKER-USER", "iptables -F DOCKER-USER"},
+		{"DOCKER-USER jump moved to the end of FORWARD", "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER"},
+		{"iptables -F FORWARD", "iptables -F FORWARD"},
+		{"iptables-restore (no -n) of a save without our rules", "iptables-restore < " + filepath.Join(dir, "old.save")},
+		{"ufw reload", "ufw reload"},
+		{"ufw disable, ufw enable", "ufw disable && ufw --force enable"},
+	}
+	var lat []time.Duration
+	for round := 0; round < 3; round++ {
+		for _, c := range clobbers {
+			mustSh(t, c.script)
+			d := waitRepaired(t, time.Now())
+			lat = append(lat, d)
+			t.Logf("%-55s repaired in %v", c.name, d)
+		}
+	}
+	// dockerd restart: Docker 29 rebuilds its nftables table, not ours.
+	restartDockerd(t)
+	t.Logf("%-55s in sync %v after its containers run again", "dockerd restart", waitRepaired(t, time.Now()))
+	// A network created while the watcher runs, its port published.
+	mustSh(t, docker+" network create nftnet && "+run("netweb", "--network nftnet -p 8282:80", "netweb 80"))
+	defer lab.Sh(docker + " rm -f netweb; " + docker + " network rm nftnet")
+	if err := lab.WaitFor(10*time.Second, func() error {
+		if !open(clientAddr, 8282, "netweb") {
+			return nil
+		}
+		return fmt.Errorf("8282 answers")
+	}); err != nil {
+		t.Error(err)
+	}
+	if open(clientAddr, 8282, "netweb") {
+		t.Error("a new network's published port is open before any allow")
+	}
+	mustBin(t, "allow", "8282")
+	if !open(clientAddr, 8282, "netweb") || !egress("netweb") {
+		t.Error("allow 8282: the new network's port or its egress does not work")
+	}
+	mustBin(t, "delete", "allow", "8282")
+
+	attempts, leaks := prober.Stop()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	t.Logf("%d clobbers: repair latency median %v, worst %v; %d probes of the denied port 8080, %d got through",
+		len(lat), lat[len(lat)/2], lat[len(lat)-1], attempts, leaks)
+	if leaks != 0 {
+		t.Errorf("%d connections to a denied published port got through during the clobbers", leaks)
+	}
+	if attempts < 1000 {
+		t.Errorf("only %d probes: the probe loop did not run", attempts)
+	}
+	expect(t, "after the clobbers", reach{api: true, ssh: true, egress: true})
+	w.stop(t)
+
+	// Without UFW, FORWARD accepts, and Docker's own table accepts its
+	// published ports: a clobbered DOCKER-USER opens 8080 unless the guard
+	// holds it closed.
+	mustSh(t, "ufw disable && iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
+	if open(clientAddr, 8080, "web") {
+		t.Error("UFW disabled, DOCKER-USER clobbered, no repair: the guard let 8080 through")
+	}
+	mustSh(t, "nft delete table inet "+rules.GuardTable)
+	if !open(clientAddr, 8080, "web") {
+		t.Error("UFW disabled, DOCKER-USER clobbered, no guard: 8080 stays closed, so this check proves nothing")
+	}
+	mustBin(t, "sync")
+	if open(clientAddr, 8080, "web") {
+		t.Error("UFW disabled, after sync: 8080 is open")
+	}
+	mustSh(t, "ufw --force enable")
+	mustBin(t, "sync")
+
+	mustBin(t, "uninstall")
+	expect(t, "after uninstall", reach{ssh: true})
+	after := mustSh(t, "iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'")
+	if after != before {
+		t.Errorf("uninstall did not give back the filter table it found:\n--- before\n%s--- after\n%s", before, after)
+	}
+}
+
+// before4 keeps the filter table of an iptables-save and drops our rules
+// from it: a save taken before install.
+func before4(save string) string {
+	var out []string
+	for _, l := range strings.Split(save, "\n") {
+		if strings.Contains(l, rules.ChainDockerUser) || strings.Contains(l, "ufw-docker-bridge") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
+
+// watcher is a running `ufw-docker-bridge watch`.
+type watcher struct {
+	cmd  *exec.Cmd
+	done chan error
+	log  string
+}
+
+// startWatcher starts the watcher and waits for its first pass.
+func startWatcher(t testing.TB) *watcher {
+	t.Helper()
+	w := &watcher{cmd: exec.Command(bin, "watch", "--safety-interval", "5s"), done: make(chan error, 1), log: filepath.Join(dir, "watch.log")}
+	logf, err := os.Create(w.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cmd.Stdout, w.cmd.Stderr = logf, logf
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.done <- w.cmd.Wait(); logf.Close() }()
+	if err := lab.WaitFor(15*time.Second, func() error {
+		if data, _ := os.ReadFile(w.log); !strings.Contains(string(data), "ready: live state verified") {
+			return fmt.Errorf("the watcher made no pass:\n%s", data)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// stop sends SIGTERM and checks for a clean exit.
+func (w *watcher) stop(t testing.TB) {
+	t.Helper()
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-w.done:
+		w.done <- err
+		if err != nil {
+			t.Errorf("watcher exit on SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watcher did not stop on SIGTERM")
+	}
+}
+
+// kill ends the watcher if it still runs and, when the test failed, logs
+// what it wrote.
+func (w *watcher) kill(t testing.TB) {
+	select {
+	case err := <-w.done:
+		w.done <- err
+	default:
+		w.cmd.Process.Kill()
+	}
+	if t.Failed() {
+		data, _ := os.ReadFile(w.log)
+		t.Logf("watcher log:\n%s", data)
+	}
+}

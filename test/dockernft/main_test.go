@@ -1,0 +1,184 @@
+// Package dockernft proves ufw-docker-bridge next to Docker's nftables
+// firewall backend (Docker 29, "firewall-backend": "nftables"), with real
+// packets: UFW enabled, a real dockerd 29 with busybox containers, and an
+// external client, inside namespaces this test binary creates. Docker 29 is
+// built by scripts/docker29.sh (Debian 12 ships 20.10, which has no such
+// backend); its own lab keeps it off the other tests' docker0.
+package dockernft
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// Addresses of the lab: the host faces the external namespace on ext0.
+const (
+	hostAddr   = "203.0.113.1"
+	clientAddr = "203.0.113.8" // an ordinary client
+	deniedAddr = "203.0.113.7" // the client the deny rule names
+	extNS      = "udbnftext"
+)
+
+// docker29Env names the directory of Docker 29's dockerd and runc.
+const docker29Env = "UFW_DOCKER_BRIDGE_DOCKER29"
+
+var (
+	dir     string // lab scratch directory
+	bin     string // the ufw-docker-bridge binary under test
+	docker  string // docker client command line
+	d29     string // directory of dockerd 29 and its runc
+	dockerd *lab.Daemon
+)
+
+// httpd is a container command that serves its first argument on port $1.
+const httpd = "sh -c 'mkdir -p /www && echo $0 > /www/index.html && exec httpd -f -p $1 -h /www'"
+
+func TestMain(m *testing.M) {
+	d29 = os.Getenv(docker29Env)
+	if d29 == "" {
+		d29 = "/usr/local/lib/ufw-docker-bridge-test/docker29"
+	}
+	if _, err := os.Stat(filepath.Join(d29, "dockerd")); err != nil && lab.Dir() == "" && os.Geteuid() == 0 {
+		if os.Getenv(lab.RequireEnv) == "1" {
+			fmt.Fprintf(os.Stderr, "dockernft: no dockerd 29 in %s (scripts/docker29.sh builds it)\n", d29)
+			os.Exit(1)
+		}
+		fmt.Printf("dockernft: skipping: no dockerd 29 in %s (scripts/docker29.sh builds it)\n", d29)
+		os.Exit(0)
+	}
+	os.Exit(lab.Main(m, setup))
+}
+
+func setup() (func(), error) {
+	dir = lab.Dir()
+	bin = filepath.Join(dir, "ufw-docker-bridge")
+	docker = "/usr/bin/docker -H unix://" + filepath.Join(dir, "docker.sock")
+	os.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", filepath.Join(dir, "state"))
+	os.Setenv("UFW_DOCKER_BRIDGE_LOCK", filepath.Join(dir, "udb.lock"))
+	steps := []string{
+		"go build -o " + bin + " ../../cmd/ufw-docker-bridge",
+		"ip link set lo up",
+		fmt.Sprintf("cp -a /etc/ufw %[1]s/etc-ufw && mount --bind %[1]s/etc-ufw /etc/ufw", dir),
+		fmt.Sprintf("cp -a /etc/default/ufw %[1]s/default-ufw && mount --bind %[1]s/default-ufw /etc/default/ufw", dir),
+		"mount -t tmpfs tmpfs /run && mkdir -p /run/docker /run/containerd /run/netns",
+		// Docker 29 refuses its nftables backend unless forwarding is on.
+		"sysctl -qw net.ipv4.ip_forward=1",
+		"ip netns add " + extNS,
+		"ip link add ext0 type veth peer name ext1 && ip link set ext1 netns " + extNS,
+		"ip addr add " + hostAddr + "/24 dev ext0 && ip link set ext0 up",
+		fmt.Sprintf("ip netns exec %s sh -c 'ip link set lo up; ip addr add %s/24 dev ext1; ip addr add %s/24 dev ext1; ip link set ext1 up'",
+			extNS, clientAddr, deniedAddr),
+		fmt.Sprintf("mkdir -p %[1]s/www-ext && echo ext > %[1]s/www-ext/index.html && ip netns exec %[2]s busybox httpd -p 80 -h %[1]s/www-ext", dir, extNS),
+		fmt.Sprintf("mkdir -p %[1]s/www-ssh && echo ssh > %[1]s/www-ssh/index.html && busybox httpd -p 22 -h %[1]s/www-ssh", dir),
+		"ufw allow 22/tcp && ufw --force enable",
+	}
+	for _, s := range steps {
+		if _, err := lab.Sh(s); err != nil {
+			return nil, err
+		}
+	}
+	if err := startDockerd(); err != nil {
+		return stopDockerd, err
+	}
+	tar, err := lab.BusyboxImage(dir, "../lab")
+	if err != nil {
+		return stopDockerd, err
+	}
+	for _, s := range []string{
+		docker + " import " + tar + " bb:1",
+		run("web", "-p 8080:80", "web 80"),
+		run("api", "-p 9443:443", "api 443"),
+	} {
+		if _, err := lab.Sh(s); err != nil {
+			return stopDockerd, err
+		}
+	}
+	return stopDockerd, nil
+}
+
+// run is the docker run command of a busybox web server named name. This
+// runc has no seccomp (built without libseccomp): containers go unconfined.
+func run(name, opts, args string) string {
+	return fmt.Sprintf("%s run -d --restart always --security-opt seccomp=unconfined --name %s %s bb:1 %s %s", docker, name, opts, httpd, args)
+}
+
+// startDockerd starts dockerd 29 with its nftables backend. Debian's
+// docker-proxy is too old for it: no userland proxy. The 20.10 client talks
+// to it through API 1.41, which DOCKER_MIN_API_VERSION lets it accept.
+func startDockerd() error {
+	cmd := []string{"env", "DOCKER_MIN_API_VERSION=1.24", filepath.Join(d29, "dockerd"),
+		"--firewall-backend=nftables", "--userland-proxy=false",
+		"--add-runtime", "runc29=" + filepath.Join(d29, "runc"), "--default-runtime", "runc29",
+		"--data-root", filepath.Join(dir, "docker-root"), "--exec-root", filepath.Join(dir, "docker-exec"),
+		"-H", "unix://" + filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"),
+		"--shutdown-timeout", "2"}
+	var err error
+	dockerd, err = lab.Start(filepath.Join(dir, "dockerd.log"), cmd[0], cmd[1:]...)
+	if err != nil {
+		return err
+	}
+	return lab.WaitFor(60*time.Second, func() error {
+		_, err := lab.Sh(docker + " info")
+		return err
+	})
+}
+
+func stopDockerd() {
+	if dockerd != nil {
+		dockerd.Stop(20 * time.Second)
+		os.Remove(filepath.Join(dir, "docker.pid"))
+		dockerd = nil
+	}
+}
+
+// restartDockerd restarts dockerd and waits until its containers run again.
+func restartDockerd(t testing.TB) {
+	t.Helper()
+	n := strings.TrimSpace(mustSh(t, docker+" ps -q | wc -l"))
+	stopDockerd()
+	if err := startDockerd(); err != nil {
+		t.Fatal(err)
+	}
+	mustSh(t, "for i in $(seq 100); do [ $("+docker+" ps -q | wc -l) -ge "+n+" ] && exit 0; sleep 0.2; done; exit 1")
+}
+
+func mustSh(t testing.TB, script string) string {
+	t.Helper()
+	out, err := lab.Sh(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// mustBin runs ufw-docker-bridge and fails the test when it fails.
+func mustBin(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	t.Logf("$ ufw-docker-bridge %s\n%s", strings.Join(args, " "), out)
+	if err != nil {
+		t.Fatalf("ufw-docker-bridge %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out)
+}
+
+// open reports whether a web page on the host's port answers the external
+// client at source with want.
+func open(source string, port int, want string) bool {
+	out, _ := exec.Command("ip", "netns", "exec", extNS, "curl", "-s", "-m", "1", "--interface", source,
+		fmt.Sprintf("http://%s:%d/", hostAddr, port)).Output()
+	return strings.TrimSpace(string(out)) == want
+}
+
+// egress reports whether container name reaches the external web server.
+func egress(name string) bool {
+	out, _ := lab.Sh(docker + " exec " + name + " timeout 3 wget -q -O - http://" + clientAddr + "/")
+	return strings.TrimSpace(out) == "ext"
+}
