@@ -323,3 +323,22 @@ func TestOwners(t *testing.T) {
 		}
 	}
 }
+
+// Recorded from dockerd 29 on its nftables backend next to UFW, before and
+// after install and allow 9443: before, doctor names the backend; after,
+// nothing fires, and a moved jump to our DOCKER-USER is found as it is
+// under Docker's iptables backend.
+func TestDocker29NFTablesRecorded(t *testing.T) {
+	h := installed(t)
+	h.NFTTables = nftTables(t, "docker29-nftables-ufw-installed.nft-tables")
+	h.Saves = map[rules.Family]*rules.Dump{rules.IPv4: load(t, "docker29-nftables-ufw-installed.iptables-save")}
+	only(t, Check(h))
+	fwd := h.Saves[rules.IPv4].Table("filter").Chain("FORWARD")
+	fwd.Rules = append(fwd.Rules[1:], fwd.Rules[0])
+	only(t, Check(h), "docker-user-jump-not-first")
+
+	h.Installed = nil
+	h.NFTTables = h.NFTTables[:len(h.NFTTables)-1] // no guard table
+	h.Saves = map[rules.Family]*rules.Dump{rules.IPv4: load(t, "docker29-nftables-ufw.iptables-save")}
+	only(t, Check(h), "docker-nftables-backend")
+}
