@@ -35,8 +35,10 @@ const (
 // Backend keeps our blocks in a rules file per family and the live ruleset
 // in step. Next to UFW the files are UFW's after*.rules, which UFW loads on
 // every start and reload; next to firewalld they are files of our own in
-// the state directory (firewalld.rules, firewalld6.rules), which say that we
-// are installed and hold what the watcher and the hooks restore.
+// the state directory (firewalld.rules, firewalld6.rules; iptables.rules and
+// iptables6.rules on a host with neither, which our unit loads at boot with
+// iptables-restore --noflush), which say that we are installed and hold what
+// the watcher and the hooks restore.
 type Backend struct {
 	// Dir holds the files: UFW's configuration directory (/etc/ufw), or the
 	// state directory.
@@ -70,8 +72,11 @@ func (b *Backend) dockerNFT() map[rules.Family]bool {
 // Path returns the after*.rules file of family f.
 func (b *Backend) Path(f rules.Family) string {
 	name := "after"
-	if b.Firewall == plan.FirewallD {
+	switch b.Firewall {
+	case plan.FirewallD:
 		name = "firewalld"
+	case plan.IPTables:
+		name = "iptables"
 	}
 	if f == rules.IPv6 {
 		name += "6"

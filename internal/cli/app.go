@@ -171,6 +171,9 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,
 	}
+	if fw == plan.IPTables {
+		e.UFW.Dir = store.Dir
+	}
 	if fw == plan.FirewallD {
 		e.UFW.Dir = store.Dir
 		e.Zones = firewalld.Guests{ConfigDir: "/etc/firewalld", Connect: func() (*firewalld.Client, error) {
@@ -185,14 +188,25 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 }
 
 // installed returns the engine for the firewall we are installed next to:
-// firewalld when our own firewalld.rules is in the state directory, else UFW.
+// firewalld or plain iptables when our own file of that name is in the state
+// directory, else UFW.
 func installed(c *cli.Context, deps Deps) *engine.Engine {
-	fw := plan.UFW
-	probe := &ufw.Backend{Dir: c.String("state-dir"), Firewall: plan.FirewallD}
-	if inst, err := probe.Installed(); err == nil && (inst[rules.IPv4] || inst[rules.IPv6]) {
-		fw = plan.FirewallD
-	}
+	fw, _ := installedFirewall(c)
 	return env(c, deps, fw)
+}
+
+// installedFirewall returns the firewall whose files hold our block (UFW
+// when none does) and whether one does.
+func installedFirewall(c *cli.Context) (plan.Firewall, bool) {
+	for _, fw := range []plan.Firewall{plan.FirewallD, plan.IPTables} {
+		probe := &ufw.Backend{Dir: c.String("state-dir"), Firewall: fw}
+		if inst, err := probe.Installed(); err == nil && (inst[rules.IPv4] || inst[rules.IPv6]) {
+			return fw, true
+		}
+	}
+	probe := &ufw.Backend{Dir: c.String("ufw-dir")}
+	inst, err := probe.Installed()
+	return plan.UFW, err == nil && (inst[rules.IPv4] || inst[rules.IPv6])
 }
 
 // noArgs refuses positional arguments of commands that take none.

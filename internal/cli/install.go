@@ -1,6 +1,11 @@
 package cli
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
@@ -14,7 +19,7 @@ func installCommand(deps Deps) *cli.Command {
 		Usage: "apply our rules live and keep them: in UFW's after*.rules, or next to firewalld in the state directory with a zone and policy for guests",
 		Flags: []cli.Flag{
 			dryRunFlag,
-			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "auto (firewalld when it runs, else ufw), ufw or firewalld"},
+			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "auto (firewalld when it runs, else ufw when enabled, else iptables), ufw, firewalld or iptables"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -22,11 +27,9 @@ func installCommand(deps Deps) *cli.Command {
 			}
 			b := c.String("backend")
 			switch b {
-			case "auto", "ufw", "firewalld":
-			case "iptables":
-				return cli.Exit("backend iptables is not available in this version: use ufw or firewalld", ExitFailure)
+			case "auto", "ufw", "firewalld", "iptables":
 			default:
-				return usagef("unknown backend %q (want auto, ufw or firewalld)", b)
+				return usagef("unknown backend %q (want auto, ufw, firewalld or iptables)", b)
 			}
 			if err := needRoot(c); err != nil {
 				return err
@@ -41,9 +44,14 @@ func installCommand(deps Deps) *cli.Command {
 			fw := plan.UFW
 			switch {
 			case b == "firewalld" && !running:
-				return cli.Exit("firewalld is not running (start it, or install with --backend ufw)", ExitFailure)
+				return cli.Exit("firewalld is not running (start it, or install with --backend ufw or iptables)", ExitFailure)
 			case b == "firewalld" || (b == "auto" && running):
 				fw = plan.FirewallD
+			case b == "iptables" || (b == "auto" && !ufwEnabled(c.String("ufw-dir"))):
+				fw = plan.IPTables
+			}
+			if other, ok := installedFirewall(c); ok && other != fw {
+				return cli.Exit(fmt.Sprintf("installed with backend %s: run uninstall first to change to %s", other, fw), ExitFailure)
 			}
 			return env(c, deps, fw).Install(c.Context, c.Bool("dry-run"))
 		},
@@ -65,4 +73,19 @@ func uninstallCommand(deps Deps) *cli.Command {
 			return installed(c, deps).Uninstall(c.Context, c.Bool("dry-run"))
 		},
 	}
+}
+
+// ufwEnabled reports whether UFW is installed and enabled (ENABLED=yes in
+// ufw.conf, which UFW's boot job reads).
+func ufwEnabled(dir string) bool {
+	data, err := os.ReadFile(filepath.Join(dir, "ufw.conf"))
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok && k == "ENABLED" {
+			return strings.EqualFold(strings.Trim(v, `"' `), "yes")
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -20,6 +21,9 @@ func ruleArgs(c *cli.Context) (words []string, dryRun bool) {
 		}
 		words = append(words, a)
 	}
+	if c.Bool("host-too") {
+		words = append(words, rules.HostTooWord)
+	}
 	return words, dryRun
 }
 
@@ -32,11 +36,15 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 		usage = "say how to treat a bridge: include (a guest bridge: forwarding, DHCP/DNS, NAT), exclude (leave it to its owner), nat-off"
 		args = "NAME[+] include|exclude|nat-off"
 	}
+	flags := []cli.Flag{dryRunFlag}
+	if a != rules.Bridge {
+		flags = append(flags, &cli.BoolFlag{Name: "host-too", Usage: "cover the host's own services on these ports too (also accepted at the end of the rule)"})
+	}
 	return &cli.Command{
 		Name:      string(a),
 		Usage:     usage,
 		ArgsUsage: args,
-		Flags:     []cli.Flag{dryRunFlag},
+		Flags:     flags,
 		Action: func(c *cli.Context) error {
 			words, dryRun := ruleArgs(c)
 			r, err := rules.Parse(append([]string{string(a)}, words...))
@@ -46,7 +54,11 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 			if err := needRoot(c); err != nil {
 				return err
 			}
-			return installed(c, deps).Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {
+			e := installed(c, deps)
+			if r.HostToo && e.UFW.Firewall == plan.FirewallD {
+				return cli.Exit("--host-too: next to firewalld the host's own ports are its zones' (firewall-cmd --add-port)", ExitFailure)
+			}
+			return e.Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {
 				out, added := rs.Add(r)
 				if !added {
 					return rs, "skipped: rule exists: " + r.String(), nil

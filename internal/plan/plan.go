@@ -19,7 +19,23 @@ const (
 	// FirewallD: no route chain to delegate to; guests' DHCP and DNS are a
 	// matter of the zone their bridge is bound to.
 	FirewallD
+	// IPTables: no host firewall daemon, the host's own rules are a file
+	// loaded with iptables-restore (iptables-persistent, ferm, a unit of
+	// the admin's). Our input chain is hooked into INPUT first: it holds
+	// the rules that cover the host too, and guests' DHCP and DNS.
+	IPTables
 )
+
+// String names the firewall as `install --backend` does.
+func (f Firewall) String() string {
+	switch f {
+	case FirewallD:
+		return "firewalld"
+	case IPTables:
+		return "iptables"
+	}
+	return "ufw"
+}
 
 // Input is everything the filter plan of one family depends on.
 type Input struct {
@@ -133,10 +149,21 @@ func Filter(in Input) *rules.Table {
 
 	guests.Rules = append(append(append(guests.Rules, denies(in)...), route...), dropLogged()...)
 
-	for _, g := range br.Guests {
-		if in.Firewall != UFW {
-			break
+	if in.Firewall == FirewallD {
+		// The host's own ports and guests' services are firewalld's zones'.
+		return t
+	}
+	for _, r := range in.Rules.Of(rules.Deny) {
+		if r.HostToo {
+			input.Rules = append(input.Rules, match(r, in.Family, "DROP")...)
 		}
+	}
+	for _, r := range in.Rules.Of(rules.Allow) {
+		if r.HostToo {
+			input.Rules = append(input.Rules, match(r, in.Family, "ACCEPT")...)
+		}
+	}
+	for _, g := range br.Guests {
 		for _, s := range guestServices(in.Family) {
 			input.Rules = append(input.Rules, "-i "+g+" "+s+" -j ACCEPT")
 		}

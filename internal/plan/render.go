@@ -59,8 +59,10 @@ func Removal(live *rules.Table, f rules.Family) string {
 	if len(deletes) == 0 {
 		return ""
 	}
-	for i := 0; i < countRule(live, f.UFWBeforeInput(), InputJump); i++ {
-		deletes = append([]string{"-D " + f.UFWBeforeInput() + " " + InputJump}, deletes...)
+	for _, chain := range []string{f.UFWBeforeInput(), rules.ChainInputBuiltin} {
+		for i := 0; i < countRule(live, chain, InputJump); i++ {
+			deletes = append([]string{"-D " + chain + " " + InputJump}, deletes...)
+		}
 	}
 	return withDeletes(t, deletes)
 }
@@ -71,13 +73,15 @@ func Removal(live *rules.Table, f rules.Family) string {
 // are deleted again. UFW's route chain is left alone when it exists; UFW's
 // input chain gets its rules back (a restore of ours may append a jump).
 //
-// When DOCKER-USER is not there, a restore of ours may create it and hook it
-// into FORWARD: FORWARD then gets its live rules and policy back too, so
-// that the chain can be deleted again.
+// When DOCKER-USER (our input chain) is not there, a restore of ours may
+// create it and hook it into FORWARD (INPUT): that built-in chain then gets
+// its live rules and policy back too, so that ours can be deleted again.
 func Snapshot(live *rules.Table, f rules.Family) string {
 	t := &rules.Table{Name: "filter"}
-	if fwd := live.Chain(rules.ChainForwardBuiltin); fwd != nil && live.Chain(rules.ChainDockerUser) == nil {
-		t.Chains = append(t.Chains, &rules.Chain{Name: fwd.Name, Policy: fwd.Policy, Declared: true, Rules: fwd.Rules})
+	for _, hook := range [][2]string{{rules.ChainForwardBuiltin, rules.ChainDockerUser}, {rules.ChainInputBuiltin, rules.ChainInput}} {
+		if c := live.Chain(hook[0]); c != nil && live.Chain(hook[1]) == nil {
+			t.Chains = append(t.Chains, &rules.Chain{Name: c.Name, Policy: c.Policy, Declared: true, Rules: c.Rules})
+		}
 	}
 	var deletes []string
 	for _, name := range append(append([]string{}, rules.OwnedChains...), f.UFWUserForward(), f.UFWBeforeInput()) {

@@ -50,20 +50,11 @@ func Repair(in Input, live *rules.Table) (drift []string, input string) {
 func Jumps(in Input, live *rules.Table, force bool) (drift, lines []string) {
 	f := in.Family
 	if DockerManaged(live) || in.DockerNFT {
-		fwdDrift := false
-		n := countRule(live, rules.ChainForwardBuiltin, "-j "+rules.ChainDockerUser)
-		switch pos := rules.JumpPosition(live, rules.ChainForwardBuiltin, rules.ChainDockerUser); {
-		case pos == 0:
-			drift, fwdDrift = append(drift, "FORWARD does not jump to DOCKER-USER"), true
-		case pos > 1 || n > 1:
-			drift, fwdDrift = append(drift, fmt.Sprintf("FORWARD jumps to DOCKER-USER at rule %d, not first", pos)), true
-		}
-		if fwdDrift || force {
-			for i := 0; i < n; i++ {
-				lines = append(lines, fmt.Sprintf("-D %s -j %s", rules.ChainForwardBuiltin, rules.ChainDockerUser))
-			}
-			lines = append(lines, fmt.Sprintf("-I %s 1 -j %s", rules.ChainForwardBuiltin, rules.ChainDockerUser))
-		}
+		drift, lines = first(live, rules.ChainForwardBuiltin, rules.ChainDockerUser, force)
+	}
+	if in.Firewall == IPTables {
+		d, l := first(live, rules.ChainInputBuiltin, rules.ChainInput, force)
+		drift, lines = append(drift, d...), append(lines, l...)
 	}
 	if chain := f.UFWBeforeInput(); live.Chain(chain) != nil && in.Firewall == UFW {
 		rs := live.Chain(chain).Rules
@@ -89,6 +80,26 @@ func Jumps(in Input, live *rules.Table, force bool) (drift, lines []string) {
 				lines = append(lines, "-A "+chain+" "+InputJump)
 			}
 		}
+	}
+	return drift, lines
+}
+
+// first checks that built-in chain from jumps to target first and once, and
+// returns what is wrong and the restore lines that mend it (written again
+// with force).
+func first(live *rules.Table, from, target string, force bool) (drift, lines []string) {
+	n := countRule(live, from, "-j "+target)
+	switch pos := rules.JumpPosition(live, from, target); {
+	case pos == 0:
+		drift = append(drift, fmt.Sprintf("%s does not jump to %s", from, target))
+	case pos > 1 || n > 1:
+		drift = append(drift, fmt.Sprintf("%s jumps to %s at rule %d, not first", from, target, pos))
+	}
+	if len(drift) > 0 || force {
+		for i := 0; i < n; i++ {
+			lines = append(lines, fmt.Sprintf("-D %s -j %s", from, target))
+		}
+		lines = append(lines, fmt.Sprintf("-I %s 1 -j %s", from, target))
 	}
 	return drift, lines
 }

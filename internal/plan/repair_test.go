@@ -220,3 +220,47 @@ func TestSnapshotUndoesOurHook(t *testing.T) {
 		t.Errorf("after the rollback:\n%s", live)
 	}
 }
+
+// The iptables backend: rules with --host-too also decide in our input
+// chain (denies first), INPUT jumps to it first and once, nothing is
+// delegated to UFW, and uninstall takes the jump out again.
+func TestIPTablesBackendInput(t *testing.T) {
+	in := Input{Family: rules.IPv4, Firewall: IPTables,
+		Rules: mustRules(t, "allow 443/tcp --host-too", "deny from 198.51.100.9 --host-too", "allow 8080", "bridge virbr+ include")}
+	f := Filter(in)
+	input := strings.Join(f.Chain(rules.ChainInput).Rules, "\n")
+	want := "-s 198.51.100.9/32 -j DROP\n-p tcp -m conntrack --ctorigdstport 443 -j ACCEPT\n-i virbr+ -p udp -m udp --dport 67 -j ACCEPT"
+	if !strings.HasPrefix(input, want) || strings.Contains(input, "8080") {
+		t.Errorf("input chain:\n%s\nwant it to start with:\n%s", input, want)
+	}
+	if strings.Contains(f.String(), rules.ChainUFWUserForward) {
+		t.Errorf("the iptables backend delegates to UFW:\n%s", f)
+	}
+	live := &rules.Table{Name: "filter", Chains: []*rules.Chain{
+		{Name: "INPUT", Policy: "DROP", Rules: []string{"-i lo -j ACCEPT", "-p tcp -m tcp --dport 22 -j ACCEPT"}},
+		{Name: "FORWARD", Policy: "DROP", Rules: []string{"-j DOCKER-USER"}},
+		{Name: "DOCKER", Policy: "-"},
+		{Name: rules.ChainDockerUser, Policy: "-", Rules: []string{"-j RETURN"}},
+	}}
+	undo := Snapshot(live, rules.IPv4)
+	drift, restore := Repair(in, live)
+	if !strings.Contains(strings.Join(drift, "\n"), "INPUT does not jump to "+rules.ChainInput) {
+		t.Errorf("drift %v", drift)
+	}
+	applyTo(t, live, restore)
+	if pos := rules.JumpPosition(live, "INPUT", rules.ChainInput); pos != 1 {
+		t.Errorf("INPUT jumps to our chain at %d", pos)
+	}
+	if d, again := Repair(in, live); d != nil || again != "" {
+		t.Errorf("after the repair: drift %v", d)
+	}
+	applyTo(t, live, undo)
+	if live.Chain(rules.ChainInput) != nil || len(live.Chain("INPUT").Rules) != 2 {
+		t.Errorf("after the rollback:\n%s", live)
+	}
+	applyTo(t, live, restore)
+	applyTo(t, live, Removal(live, rules.IPv4))
+	if live.Chain(rules.ChainInput) != nil || strings.Contains(strings.Join(live.Chain("INPUT").Rules, "\n"), rules.ChainInput) {
+		t.Errorf("after removal:\n%s", live)
+	}
+}

@@ -35,6 +35,8 @@ package rules
 //
 //	INPUT -> ufw-before-input (UFW's) ... -> ufw-docker-bridge-input (just before
 //	         ufw-user-input, where UFW's load of after.rules puts it)
+//	INPUT -> ufw-docker-bridge-input first (the iptables backend: no UFW, no firewalld)
+//	       deny rules with --host-too -> DROP; allow rules with --host-too -> ACCEPT
 //	       from G: DHCP, DHCPv6 and DNS to the host -> ACCEPT
 //
 //	nftables table inet ufw-docker-bridge (the guard; after iptables' FORWARD,
@@ -76,6 +78,9 @@ const (
 	ChainUFW6UserForward = "ufw6-user-forward"
 	// ChainForwardBuiltin is the built-in FORWARD chain.
 	ChainForwardBuiltin = "FORWARD"
+	// ChainInputBuiltin is the built-in INPUT chain (our input chain is
+	// hooked into it first by the iptables backend).
+	ChainInputBuiltin = "INPUT"
 
 	// MarkerBegin opens the block this project manages in a UFW file.
 	MarkerBegin = "# BEGIN ufw-docker-bridge"

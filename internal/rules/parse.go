@@ -43,7 +43,14 @@ func Parse(words []string) (Rule, error) {
 	default:
 		return Rule{}, syntaxf("unknown action %q (want allow, deny or bridge)", words[0])
 	}
-	rest := words[1:]
+	var rest []string
+	for _, w := range words[1:] {
+		if w == HostTooWord {
+			r.HostToo = true
+			continue
+		}
+		rest = append(rest, w)
+	}
 	if len(rest) > 0 && rest[0] != "from" {
 		ports, proto, err := parsePortSpec(rest[0])
 		if err != nil {

@@ -99,3 +99,20 @@ func TestBridges(t *testing.T) {
 		}
 	}
 }
+
+func TestHostToo(t *testing.T) {
+	for _, words := range [][]string{{"allow", "443", "--host-too"}, {"allow", "--host-too", "443"}, {"deny", "from", "10.0.0.0/8", "--host-too"}} {
+		r, err := Parse(words)
+		if err != nil || !r.HostToo {
+			t.Errorf("%v: %+v, %v", words, r, err)
+			continue
+		}
+		back, err := Parse(strings.Fields(r.String()))
+		if err != nil || back != r {
+			t.Errorf("%v: %q does not parse back: %v", words, r.String(), err)
+		}
+	}
+	if _, err := Parse([]string{"bridge", "virbr9", "include", "--host-too"}); err == nil {
+		t.Error("a bridge rule takes --host-too")
+	}
+}

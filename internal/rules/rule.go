@@ -61,7 +61,13 @@ type Rule struct {
 	// what to do with it; empty for allow and deny.
 	Iface   string
 	Setting BridgeSetting
+	// HostToo says an allow or deny rule also covers the host's own
+	// services on those ports (INPUT), so one list serves both.
+	HostToo bool
 }
+
+// HostTooWord marks a rule that covers the host's own ports too.
+const HostTooWord = "--host-too"
 
 // String is the canonical form, which Parse accepts and the state file holds.
 func (r Rule) String() string {
@@ -78,6 +84,9 @@ func (r Rule) String() string {
 	}
 	if r.Source.IsValid() {
 		b.WriteString(" from " + FormatPrefix(r.Source))
+	}
+	if r.HostToo {
+		b.WriteString(" " + HostTooWord)
 	}
 	return b.String()
 }
