@@ -3,7 +3,8 @@
 # any is missing. Idempotent; prints what it does.
 set -euo pipefail
 pkgs=(iptables nftables ufw firewalld docker.io busybox-static dbus iproute2 conntrack curl util-linux lintian init-system-helpers
-	libvirt-daemon-system libvirt-clients dnsmasq-base lxd podman containernetworking-plugins netavark aardvark-dns)
+	libvirt-daemon-system libvirt-clients dnsmasq-base lxd podman containernetworking-plugins netavark aardvark-dns
+	ferm)
 if ! command -v go >/dev/null; then
 	echo "deps: go is not installed (the project needs Go 1.22 or newer)" >&2
 	exit 1
@@ -27,7 +28,19 @@ if [ ${#missing[@]} -gt 0 ]; then
 		chmod +x /usr/sbin/policy-rc.d
 		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 	fi
+	# ferm would load /etc/ferm/ferm.conf at boot: the tests run it only
+	# inside their lab, on a configuration of their own.
+	echo 'ferm ferm/enable boolean false' | debconf-set-selections
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Docker 29, for the tests of Docker's nftables firewall backend.
 "$(dirname "$0")/docker29.sh"
+# iptables-persistent and netfilter-persistent, downloaded, not installed:
+# UFW's package Breaks them. The tests unpack them into an overlay of the
+# root inside their lab and run netfilter-persistent there.
+debs=/var/cache/ufw-docker-bridge-test/debs
+if ! ls "$debs"/netfilter-persistent_*.deb "$debs"/iptables-persistent_*.deb >/dev/null 2>&1; then
+	echo "deps: downloading netfilter-persistent and iptables-persistent into $debs"
+	mkdir -p "$debs"
+	(cd "$debs" && apt-get download -qq netfilter-persistent iptables-persistent 2>/dev/null)
+fi

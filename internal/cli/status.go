@@ -101,10 +101,7 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &report{Backend: "ufw", Installed: map[string]bool{}, Rules: []numberedRule{}}
-	if e.Zones != nil {
-		r.Backend = "firewalld"
-	}
+	r := &report{Backend: e.UFW.Firewall.String(), Installed: map[string]bool{}, Rules: []numberedRule{}}
 	inst, err := e.UFW.Installed()
 	if errors.Is(err, fs.ErrPermission) {
 		r.LiveUnknown = "reading UFW's files and the live firewall needs root"

@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,8 +12,24 @@ import (
 // Netlink lists the bridges of the network namespace the process runs in.
 type Netlink struct{}
 
+// dumpTries is how many times a netlink dump is asked for when the kernel
+// says it was interrupted (links or addresses changed meanwhile, as they do
+// while Docker starts its containers).
+const dumpTries = 5
+
 // Bridges returns every bridge link with its addresses and owner.
-func (Netlink) Bridges() ([]Bridge, error) {
+func (n Netlink) Bridges() ([]Bridge, error) {
+	var out []Bridge
+	var err error
+	for i := 0; i < dumpTries; i++ {
+		if out, err = n.bridges(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	return out, err
+}
+
+func (Netlink) bridges() ([]Bridge, error) {
 	links, err := netlink.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("listing links: %w", err)
