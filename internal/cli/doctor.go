@@ -16,6 +16,7 @@ func doctorCommand(deps Deps) *cli.Command {
 		Flags: []cli.Flag{
 			jsonFlag(),
 			&cli.StringFlag{Name: "docker-config", Value: "/etc/docker/daemon.json", EnvVars: []string{"UFW_DOCKER_BRIDGE_DOCKER_CONFIG"}, Usage: "Docker's daemon.json"},
+			&cli.StringFlag{Name: "etc", Value: "/etc", EnvVars: []string{"UFW_DOCKER_BRIDGE_ETC"}, Usage: "where iptables-persistent, ferm and systemd keep their files"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -42,7 +43,7 @@ func doctorCommand(deps Deps) *cli.Command {
 				names = append(names, b.Name)
 			}
 			host, err := doctor.Collector{Runner: deps.Runner, UFWDir: c.String("ufw-dir"), DefaultUFW: "/etc/default/ufw",
-				DockerConfig: c.String("docker-config"), ProcSys: "/proc/sys"}.Collect(c.Context, inst, rs, names)
+				DockerConfig: c.String("docker-config"), ProcSys: "/proc/sys", Etc: c.String("etc")}.Collect(c.Context, inst, rs, names)
 			if err != nil {
 				return err
 			}

@@ -25,6 +25,8 @@ type Collector struct {
 	DockerConfig string
 	// ProcSys is /proc/sys.
 	ProcSys string
+	// Etc is /etc, where the boot-time rule loaders keep their files.
+	Etc string
 }
 
 // Collect reads everything Check needs; installed, rs and bridges come from
@@ -79,6 +81,9 @@ func (c Collector) Collect(ctx context.Context, installed map[rules.Family]bool,
 			return h, err
 		}
 	}
+	if h.Boot, err = c.boot(); err != nil {
+		return h, err
+	}
 	data, err := os.ReadFile(c.DockerConfig)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -90,6 +95,36 @@ func (c Collector) Collect(ctx context.Context, installed map[rules.Family]bool,
 		}
 	}
 	return h, nil
+}
+
+// boot reads the files of Host.Boot that exist.
+func (c Collector) boot() (map[string]string, error) {
+	out := map[string]string{}
+	if c.Etc == "" {
+		return out, nil
+	}
+	paths := []string{persistentV4, persistentV6, persistentDefault, fermConf}
+	for _, pattern := range []string{fermDir + "/*", unitDir + "/*.service", unitDir + "/*.service.d/*.conf"} {
+		matches, err := filepath.Glob(filepath.Join(c.Etc, pattern))
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", pattern, err)
+		}
+		for _, m := range matches {
+			rel, _ := filepath.Rel(c.Etc, m)
+			paths = append(paths, rel)
+		}
+	}
+	for _, p := range paths {
+		data, err := os.ReadFile(filepath.Join(c.Etc, p))
+		switch {
+		case errors.Is(err, fs.ErrNotExist), err == nil && strings.HasPrefix(p, unitDir) && !strings.Contains(string(data), "tables-restore"):
+		case err != nil:
+			return nil, fmt.Errorf("reading /etc/%s: %w", p, err)
+		default:
+			out[p] = string(data)
+		}
+	}
+	return out, nil
 }
 
 // readShellVars reads KEY=value lines (quotes stripped) into vars; a missing

@@ -58,6 +58,11 @@ type Host struct {
 	Rules     rules.Ruleset
 	// Bridges are the names of the host's bridge interfaces.
 	Bridges []string
+	// Boot holds the files that load a host's own rules at boot where there
+	// is no UFW or firewalld, by path relative to /etc: iptables-persistent's
+	// rules.v4, rules.v6 and settings, ferm's configuration, and the units
+	// in systemd/system that run iptables-restore.
+	Boot map[string]string
 }
 
 // Check runs every check and returns the findings, most serious first.
@@ -83,7 +88,7 @@ func Failing(fs []Finding) bool {
 
 var checks = []func(Host) []Finding{
 	checkDockerUser, checkDrift, checkNotInstalled, checkExposed, checkForwarding, checkMixed, checkBridgeNF,
-	checkMasquerade, checkDockerConfig, checkUFW, checkRejectAbove, checkGuestsBlocked,
+	checkMasquerade, checkDockerConfig, checkUFW, checkRejectAbove, checkGuestsBlocked, checkBoot,
 }
 
 func filter(h Host, f rules.Family) *rules.Table {

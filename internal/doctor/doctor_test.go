@@ -342,3 +342,58 @@ func TestDocker29NFTablesRecorded(t *testing.T) {
 	h.Saves = map[rules.Family]*rules.Dump{rules.IPv4: load(t, "docker29-nftables-ufw.iptables-save")}
 	only(t, Check(h), "docker-nftables-backend")
 }
+
+// bootHost is the clean installed host with the boot files of
+// testdata/boot/NAME as its /etc.
+func bootHost(t *testing.T, name string) Host {
+	t.Helper()
+	h := installed(t)
+	var err error
+	if h.Boot, err = (Collector{Etc: filepath.Join("testdata", "boot", name)}).boot(); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// Hosts without UFW or firewalld: iptables-persistent, a hand-made unit and
+// ferm, each as shipped or as an admin writes them, and as fixed.
+func TestBootLoaders(t *testing.T) {
+	// iptables-persistent: rules saved while Docker ran (Docker 29's
+	// chains), restored without --noflush (Debian's default settings).
+	h := bootHost(t, "persistent")
+	only(t, Check(h), "saved-docker-chains", "restore-without-noflush")
+	for _, f := range Check(h) {
+		if f.ID == "saved-docker-chains" && !strings.Contains(f.Fix, "iptables-save | grep -v") {
+			t.Errorf("fix: %s", f.Fix)
+		}
+		if f.ID == "restore-without-noflush" && f.Fix != "echo IPTABLES_RESTORE_NOFLUSH=yes >> /etc/default/netfilter-persistent" {
+			t.Errorf("fix: %s", f.Fix)
+		}
+	}
+	only(t, Check(bootHost(t, "persistent-fixed")))
+
+	// A unit of the admin's: the IPv4 restore flushes, the IPv6 one does not.
+	fs := Check(bootHost(t, "unit"))
+	only(t, fs, "restore-without-noflush")
+	if len(fs) == 1 && fs[0].Fix != "in /etc/systemd/system/firewall.service: ExecStart=/sbin/iptables-restore --noflush /etc/iptables.rules (and declare in the file only the chains it owns)" {
+		t.Errorf("fix: %s", fs[0].Fix)
+	}
+
+	// Debian's ferm.conf defines FORWARD and preserves nothing; the test
+	// lab's preserves every chain.
+	fs = Check(bootHost(t, "ferm-debian"))
+	only(t, fs, "ferm-no-preserve", "ferm-no-preserve", "ferm-no-preserve")
+	var fixes []string
+	for _, f := range fs {
+		fixes = append(fixes, f.Fix)
+	}
+	want := "add to /etc/ferm/ferm.conf: domain (ip ip6) table filter chain (DOCKER DOCKER-ISOLATION-STAGE-1 DOCKER-ISOLATION-STAGE-2 DOCKER-USER " +
+		"ufw-docker-bridge-forward ufw-docker-bridge-guests ufw-docker-bridge-input) @preserve;"
+	if !strings.Contains(strings.Join(fixes, "\n"), want) || !strings.Contains(strings.Join(fixes, "\n"), "chain (FORWARD) @preserve;") {
+		t.Errorf("fixes:\n%s\nwant among them:\n%s", strings.Join(fixes, "\n"), want)
+	}
+	only(t, Check(bootHost(t, "ferm-preserve")))
+	h = bootHost(t, "ferm-preserve")
+	h.Other = &rules.Dump{}
+	only(t, Check(h), "ferm-legacy")
+}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,6 +204,98 @@ func TestIPTablesBackend(t *testing.T) {
 		expect(t, "after the restores", map[probe]bool{web: false, api: true, apiLAN: true, db: false, dbLAN: true, sshHost: true, hostDeny: true})
 		containerEgress(t)
 		w.stop(t)
+	})
+	step("doctor on iptables-persistent, a hand-made unit and ferm", func(t *testing.T) {
+		etc := filepath.Join(dir, "boot-etc")
+		write := func(rel, text string) {
+			t.Helper()
+			p := filepath.Join(etc, rel)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		doctor := func(title string, want ...string) map[string][]string {
+			t.Helper()
+			cmd := exec.Command(bin, "doctor", "--json")
+			cmd.Env = append(os.Environ(), "UFW_DOCKER_BRIDGE_ETC="+etc)
+			out, _ := cmd.Output()
+			var fs []struct{ ID, Fix string }
+			if err := json.Unmarshal(out, &fs); err != nil {
+				t.Fatalf("doctor --json: %v\n%s", err, out)
+			}
+			got := map[string][]string{}
+			for _, f := range fs {
+				if strings.HasPrefix(f.ID, "saved-") || strings.HasPrefix(f.ID, "restore-") || strings.HasPrefix(f.ID, "ferm-") {
+					got[f.ID] = append(got[f.ID], f.Fix)
+				}
+			}
+			t.Logf("doctor, %s: %v", title, got)
+			for _, id := range want {
+				if got[id] == nil {
+					t.Errorf("doctor, %s: no %s", title, id)
+				}
+			}
+			if len(want) == 0 && len(got) > 0 {
+				t.Errorf("doctor, %s: %v, want nothing", title, got)
+			}
+			return got
+		}
+		// iptables-persistent: saved while Docker runs, Debian's settings.
+		os.RemoveAll(etc)
+		write("iptables/rules.v4", mustSh(t, "iptables-save"))
+		write("default/netfilter-persistent", "FLUSH_ON_STOP=0\n# IPTABLES_RESTORE_NOFLUSH=yes\n")
+		doctor("iptables-persistent saved while Docker runs", "saved-docker-chains", "restore-without-noflush")
+		write("iptables/rules.v4", hostRules)
+		write("default/netfilter-persistent", "FLUSH_ON_STOP=0\nIPTABLES_RESTORE_NOFLUSH=yes\n")
+		doctor("iptables-persistent fixed")
+		// A hand-made unit.
+		os.RemoveAll(etc)
+		write("systemd/system/firewall.service", "[Service]\nType=oneshot\nExecStart=/usr/sbin/iptables-restore /etc/firewall.rules\n")
+		doctor("a unit restoring without --noflush", "restore-without-noflush")
+		write("systemd/system/firewall.service", "[Service]\nType=oneshot\nExecStart=/usr/sbin/iptables-restore --noflush /etc/firewall.rules\n")
+		doctor("the unit fixed")
+		// ferm: Debian's configuration, then that configuration with
+		// FORWARD left to Docker and the lines doctor gives added, loaded by
+		// ferm itself: Docker's chains and ours survive it. With the
+		// iptables-legacy tools in place, doctor also says ferm would use
+		// them (ferm-legacy); they are hidden from here on, as above.
+		os.RemoveAll(etc)
+		write("ferm/ferm.conf", "domain ip table filter chain INPUT policy ACCEPT;\n")
+		doctor("ferm next to the iptables-legacy tools", "ferm-legacy")
+		mustSh(t, "mount --bind /dev/null /usr/sbin/xtables-legacy-multi")
+		defer lab.Sh("umount /usr/sbin/xtables-legacy-multi")
+		debian, err := os.ReadFile("/etc/ferm/ferm.conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		write("ferm/ferm.conf", string(debian))
+		got := doctor("Debian's ferm.conf", "ferm-no-preserve")
+		fixed := strings.Replace(string(debian), "chain FORWARD {", "chain FORWARD-UNUSED {", 1)
+		fixed = strings.Replace(fixed, "@include ferm.d/;", "", 1)
+		for _, fix := range got["ferm-no-preserve"] {
+			if line, ok := strings.CutPrefix(fix, "add to /etc/ferm/ferm.conf: "); ok {
+				fixed += line + "\n"
+			}
+			if line, ok := strings.CutPrefix(fix, "move its rules elsewhere and preserve it: "); ok {
+				fixed += line + "\n"
+			}
+		}
+		// IPv4 only: the lab's ip6tables FORWARD still jumps to the chains
+		// UFW left there, which a host with ferm does not have.
+		write("ferm/ferm.conf", strings.ReplaceAll(fixed, "domain (ip ip6)", "domain ip"))
+		doctor("ferm.conf with doctor's lines")
+		mustSh(t, "ferm "+filepath.Join(etc, "ferm/ferm.conf"))
+		// ferm defines INPUT itself, so the jump into our input chain is all
+		// it drops (the watcher is stopped: sync puts it back).
+		if out := mustBin(t, "sync"); !strings.Contains(out, "INPUT does not jump to "+rules.ChainInput) ||
+			strings.Contains(out, "missing") || strings.Contains(out, "differs") {
+			t.Errorf("sync after ferm with doctor's lines:\n%s", out)
+		}
+		expect(t, "after ferm with doctor's lines", map[probe]bool{web: false, api: true, sshHost: true})
+		containerEgress(t)
 	})
 	step("uninstall removes our file and chains and nothing else", func(t *testing.T) {
 		was := liveFilter(t)
