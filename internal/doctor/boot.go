@@ -190,7 +190,7 @@ func checkFerm(h Host) []Finding {
 		}
 		if len(clash) > 0 {
 			out = append(out, Finding{ID: "ferm-no-preserve", Severity: Warning,
-				Summary: fmt.Sprintf("ferm defines %s in the %s table itself: every ferm run drops the jumps Docker put there", strings.Join(clash, ", "), tbl),
+				Summary:  fmt.Sprintf("ferm defines %s in the %s table itself: every ferm run drops the jumps Docker put there", strings.Join(clash, ", "), tbl),
 				Evidence: []string{"/etc/" + fermConf + ": chain " + strings.Join(clash, " ") + " { ... }"},
 				Fix: fmt.Sprintf("move its rules elsewhere and preserve it: domain (ip ip6) table %s chain (%s) @preserve;",
 					tbl, strings.Join(clash, " "))})
