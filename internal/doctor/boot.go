@@ -18,6 +18,7 @@ const (
 	persistentV6      = "iptables/rules.v6"
 	persistentDefault = "default/netfilter-persistent"
 	fermConf          = "ferm/ferm.conf"
+	fermDefault       = "default/ferm"
 	fermDir           = "ferm/ferm.d"
 	unitDir           = "systemd/system"
 )
@@ -156,8 +157,13 @@ var defined = regexp.MustCompile(`chain\s+(\([^)]*\)|[^\s;{(]+)\s*(\{|policy)`)
 
 // checkFerm: ferm loads whole tables; Docker's chains and ours survive it
 // only when its configuration preserves them, and only when ferm and Docker
-// use one iptables variant.
+// use one iptables variant. It looks at a ferm enabled in /etc/default/ferm.
 func checkFerm(h Host) []Finding {
+	// Debian's package ships a ferm.conf whether or not ferm runs: only a
+	// ferm enabled at boot loads it.
+	if shellVar(h.Boot[fermDefault], "ENABLED") != "yes" {
+		return nil
+	}
 	var conf strings.Builder
 	for _, p := range sortedKeys(h.Boot) {
 		if p == fermConf || strings.HasPrefix(p, fermDir+"/") {

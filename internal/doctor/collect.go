@@ -103,7 +103,7 @@ func (c Collector) boot() (map[string]string, error) {
 	if c.Etc == "" {
 		return out, nil
 	}
-	paths := []string{persistentV4, persistentV6, persistentDefault, fermConf}
+	paths := []string{persistentV4, persistentV6, persistentDefault, fermConf, fermDefault}
 	for _, pattern := range []string{fermDir + "/*", unitDir + "/*.service", unitDir + "/*.service.d/*.conf"} {
 		matches, err := filepath.Glob(filepath.Join(c.Etc, pattern))
 		if err != nil {

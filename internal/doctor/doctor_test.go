@@ -393,6 +393,9 @@ func TestBootLoaders(t *testing.T) {
 		t.Errorf("fixes:\n%s\nwant among them:\n%s", strings.Join(fixes, "\n"), want)
 	}
 	only(t, Check(bootHost(t, "ferm-preserve")))
+	h = bootHost(t, "ferm-debian")
+	h.Boot["default/ferm"] = "ENABLED=\"no\"\n" // Debian's default: the shipped ferm.conf is not loaded
+	only(t, Check(h))
 	h = bootHost(t, "ferm-preserve")
 	h.Other = &rules.Dump{}
 	only(t, Check(h), "ferm-legacy")

@@ -7,13 +7,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
 
@@ -66,35 +64,13 @@ func expect(t testing.TB, title string, want reach) {
 	t.Log(b.String())
 }
 
-// repaired reports whether the live IPv4 filter table holds what the rules
-// render next to Docker's nftables backend, DOCKER-USER hooked in first.
-func repaired(t testing.TB) bool {
-	t.Helper()
-	rs, err := state.Store{Dir: filepath.Join(dir, "state")}.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("iptables-save", "-t", "filter").Output()
-	if err != nil {
-		return false
-	}
-	d, err := rules.ParseSave(string(out))
-	if err != nil || d.Table("filter") == nil {
-		return false
-	}
-	drift, _ := plan.Repair(plan.Input{Family: rules.IPv4, Rules: rs, DockerNFT: true}, d.Table("filter"))
-	return len(drift) == 0
-}
+// nftIn is the plan the live state must match next to Docker's nftables
+// backend: DOCKER-USER hooked in first by us.
+var nftIn = plan.Input{DockerNFT: true}
 
 func waitRepaired(t testing.TB, start time.Time) time.Duration {
 	t.Helper()
-	for !repaired(t) {
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("not repaired after 10s:\n%s", mustSh(t, "iptables-save -t filter"))
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return time.Since(start)
+	return lab.WaitInSync(t, filepath.Join(dir, "state"), nftIn, start)
 }
 
 // TestDockerNFTables is the story next to Docker 29's nftables backend:
@@ -126,8 +102,8 @@ func TestDockerNFTables(t *testing.T) {
 	}
 
 	// The watcher, and a probe loop on the denied published port 8080.
-	w := startWatcher(t)
-	defer w.kill(t)
+	w := lab.StartWatcher(t, bin, dir, []string{"--safety-interval", "5s"})
+	defer w.Kill(t)
 	prober, err := lab.StartProber("/run/netns/"+extNS, clientAddr, hostAddr+":8080", 50, 250*time.Millisecond, 5*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -139,23 +115,15 @@ func TestDockerNFTables(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "old.save"), []byte(before4(string(old))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	clobbers := []struct{ name, script string }{
-		{"iptables -F DOCKER-USER", "iptables -F DOCKER-USER"},
-		{"DOCKER-USER jump moved to the end of FORWARD", "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER"},
-		{"iptables -F FORWARD", "iptables -F FORWARD"},
-		{"iptables-restore (no -n) of a save without our rules", "iptables-restore < " + filepath.Join(dir, "old.save")},
-		{"ufw reload", "ufw reload"},
-		{"ufw disable, ufw enable", "ufw disable && ufw --force enable"},
+	clobbers := []lab.Clobber{
+		{Name: "iptables -F DOCKER-USER", Script: "iptables -F DOCKER-USER"},
+		{Name: "DOCKER-USER jump moved to the end of FORWARD", Script: "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER"},
+		{Name: "iptables -F FORWARD", Script: "iptables -F FORWARD"},
+		{Name: "iptables-restore (no -n) of a save without our rules", Script: "iptables-restore < " + filepath.Join(dir, "old.save")},
+		{Name: "ufw reload", Script: "ufw reload"},
+		{Name: "ufw disable, ufw enable", Script: "ufw disable && ufw --force enable"},
 	}
-	var lat []time.Duration
-	for round := 0; round < 3; round++ {
-		for _, c := range clobbers {
-			mustSh(t, c.script)
-			d := waitRepaired(t, time.Now())
-			lat = append(lat, d)
-			t.Logf("%-55s repaired in %v", c.name, d)
-		}
-	}
+	lat := lab.ClobberRounds(t, 3, clobbers, func(start time.Time) time.Duration { return waitRepaired(t, start) })
 	// dockerd restart: Docker 29 rebuilds its nftables table, not ours.
 	restartDockerd(t)
 	t.Logf("%-55s in sync %v after its containers run again", "dockerd restart", waitRepaired(t, time.Now()))
@@ -190,7 +158,7 @@ func TestDockerNFTables(t *testing.T) {
 		t.Errorf("only %d probes: the probe loop did not run", attempts)
 	}
 	expect(t, "after the clobbers", reach{api: true, ssh: true, egress: true})
-	w.stop(t)
+	w.Stop(t)
 
 	// Without UFW, FORWARD accepts, and Docker's own table accepts its
 	// published ports: a clobbered DOCKER-USER opens 8080 unless the guard
@@ -229,65 +197,4 @@ func before4(save string) string {
 		out = append(out, l)
 	}
 	return strings.Join(out, "\n")
-}
-
-// watcher is a running `ufw-docker-bridge watch`.
-type watcher struct {
-	cmd  *exec.Cmd
-	done chan error
-	log  string
-}
-
-// startWatcher starts the watcher and waits for its first pass.
-func startWatcher(t testing.TB) *watcher {
-	t.Helper()
-	w := &watcher{cmd: exec.Command(bin, "watch", "--safety-interval", "5s"), done: make(chan error, 1), log: filepath.Join(dir, "watch.log")}
-	logf, err := os.Create(w.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cmd.Stdout, w.cmd.Stderr = logf, logf
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { w.done <- w.cmd.Wait(); logf.Close() }()
-	if err := lab.WaitFor(15*time.Second, func() error {
-		if data, _ := os.ReadFile(w.log); !strings.Contains(string(data), "ready: live state verified") {
-			return fmt.Errorf("the watcher made no pass:\n%s", data)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
-
-// stop sends SIGTERM and checks for a clean exit.
-func (w *watcher) stop(t testing.TB) {
-	t.Helper()
-	w.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-w.done:
-		w.done <- err
-		if err != nil {
-			t.Errorf("watcher exit on SIGTERM: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("watcher did not stop on SIGTERM")
-	}
-}
-
-// kill ends the watcher if it still runs and, when the test failed, logs
-// what it wrote.
-func (w *watcher) kill(t testing.TB) {
-	select {
-	case err := <-w.done:
-		w.done <- err
-	default:
-		w.cmd.Process.Kill()
-	}
-	if t.Failed() {
-		data, _ := os.ReadFile(w.log)
-		t.Logf("watcher log:\n%s", data)
-	}
 }

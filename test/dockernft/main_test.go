@@ -60,25 +60,15 @@ func setup() (func(), error) {
 	dir = lab.Dir()
 	bin = filepath.Join(dir, "ufw-docker-bridge")
 	docker = "/usr/bin/docker -H unix://" + filepath.Join(dir, "docker.sock")
-	os.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", filepath.Join(dir, "state"))
-	os.Setenv("UFW_DOCKER_BRIDGE_LOCK", filepath.Join(dir, "udb.lock"))
-	steps := []string{
-		"go build -o " + bin + " ../../cmd/ufw-docker-bridge",
-		"ip link set lo up",
-		fmt.Sprintf("cp -a /etc/ufw %[1]s/etc-ufw && mount --bind %[1]s/etc-ufw /etc/ufw", dir),
-		fmt.Sprintf("cp -a /etc/default/ufw %[1]s/default-ufw && mount --bind %[1]s/default-ufw /etc/default/ufw", dir),
-		"mount -t tmpfs tmpfs /run && mkdir -p /run/docker /run/containerd /run/netns",
+	steps := append(lab.Prepare(dir, bin),
 		// Docker 29 refuses its nftables backend unless forwarding is on.
-		"sysctl -qw net.ipv4.ip_forward=1",
-		"ip netns add " + extNS,
-		"ip link add ext0 type veth peer name ext1 && ip link set ext1 netns " + extNS,
-		"ip addr add " + hostAddr + "/24 dev ext0 && ip link set ext0 up",
-		fmt.Sprintf("ip netns exec %s sh -c 'ip link set lo up; ip addr add %s/24 dev ext1; ip addr add %s/24 dev ext1; ip link set ext1 up'",
-			extNS, clientAddr, deniedAddr),
+		"sysctl -qw net.ipv4.ip_forward=1")
+	steps = append(steps, lab.External(extNS, []string{hostAddr}, []string{clientAddr, deniedAddr})...)
+	steps = append(steps,
 		fmt.Sprintf("mkdir -p %[1]s/www-ext && echo ext > %[1]s/www-ext/index.html && ip netns exec %[2]s busybox httpd -p 80 -h %[1]s/www-ext", dir, extNS),
 		fmt.Sprintf("mkdir -p %[1]s/www-ssh && echo ssh > %[1]s/www-ssh/index.html && busybox httpd -p 22 -h %[1]s/www-ssh", dir),
 		"ufw allow 22/tcp && ufw --force enable",
-	}
+	)
 	for _, s := range steps {
 		if _, err := lab.Sh(s); err != nil {
 			return nil, err

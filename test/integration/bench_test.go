@@ -280,7 +280,7 @@ func BenchmarkRepair(b *testing.B) {
 	mustBin(b, "allow", "9443")
 	defer runBin("uninstall")
 	w := startWatcher(b)
-	defer w.kill(b)
+	defer w.Kill(b)
 	prober := startDeniedProber(b)
 	defer prober.Stop()
 	const rounds = 20
@@ -321,7 +321,7 @@ func BenchmarkRepair(b *testing.B) {
 	attempts, leaks := prober.Stop()
 	// The alternative: DOCKER-USER rules alone, with no guard and no
 	// watcher, and one clobber, probed for a second.
-	w.stop(b)
+	w.Stop(b)
 	mustSh(b, "nft delete table inet "+rules.GuardTable+" && iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
 	bare := startDeniedProber(b)
 	time.Sleep(time.Second)
@@ -373,9 +373,9 @@ func BenchmarkWatcherIdle(b *testing.B) {
 	mustBin(b, "install")
 	defer runBin("uninstall")
 	w := startWatcherArgs(b, nil) // the default safety interval
-	defer w.kill(b)
+	defer w.Kill(b)
 	time.Sleep(2 * time.Second) // start-up is not idle
-	pid := w.cmd.Process.Pid
+	pid := w.PID()
 	const ticks = 100 // USER_HZ
 	const idle = 30 * time.Second
 	self0, child0 := procStat(b, pid)
@@ -388,5 +388,5 @@ func BenchmarkWatcherIdle(b *testing.B) {
 	figure(b, "watcher.idle.cpu", cpu, "ms/30s", "alternative=none(no-daemon)", verdict("<10ms", cpu < 10))
 	figure(b, "watcher.idle.wakeups", float64(wake1-wake0)/idle.Seconds(), "per-s", "alternative=none(no-daemon)")
 	figure(b, "watcher.idle.rss", rss, "MB", "alternative=none(no-daemon)", verdict("<25MB", rss < 25))
-	w.stop(b)
+	w.Stop(b)
 }

@@ -315,7 +315,7 @@ func TestGuestBridges(t *testing.T) {
 			t.Error("a new bridge's guest has no egress after sync")
 		}
 		w := startWatcher(t)
-		defer w.stop(t)
+		defer w.Stop(t)
 		mustSh(t, "ip link add udbvms1 type bridge && ip addr add 10.78.0.1/24 dev udbvms1 && ip link set udbvms1 up")
 		t.Cleanup(func() { lab.Sh("ip link del udbvms1") })
 		g := newGuest(t, "udbvg1", "udbvms1")
@@ -327,7 +327,7 @@ func TestGuestBridges(t *testing.T) {
 			}
 			return nil
 		}); err != nil {
-			t.Fatalf("a new bridge under an include pattern has no egress after 10 s: %v\n%s", err, mustSh(t, "cat "+w.log))
+			t.Fatalf("a new bridge under an include pattern has no egress after 10 s: %v\n%s", err, mustSh(t, "cat "+w.Log))
 		}
 		t.Logf("egress through our NAT %v after the bridge appeared", time.Since(start).Round(time.Millisecond))
 	})

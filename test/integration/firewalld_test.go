@@ -109,7 +109,7 @@ func TestFirewalldBackend(t *testing.T) {
 		}
 	})
 	w := startWatcher(t)
-	defer w.kill(t)
+	defer w.Kill(t)
 	// 50 dialers hit the denied port 8080 every ~5 ms through both; none
 	// may get through. A restart leaves the host without any firewall
 	// between firewalld's stop (which flushes every iptables table, Docker's
@@ -148,7 +148,7 @@ func TestFirewalldBackend(t *testing.T) {
 	}
 	prober.Stop()
 	t.Logf("repair after firewall-cmd --reload %v, after a firewalld restart %v (from the start of each)", lat[0].Round(time.Millisecond), lat[1].Round(time.Millisecond))
-	w.stop(t)
+	w.Stop(t)
 	step("uninstall leaves firewalld's permanent configuration as it was", func(t *testing.T) {
 		mustBin(t, "delete", "allow", "9443")
 		mustBin(t, "uninstall")

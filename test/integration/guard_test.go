@@ -50,7 +50,7 @@ func TestGuardCoversDockerProxy(t *testing.T) {
 	}); err != nil {
 		t.Error(err)
 	}
-	w.stop(t)
+	w.Stop(t)
 	bare := "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n" +
 		"*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
 	mustSh(t, "printf '"+bare+"' | iptables-restore")

@@ -33,7 +33,7 @@ func TestConcurrentAllows(t *testing.T) {
 	mustBin(t, "install")
 	defer runBin("uninstall")
 	w := startWatcher(t)
-	defer w.kill(t)
+	defer w.Kill(t)
 	var wg sync.WaitGroup
 	codes := make([]int, 20)
 	for i := 0; i < 20; i++ {
@@ -65,7 +65,7 @@ func TestConcurrentAllows(t *testing.T) {
 			t.Errorf("the kernel holds port %s %d times, want once per family", port, n)
 		}
 	}
-	w.stop(t)
+	w.Stop(t)
 	for i := 0; i < 20; i++ {
 		mustBin(t, "delete", "allow", fmt.Sprintf("%d/tcp", 6100+i))
 	}
@@ -89,10 +89,10 @@ func TestFailClosed(t *testing.T) {
 	// The watcher's repair fails the same way: it logs the error, keeps
 	// running, and the port stays closed.
 	w := startWatcher(t, brokenRestore(t))
-	defer w.kill(t)
+	defer w.Kill(t)
 	mustSh(t, "iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
 	if err := lab.WaitFor(5*time.Second, func() error {
-		data, _ := os.ReadFile(w.log)
+		data, _ := os.ReadFile(w.Log)
 		if !strings.Contains(string(data), "simulated failure") {
 			return fmt.Errorf("the watcher did not report the failed repair:\n%s", data)
 		}
@@ -101,7 +101,7 @@ func TestFailClosed(t *testing.T) {
 		t.Error(err)
 	}
 	expect(t, "clobbered, the watcher's repair failing", map[probe]bool{web: false})
-	w.stop(t)
+	w.Stop(t)
 	mustBin(t, "sync")
 }
 

@@ -81,6 +81,9 @@ func TestIPTablesBackend(t *testing.T) {
 	step("before install the host's INPUT rules do not protect published ports", func(t *testing.T) {
 		expect(t, "before install", map[probe]bool{web: true, api: true, sshHost: true, hostDeny: false})
 		before = filterWithoutCounters(t)
+		if err := os.WriteFile(filepath.Join(dir, "before.save"), []byte(before), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		if out, _ := exec.Command(bin, "doctor").CombinedOutput(); !strings.Contains(string(out), "exposed-port") {
 			t.Errorf("doctor before install does not name the exposed ports:\n%s", out)
 		}
@@ -111,7 +114,29 @@ func TestIPTablesBackend(t *testing.T) {
 				t.Errorf("our file declares a chain that is not ours: %s", l)
 			}
 		}
-		mustSh(t, "iptables-restore --noflush --test < "+filepath.Join(dir, "state", "iptables.rules"))
+		// Our unit's ExecStartPre lines, pointed at the lab's state
+		// directory, after a restore that wiped our chains: they come back
+		// (the watcher's first pass then hooks them in).
+		unit, err := os.ReadFile("../../packaging/systemd/ufw-docker-bridge.service")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustSh(t, "iptables-restore < "+filepath.Join(dir, "before.save"))
+		n := 0
+		for _, l := range strings.Split(string(unit), "\n") {
+			if cmd, ok := strings.CutPrefix(l, "ExecStartPre=-"); ok && strings.Contains(cmd, "tables-restore") {
+				mustSh(t, strings.ReplaceAll(cmd, "/etc/ufw-docker-bridge", filepath.Join(dir, "state")))
+				n++
+			}
+		}
+		if n != 2 {
+			t.Errorf("the unit runs %d restores before the watcher, want 2 (one per family)", n)
+		}
+		want := plan.Filter(plan.Input{Family: rules.IPv4, Firewall: plan.IPTables})
+		if d := rules.DiffChains(want, liveFilter(t), rules.OwnedChains...); len(d) > 0 {
+			t.Errorf("after the unit's restores our chains differ: %v", d)
+		}
+		mustBin(t, "sync")
 		if files := readUFW(t); files["after.rules"] != string(pristine["after.rules"]) {
 			t.Error("install with the iptables backend changed UFW's after.rules")
 		}
@@ -136,26 +161,18 @@ func TestIPTablesBackend(t *testing.T) {
 	})
 	step("the watcher and the guard through restores of other tools", func(t *testing.T) {
 		w := startWatcher(t)
-		defer w.kill(t)
+		defer w.Kill(t)
 		prober := startDeniedProber(t)
 		// A save from before install: Docker's chains, the host's rules, none of ours.
 		if err := os.WriteFile(filepath.Join(dir, "old.save"), []byte(before), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		clobbers := []struct{ name, script string }{
-			{"iptables-restore (no -n) of a save from before install", "iptables-restore < " + filepath.Join(dir, "old.save")},
-			{"iptables -F DOCKER-USER", "iptables -F DOCKER-USER"},
-			{"INPUT flushed and reloaded by the host's script", "iptables -F INPUT && iptables-restore -n < " + rulesFile},
+		clobbers := []lab.Clobber{
+			{Name: "iptables-restore (no -n) of a save from before install", Script: "iptables-restore < " + filepath.Join(dir, "old.save")},
+			{Name: "iptables -F DOCKER-USER", Script: "iptables -F DOCKER-USER"},
+			{Name: "INPUT flushed and reloaded by the host's script", Script: "iptables -F INPUT && iptables-restore -n < " + rulesFile},
 		}
-		var lat []time.Duration
-		for round := 0; round < 3; round++ {
-			for _, c := range clobbers {
-				mustSh(t, c.script)
-				d := waitRepaired(t, time.Now())
-				lat = append(lat, d)
-				t.Logf("%-55s repaired in %v", c.name, d)
-			}
-		}
+		lat := lab.ClobberRounds(t, 3, clobbers, func(start time.Time) time.Duration { return waitRepaired(t, start) })
 		if debs, _ := filepath.Glob(filepath.Join(persistentDebs, "*-persistent_*.deb")); len(debs) == 2 {
 			// Debian's netfilter-persistent and iptables-persistent, unpacked
 			// into an overlay of the root (UFW's package Breaks them), and
@@ -203,7 +220,7 @@ func TestIPTablesBackend(t *testing.T) {
 		checkNoLeaks(t, prober, lat, "restores")
 		expect(t, "after the restores", map[probe]bool{web: false, api: true, apiLAN: true, db: false, dbLAN: true, sshHost: true, hostDeny: true})
 		containerEgress(t)
-		w.stop(t)
+		w.Stop(t)
 	})
 	step("doctor on iptables-persistent, a hand-made unit and ferm", func(t *testing.T) {
 		etc := filepath.Join(dir, "boot-etc")
@@ -263,6 +280,7 @@ func TestIPTablesBackend(t *testing.T) {
 		// iptables-legacy tools in place, doctor also says ferm would use
 		// them (ferm-legacy); they are hidden from here on, as above.
 		os.RemoveAll(etc)
+		write("default/ferm", "ENABLED=\"yes\"\n")
 		write("ferm/ferm.conf", "domain ip table filter chain INPUT policy ACCEPT;\n")
 		doctor("ferm next to the iptables-legacy tools", "ferm-legacy")
 		mustSh(t, "mount --bind /dev/null /usr/sbin/xtables-legacy-multi")

@@ -41,34 +41,22 @@ func setup() (func(), error) {
 	bin = filepath.Join(dir, "ufw-docker-bridge")
 	sock := filepath.Join(dir, "docker.sock")
 	docker = "/usr/bin/docker -H unix://" + sock
-	os.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", filepath.Join(dir, "state"))
-	os.Setenv("UFW_DOCKER_BRIDGE_LOCK", filepath.Join(dir, "udb.lock"))
-	steps := []string{
-		"go build -o " + bin + " ../../cmd/ufw-docker-bridge",
-		"ip link set lo up",
-		// Private copies of everything ufw and dockerd write.
-		fmt.Sprintf("cp -a /etc/ufw %[1]s/etc-ufw && mount --bind %[1]s/etc-ufw /etc/ufw", dir),
-		fmt.Sprintf("cp -a /etc/default/ufw %[1]s/default-ufw && mount --bind %[1]s/default-ufw /etc/default/ufw", dir),
-		// A private /run: docker's, dbus's, firewalld's and ip netns' sockets,
-		// the xtables lock and our lock all stay inside the lab.
-		"mount -t tmpfs tmpfs /run && mkdir -p /run/docker /run/netns /run/dbus /run/firewalld",
+	steps := lab.Prepare(dir, bin)
+	steps = append(steps,
 		fmt.Sprintf("cp -a /etc/firewalld %[1]s/etc-firewalld && mount --bind %[1]s/etc-firewalld /etc/firewalld", dir),
 		// A user's own text around where our block goes: it must survive byte for byte.
 		"printf '# my own after.rules note\\n' >> /etc/ufw/after.rules",
-		"printf %s \"$(cat /etc/ufw/after6.rules)\" > /etc/ufw/after6.rules.new && mv /etc/ufw/after6.rules.new /etc/ufw/after6.rules",
-		// The external client.
-		"ip netns add " + extNS,
-		"ip link add ext0 type veth peer name ext1 && ip link set ext1 netns " + extNS,
-		"ip addr add " + hostAddr + "/24 dev ext0 && ip addr add 192.168.77.1/24 dev ext0 && ip link set ext0 up",
-		fmt.Sprintf("ip netns exec %s sh -c 'ip link set lo up; ip addr add %s/24 dev ext1; ip addr add %s/24 dev ext1; ip addr add %s/24 dev ext1; ip link set ext1 up'",
-			extNS, clientAddr, deniedAddr, lanAddr),
+		"printf %s \"$(cat /etc/ufw/after6.rules)\" > /etc/ufw/after6.rules.new && mv /etc/ufw/after6.rules.new /etc/ufw/after6.rules")
+	// The external client.
+	steps = append(steps, lab.External(extNS, []string{hostAddr, "192.168.77.1"}, []string{clientAddr, deniedAddr, lanAddr})...)
+	steps = append(steps,
 		// Web servers: one in the external namespace (container egress), two host services.
 		fmt.Sprintf("for s in ext ssh other; do mkdir -p %[1]s/www-$s && echo $s > %[1]s/www-$s/index.html; done", dir),
 		fmt.Sprintf("ip netns exec %s busybox httpd -p 80 -h %s/www-ext", extNS, dir),
 		fmt.Sprintf("busybox httpd -p 22 -h %[1]s/www-ssh && busybox httpd -p 2222 -h %[1]s/www-other", dir),
 		// UFW as a careful admin has it: deny incoming, allow ssh.
 		"ufw allow 22/tcp && ufw --force enable",
-	}
+	)
 	for _, s := range steps {
 		if _, err := lab.Sh(s); err != nil {
 			return nil, err

@@ -2,19 +2,16 @@ package integration
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/watch"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
@@ -23,79 +20,25 @@ import (
 // rules render, with FORWARD's jump to DOCKER-USER first.
 func repaired(t testing.TB) bool {
 	t.Helper()
-	rs, err := state.Store{Dir: filepath.Join(dir, "state")}.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("iptables-save", "-t", "filter").Output()
-	if err != nil {
-		return false
-	}
-	d, err := rules.ParseSave(string(out))
-	if err != nil || d.Table("filter") == nil {
-		return false
-	}
-	drift, _ := plan.Repair(plan.Input{Family: rules.IPv4, Rules: rs, Firewall: labFirewall}, d.Table("filter"))
-	return len(drift) == 0
+	return lab.InSync(t, filepath.Join(dir, "state"), plan.Input{Firewall: labFirewall})
 }
 
 // waitRepaired polls until the live state is right and returns how long that
 // took from start.
 func waitRepaired(t testing.TB, start time.Time) time.Duration {
 	t.Helper()
-	deadline := start.Add(10 * time.Second)
-	for !repaired(t) {
-		if time.Now().After(deadline) {
-			t.Fatalf("not repaired after 10s:\n%s", mustSh(t, "iptables-save -t filter"))
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return time.Since(start)
+	return lab.WaitInSync(t, filepath.Join(dir, "state"), plan.Input{Firewall: labFirewall}, start)
 }
 
-// notifySocket listens where the watcher sends its systemd notifications.
-func notifySocket(t testing.TB) (string, <-chan string) {
-	t.Helper()
-	return notifySocketAt(t, filepath.Join(dir, "notify.sock"))
-}
-
-// notifySocketAt is notifySocket at a given path.
+// notifySocketAt listens where a watcher sends its systemd notifications.
 func notifySocketAt(t testing.TB, path string) (string, <-chan string) {
 	t.Helper()
-	os.Remove(path)
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch := make(chan string, 16)
-	go func() {
-		buf := make([]byte, 256)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				close(ch)
-				return
-			}
-			ch <- string(buf[:n])
-		}
-	}()
-	return path, ch
+	return path, lab.NotifySocket(t, path)
 }
 
 func waitNotify(t testing.TB, ch <-chan string, want string) {
 	t.Helper()
-	timeout := time.After(15 * time.Second)
-	for {
-		select {
-		case s := <-ch:
-			if strings.Contains(s, want) {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("no %s from the watcher", want)
-		}
-	}
+	lab.WaitNotify(t, ch, want)
 }
 
 // TestWatchZeroExposure clobbers the firewall in every way the watcher issue
@@ -115,31 +58,21 @@ func TestWatchZeroExposure(t *testing.T) {
 	defer runBin("uninstall")
 
 	w := startWatcher(t)
-	defer w.kill(t)
+	defer w.Kill(t)
 
 	prober := startDeniedProber(t)
-	clobbers := []struct{ name, script string }{
-		{"iptables -F DOCKER-USER", "iptables -F DOCKER-USER"},
-		{"DOCKER-USER jump moved to the end of FORWARD", "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER"},
-		{"iptables-restore (no -n) of a save from before install", "iptables-restore < " + filepath.Join(dir, "old.save")},
-		{"ufw disable, ufw enable", "ufw disable && ufw --force enable"},
-		{"our chain deleted, DOCKER-USER reset (one restore)", "printf '*filter\\n:DOCKER-USER - [0:0]\\n:ufw-docker-bridge-forward - [0:0]\\n" +
+	clobbers := []lab.Clobber{
+		{Name: "iptables -F DOCKER-USER", Script: "iptables -F DOCKER-USER"},
+		{Name: "DOCKER-USER jump moved to the end of FORWARD", Script: "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER"},
+		{Name: "iptables-restore (no -n) of a save from before install", Script: "iptables-restore < " + filepath.Join(dir, "old.save")},
+		{Name: "ufw disable, ufw enable", Script: "ufw disable && ufw --force enable"},
+		{Name: "our chain deleted, DOCKER-USER reset (one restore)", Script: "printf '*filter\\n:DOCKER-USER - [0:0]\\n:ufw-docker-bridge-forward - [0:0]\\n" +
 			"-A DOCKER-USER -j RETURN\\n-X ufw-docker-bridge-forward\\nCOMMIT\\n' | iptables-restore -n"},
 	}
 	if err := os.WriteFile(filepath.Join(dir, "old.save"), old, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var lat []time.Duration
-	for round := 0; round < 3; round++ {
-		for _, c := range clobbers {
-			mustSh(t, c.script)
-			// Measured from the end of the clobber: ufw enable alone takes a
-			// second and more, and breaks nothing of ours until it ends.
-			d := waitRepaired(t, time.Now())
-			lat = append(lat, d)
-			t.Logf("%-55s repaired in %v", c.name, d)
-		}
-	}
+	lat := lab.ClobberRounds(t, 3, clobbers, func(start time.Time) time.Duration { return waitRepaired(t, start) })
 	// dockerd restart: Docker rewrites its chains when it starts.
 	restartDockerd(t)
 	t.Logf("%-55s in sync %v after its containers run again", "dockerd restart", waitRepaired(t, time.Now()))
@@ -158,7 +91,7 @@ func TestWatchZeroExposure(t *testing.T) {
 		t.Errorf("sync after the watcher's repairs: %s", out)
 	}
 
-	w.stop(t)
+	w.Stop(t)
 }
 
 // startDeniedProber starts 50 dialers in the external namespace that hit
@@ -189,12 +122,7 @@ func checkNoLeaks(t testing.TB, p *lab.Prober, lat []time.Duration, what string)
 }
 
 // watcher is a running `ufw-docker-bridge watch`.
-type watcher struct {
-	cmd   *exec.Cmd
-	done  chan error
-	notes <-chan string
-	log   string
-}
+type watcher = lab.Watcher
 
 // startWatcher starts the watcher with a 5 s safety pass, a notify socket
 // and extra environment variables, and waits for READY=1.
@@ -206,52 +134,7 @@ func startWatcher(t testing.TB, env ...string) *watcher {
 // startWatcherArgs is startWatcher with the given watch flags.
 func startWatcherArgs(t testing.TB, args []string, env ...string) *watcher {
 	t.Helper()
-	sock, notes := notifySocket(t)
-	w := &watcher{cmd: exec.Command(bin, append([]string{"watch"}, args...)...), done: make(chan error, 1), notes: notes,
-		log: filepath.Join(dir, "watch.log")}
-	w.cmd.Env = append(append(os.Environ(), "NOTIFY_SOCKET="+sock), env...)
-	logf, err := os.Create(w.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cmd.Stdout, w.cmd.Stderr = logf, logf
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { w.done <- w.cmd.Wait(); logf.Close() }()
-	waitNotify(t, notes, "READY=1")
-	return w
-}
-
-// stop sends SIGTERM and checks for a clean exit and STOPPING=1.
-func (w *watcher) stop(t testing.TB) {
-	t.Helper()
-	w.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-w.done:
-		w.done <- err
-		if err != nil {
-			t.Errorf("watcher exit on SIGTERM: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("watcher did not stop on SIGTERM")
-	}
-	waitNotify(t, w.notes, "STOPPING=1")
-}
-
-// kill ends the watcher if it still runs and, when the test failed, logs
-// what it wrote.
-func (w *watcher) kill(t testing.TB) {
-	select {
-	case err := <-w.done:
-		w.done <- err
-	default:
-		w.cmd.Process.Kill()
-	}
-	if t.Failed() {
-		data, _ := os.ReadFile(w.log)
-		t.Logf("watcher log:\n%s", data)
-	}
+	return lab.StartWatcher(t, bin, dir, args, env...)
 }
 
 // TestSyncRepairsOnlyDrift: sync prints nothing to repair when live equals
@@ -322,7 +205,7 @@ func TestWatchFirewalld(t *testing.T) {
 		mustSh(t, "dbus-daemon --system --fork --nopidfile")
 	}
 	w := startWatcher(t)
-	defer w.kill(t)
+	defer w.Kill(t)
 	prober := startDeniedProber(t)
 	var lat []time.Duration
 	step := func(name string, f func()) {
@@ -348,7 +231,7 @@ func TestWatchFirewalld(t *testing.T) {
 	waitRepaired(t, time.Now())
 	checkNoLeaks(t, prober, lat, "firewalld events")
 	expect(t, "with firewalld", map[probe]bool{web: false, api: true})
-	w.stop(t)
+	w.Stop(t)
 
 	// The D-Bus source itself: a trigger on connecting, on Reloaded, and on
 	// NameOwnerChanged when firewalld stops and starts.

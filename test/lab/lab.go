@@ -274,3 +274,38 @@ func (p *Prober) Stop() (attempts, successes int64) {
 	p.wg.Wait()
 	return p.attempts.Load(), p.successes.Load()
 }
+
+// Prepare is what every lab does first: it builds the binary under test
+// into bin, points the binary's state, lock and /etc at the lab's scratch
+// directory dir (doctor then reads no boot loader of the machine's), and
+// makes private copies of UFW's configuration and a private /run (Docker's,
+// D-Bus's, firewalld's and ip netns' sockets and the xtables lock stay
+// inside the lab). It returns the shell steps; the variables it sets at once.
+func Prepare(dir, bin string) []string {
+	os.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", filepath.Join(dir, "state"))
+	os.Setenv("UFW_DOCKER_BRIDGE_LOCK", filepath.Join(dir, "udb.lock"))
+	os.Setenv("UFW_DOCKER_BRIDGE_ETC", filepath.Join(dir, "etc-empty"))
+	return []string{
+		"go build -o " + bin + " ../../cmd/ufw-docker-bridge",
+		"ip link set lo up",
+		fmt.Sprintf("cp -a /etc/ufw %[1]s/etc-ufw && mount --bind %[1]s/etc-ufw /etc/ufw", dir),
+		fmt.Sprintf("cp -a /etc/default/ufw %[1]s/default-ufw && mount --bind %[1]s/default-ufw /etc/default/ufw", dir),
+		"mount -t tmpfs tmpfs /run && mkdir -p /run/docker /run/containerd /run/netns /run/dbus /run/firewalld",
+	}
+}
+
+// External returns the steps that make the external client: network
+// namespace ns behind veth ext0 (the host's side, with hostAddrs) and ext1
+// (the client's, with clientAddrs, each a /24).
+func External(ns string, hostAddrs, clientAddrs []string) []string {
+	host := "ip link add ext0 type veth peer name ext1 && ip link set ext1 netns " + ns
+	for _, a := range hostAddrs {
+		host += " && ip addr add " + a + "/24 dev ext0"
+	}
+	client := "ip link set lo up"
+	for _, a := range clientAddrs {
+		client += "; ip addr add " + a + "/24 dev ext1"
+	}
+	return []string{"ip netns add " + ns, host + " && ip link set ext0 up",
+		fmt.Sprintf("ip netns exec %s sh -c '%s; ip link set ext1 up'", ns, client)}
+}
