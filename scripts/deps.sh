@@ -13,6 +13,10 @@ if [ "$(id -u)" != 0 ]; then
 	echo "deps: not root: skipping the Debian packages (the integration tests will be skipped)"
 	exit 0
 fi
+# Docker 29, for the tests of Docker's nftables firewall backend: built from
+# the Go module proxy while apt works (it waits for it at the end).
+"$(dirname "$0")/docker29.sh" &
+docker29=$!
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -33,8 +37,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo 'ferm ferm/enable boolean false' | debconf-set-selections
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Docker 29, for the tests of Docker's nftables firewall backend.
-"$(dirname "$0")/docker29.sh"
 # iptables-persistent and netfilter-persistent, downloaded, not installed:
 # UFW's package Breaks them. The tests unpack them into an overlay of the
 # root inside their lab and run netfilter-persistent there.
@@ -42,5 +44,10 @@ debs=/var/cache/ufw-docker-bridge-test/debs
 if ! ls "$debs"/netfilter-persistent_*.deb "$debs"/iptables-persistent_*.deb >/dev/null 2>&1; then
 	echo "deps: downloading netfilter-persistent and iptables-persistent into $debs"
 	mkdir -p "$debs"
-	(cd "$debs" && apt-get download -qq netfilter-persistent iptables-persistent 2>/dev/null)
+	(cd "$debs" && { apt-get download -qq netfilter-persistent iptables-persistent 2>/dev/null ||
+		{ apt-get update -qq && apt-get download -qq netfilter-persistent iptables-persistent 2>/dev/null; }; })
+fi
+if ! wait "$docker29"; then
+	echo "deps: building Docker 29 failed (scripts/docker29.sh)" >&2
+	exit 1
 fi

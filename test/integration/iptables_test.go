@@ -69,6 +69,7 @@ func TestIPTablesBackend(t *testing.T) {
 	}
 	mustSh(t, "iptables-restore -n < "+rulesFile)
 	defer func() {
+		runBin("uninstall")
 		lab.Sh("iptables -P INPUT ACCEPT && iptables -F INPUT && ufw --force enable")
 		restartDockerd(t)
 	}()
@@ -125,7 +126,7 @@ func TestIPTablesBackend(t *testing.T) {
 		n := 0
 		for _, l := range strings.Split(string(unit), "\n") {
 			if cmd, ok := strings.CutPrefix(l, "ExecStartPre=-"); ok && strings.Contains(cmd, "tables-restore") {
-				mustSh(t, strings.ReplaceAll(cmd, "/etc/ufw-docker-bridge", filepath.Join(dir, "state")))
+				mustSh(t, strings.ReplaceAll(cmd, "/etc/ufw-docker-bridge", filepath.Join(dir, "state"))+" </dev/null")
 				n++
 			}
 		}

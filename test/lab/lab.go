@@ -30,7 +30,7 @@ const RequireEnv = "UFW_DOCKER_BRIDGE_REQUIRE_LAB"
 
 // Tools are the commands a lab needs.
 var Tools = []string{"unshare", "ip", "iptables-restore", "ip6tables-restore", "nft", "ufw", "dockerd", "busybox", "curl", "bash",
-	"firewalld", "firewall-cmd", "dbus-daemon"}
+	"firewalld", "firewall-cmd", "dbus-daemon", "ferm"}
 
 // Main is TestMain for a lab package: outside, it re-runs the test binary in
 // fresh namespaces and returns its exit code; inside, it checks that the
