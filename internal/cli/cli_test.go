@@ -51,6 +51,7 @@ func TestBadInputIsAUsageErrorWithoutSideEffects(t *testing.T) {
 		{"delete"}, {"delete", "0"}, {"delete", "01"}, {"delete", "allow"}, {"frobnicate"}, {},
 		{"allow", "80\n*filter"}, {"allow", "80", "from", "1.2.3.4\nCOMMIT"}, {"status", "x"},
 		{"install", "--backend", "pf"}, {"install", "--nope"}, {"allow", "-x"},
+		{"bridge", "virbr9", "include", "--host-too"}, {"allow", "443", "--host-too", "--host-too", "x"},
 		{"explain", "--to", "1.2.3.4:80"}, {"explain", "--from", "1.2.3.4", "--to", "1.2.3.5:0"},
 		{"explain", "--from", "x", "--to", "1.2.3.5:80"}, {"explain", "--from", "1.2.3.4", "--to", "[::1]:80"},
 		{"explain", "--from", "1.2.3.4", "--to", "1.2.3.5:80/icmp"}, {"doctor", "extra"},
@@ -136,3 +137,26 @@ func noTables() ([]string, error) { return nil, nil }
 func noBus() (firewalld.Bus, error) { return nil, errors.New("no system bus in unit tests") }
 
 func noDockerNFT() (map[rules.Family]bool, error) { return nil, nil }
+
+// install's automatic choice reads UFW's own switch: only ENABLED=yes in
+// ufw.conf keeps the UFW backend when firewalld does not run.
+func TestUFWEnabled(t *testing.T) {
+	for text, want := range map[string]bool{
+		"# /etc/ufw/ufw.conf\nENABLED=yes\nLOGLEVEL=low\n": true,
+		"ENABLED=\"yes\"\n": true,
+		"ENABLED=no\n":      false,
+		"#ENABLED=yes\n":    false,
+		"":                  false,
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "ufw.conf"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := ufwEnabled(dir); got != want {
+			t.Errorf("ufw.conf %q: enabled %v, want %v", text, got, want)
+		}
+	}
+	if ufwEnabled(t.TempDir()) {
+		t.Error("no ufw.conf: enabled")
+	}
+}
