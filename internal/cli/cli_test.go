@@ -137,26 +137,3 @@ func noTables() ([]string, error) { return nil, nil }
 func noBus() (firewalld.Bus, error) { return nil, errors.New("no system bus in unit tests") }
 
 func noDockerNFT() (map[rules.Family]bool, error) { return nil, nil }
-
-// install's automatic choice reads UFW's own switch: only ENABLED=yes in
-// ufw.conf keeps the UFW backend when firewalld does not run.
-func TestUFWEnabled(t *testing.T) {
-	for text, want := range map[string]bool{
-		"# /etc/ufw/ufw.conf\nENABLED=yes\nLOGLEVEL=low\n": true,
-		"ENABLED=\"yes\"\n": true,
-		"ENABLED=no\n":      false,
-		"#ENABLED=yes\n":    false,
-		"":                  false,
-	} {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "ufw.conf"), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if got := ufwEnabled(dir); got != want {
-			t.Errorf("ufw.conf %q: enabled %v, want %v", text, got, want)
-		}
-	}
-	if ufwEnabled(t.TempDir()) {
-		t.Error("no ufw.conf: enabled")
-	}
-}

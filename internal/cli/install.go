@@ -2,15 +2,13 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
 func installCommand(deps Deps) *cli.Command {
@@ -47,7 +45,7 @@ func installCommand(deps Deps) *cli.Command {
 				return cli.Exit("firewalld is not running (start it, or install with --backend ufw or iptables)", ExitFailure)
 			case b == "firewalld" || (b == "auto" && running):
 				fw = plan.FirewallD
-			case b == "iptables" || (b == "auto" && !ufwEnabled(c.String("ufw-dir"))):
+			case b == "iptables" || (b == "auto" && !ufw.Enabled(c.String("ufw-dir"))):
 				fw = plan.IPTables
 			}
 			if other, ok := installedFirewall(c); ok && other != fw {
@@ -73,19 +71,4 @@ func uninstallCommand(deps Deps) *cli.Command {
 			return installed(c, deps).Uninstall(c.Context, c.Bool("dry-run"))
 		},
 	}
-}
-
-// ufwEnabled reports whether UFW is installed and enabled (ENABLED=yes in
-// ufw.conf, which UFW's boot job reads).
-func ufwEnabled(dir string) bool {
-	data, err := os.ReadFile(filepath.Join(dir, "ufw.conf"))
-	if err != nil {
-		return false
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok && k == "ENABLED" {
-			return strings.EqualFold(strings.Trim(v, `"' `), "yes")
-		}
-	}
-	return false
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/shellvars"
 )
 
 // Paths of the rule loaders of hosts without UFW or firewalld, relative to
@@ -49,7 +50,7 @@ func checkBoot(h Host) []Finding {
 		if p == persistentV6 {
 			setting = "IP6TABLES_RESTORE_NOFLUSH"
 		}
-		if shellVar(h.Boot[persistentDefault], setting) != "yes" {
+		if shellvars.Parse(h.Boot[persistentDefault])[setting] != "yes" {
 			out = append(out, Finding{ID: "restore-without-noflush", Severity: Warning,
 				Summary: fmt.Sprintf("netfilter-persistent restores /etc/%s without --noflush: every boot and reload wipes Docker's chains "+
 					"(they come back only with a Docker restart) and ours (the watcher puts them back)", p),
@@ -59,18 +60,6 @@ func checkBoot(h Host) []Finding {
 	}
 	out = append(out, checkUnits(h)...)
 	return append(out, checkFerm(h)...)
-}
-
-// shellVar returns the value of variable name in a KEY=value file (the last
-// assignment that is not commented out), quotes stripped.
-func shellVar(text, name string) string {
-	v := ""
-	for _, l := range strings.Split(text, "\n") {
-		if k, val, ok := strings.Cut(strings.TrimSpace(l), "="); ok && k == name {
-			v = strings.Trim(strings.TrimSpace(val), `"'`)
-		}
-	}
-	return v
 }
 
 // saveCommand is the save tool of a persistent rules file's family.
@@ -161,7 +150,7 @@ var defined = regexp.MustCompile(`chain\s+(\([^)]*\)|[^\s;{(]+)\s*(\{|policy)`)
 func checkFerm(h Host) []Finding {
 	// Debian's package ships a ferm.conf whether or not ferm runs: only a
 	// ferm enabled at boot loads it.
-	if shellVar(h.Boot[fermDefault], "ENABLED") != "yes" {
+	if shellvars.Parse(h.Boot[fermDefault])["ENABLED"] != "yes" {
 		return nil
 	}
 	var conf strings.Builder

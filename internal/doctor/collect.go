@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/shellvars"
 )
 
 // Collector gathers a Host through a Runner and the file system.
@@ -130,20 +130,15 @@ func (c Collector) boot() (map[string]string, error) {
 // readShellVars reads KEY=value lines (quotes stripped) into vars; a missing
 // file is not an error.
 func readShellVars(path string, vars map[string]string) error {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
-			vars[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
-		}
+	for k, v := range shellvars.Parse(string(data)) {
+		vars[k] = v
 	}
-	return sc.Err()
+	return nil
 }
