@@ -55,10 +55,12 @@ type Backend struct {
 	DockerNFT func() (map[rules.Family]bool, error)
 }
 
-// dockerNFT asks DockerNFT. A host whose nftables cannot be read has no
-// Docker on its nftables backend either, and "no" fails closed: Docker's
-// containers then get nothing accepted by us.
-func (b *Backend) dockerNFT() map[rules.Family]bool {
+// DockerModes says, per family, whether Docker runs its nftables backend
+// (asking DockerNFT). A host whose nftables cannot be read has no Docker on
+// its nftables backend either, and "no" fails closed: Docker's containers
+// then get nothing accepted by us. A pass asks once and hands the answer to
+// Repair and RepairFiles.
+func (b *Backend) DockerModes() map[rules.Family]bool {
 	if b.DockerNFT == nil {
 		return map[rules.Family]bool{}
 	}
@@ -161,7 +163,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 	if err != nil {
 		return nil, err
 	}
-	dockerNFT := b.dockerNFT()
+	dockerNFT := b.DockerModes()
 	c := &Change{Families: fams}
 	for _, f := range fams {
 		path, old, live := b.Path(f), olds[f], lives[f]

@@ -213,7 +213,7 @@ func TestRepairFilesRendersEveryStaleBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := rules.Ruleset{{Action: rules.Allow, Ports: rules.Ports{First: 80, Last: 80}}}
-	got, err := b.RepairFiles(rs)
+	got, err := b.RepairFiles(rs, nil)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("repaired %v, %v: want both families", got, err)
 	}
@@ -222,7 +222,7 @@ func TestRepairFilesRendersEveryStaleBlock(t *testing.T) {
 			t.Errorf("%s not re-rendered", f)
 		}
 	}
-	if again, err := b.RepairFiles(rs); err != nil || len(again) != 0 {
+	if again, err := b.RepairFiles(rs, nil); err != nil || len(again) != 0 {
 		t.Errorf("second pass repaired %v, %v: want nothing", again, err)
 	}
 }

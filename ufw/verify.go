@@ -30,7 +30,7 @@ type Health struct {
 // with what rule set rs renders.
 func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error) {
 	var out []Health
-	dockerNFT := b.dockerNFT()
+	dockerNFT := b.DockerModes()
 	for _, f := range rules.Families {
 		live, err := b.Net.Save(ctx, f, "filter")
 		if err != nil {
@@ -63,7 +63,8 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 // and returns what it repaired, one line each ("ipv4: ..."). Nothing is run
 // when nothing drifted. docker is the text of Docker's filter DOCKER chain
 // of IPv4 as read: one rule per published port, so it changes when they do.
-func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) (repairedLines []string, docker string, err error) {
+// dockerNFT is DockerModes.
+func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset, dockerNFT map[rules.Family]bool) (repairedLines []string, docker string, err error) {
 	inst, err := b.Installed()
 	if err != nil {
 		return nil, "", err
@@ -74,7 +75,6 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) (repairedLines [
 			fams = append(fams, f)
 		}
 	}
-	dockerNFT := b.dockerNFT()
 	repaired := make([][]string, len(fams))
 	errs := each(indexes(len(fams)), func(i int) error {
 		f := fams[i]
@@ -106,10 +106,9 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset) (repairedLines [
 
 // RepairFiles re-renders every installed block that no longer matches rs
 // (a command killed between writing the files and the state leaves one
-// behind) and returns what it rewrote.
-func (b *Backend) RepairFiles(rs rules.Ruleset) ([]string, error) {
+// behind) and returns what it rewrote. dockerNFT is DockerModes.
+func (b *Backend) RepairFiles(rs rules.Ruleset, dockerNFT map[rules.Family]bool) ([]string, error) {
 	var repaired []string
-	dockerNFT := b.dockerNFT()
 	for _, f := range rules.Families {
 		fc, err := b.staleFile(f, rs, dockerNFT[f])
 		if err != nil {

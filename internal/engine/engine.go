@@ -282,7 +282,9 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	var fileErr, guardErr, natErr error
 	var wg sync.WaitGroup
 	wg.Add(3)
-	go func() { defer wg.Done(); files, fileErr = e.UFW.RepairFiles(rs) }()
+	// One look at Docker's firewall mode serves the files and the rules.
+	modes := e.UFW.DockerModes()
+	go func() { defer wg.Done(); files, fileErr = e.UFW.RepairFiles(rs, modes) }()
 	// The first pass of a process (a sync command, the watcher's start) has
 	// no clobber to race: it fills the guard's sets beside the repair.
 	first := !e.passed
@@ -294,7 +296,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		}
 	}()
 	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
-	repaired, docker, err := e.UFW.Repair(ctx, rs)
+	repaired, docker, err := e.UFW.Repair(ctx, rs, modes)
 	wg.Wait()
 	// Later passes refresh the sets after the repair, not beside it (it
 	// reads the nat table, and the repair is what a clobber waits for), and
