@@ -112,22 +112,21 @@ func Filter(in Input) *rules.Table {
 	for _, g := range br.Guests {
 		user.Rules = append(user.Rules, "-o "+g+" -j "+rules.ChainGuests)
 	}
-	// accepting: the container bridges whose owner accepts nothing in
-	// iptables, so that what our policy allows must be accepted here.
-	accepting := podmanBridges
-	if in.DockerNFT {
-		accepting = containerBridges
-	}
+	// Docker's bridges under its nftables backend: nothing in iptables
+	// accepts their traffic but us (Podman's own rules accept its egress).
+	dockerNFT := func(b string) bool { return in.DockerNFT && !rules.MatchesAny(podmanBridges, b) }
 	for _, b := range containerBridges {
 		target := "RETURN"
-		if in.DockerNFT && !rules.MatchesAny(podmanBridges, b) {
+		if dockerNFT(b) {
 			target = "ACCEPT"
 		}
 		user.Rules = append(user.Rules, fmt.Sprintf("-i %s -j %s", b, target))
 	}
 	for _, b := range containerBridges {
 		user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j %s", b, rules.ChainForward))
-		if rules.MatchesAny(accepting, b) {
+		// Podman and Docker under nftables accept no NEW connection to a
+		// published port in iptables: what our policy allows is accepted here.
+		if rules.MatchesAny(podmanBridges, b) || dockerNFT(b) {
 			user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j ACCEPT", b))
 		}
 	}
