@@ -363,5 +363,5 @@ func liveFilter(t testing.TB) *rules.Table {
 // its comments and counters.
 func filterWithoutCounters(t testing.TB) string {
 	t.Helper()
-	return mustSh(t, "iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'")
+	return stripCounters(mustSh(t, "iptables-save -t filter | grep -v '^#'"))
 }
