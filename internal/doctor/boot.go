@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -119,7 +120,8 @@ func checkUnits(h Host) []Finding {
 // declare.
 func noflush(line string) bool {
 	for _, w := range strings.Fields(line) {
-		if w == "--noflush" || w == "-n" || (strings.HasPrefix(w, "-") && !strings.HasPrefix(w, "--") && strings.Contains(w, "n")) {
+		// --noflush, or -n alone or among other short options (-vn).
+		if w == "--noflush" || len(w) > 1 && w[0] == '-' && w[1] != '-' && strings.ContainsRune(w[1:], 'n') {
 			return true
 		}
 	}
@@ -131,7 +133,7 @@ func withNoflush(cmd string) string {
 	fields := strings.Fields(cmd)
 	for i, w := range fields {
 		if strings.HasSuffix(w, "-restore") {
-			return strings.Join(append(append(append([]string{}, fields[:i+1]...), "--noflush"), fields[i+1:]...), " ")
+			return strings.Join(slices.Insert(fields, i+1, "--noflush"), " ")
 		}
 	}
 	return cmd
