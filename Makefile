@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/ufw-docker-bridge
 PKGS := ./...
 
-.PHONY: all build deps test unit lint demo bench fuzz deb clean
+.PHONY: all build deps deps-demo test unit lint demo bench fuzz deb clean
 
 all: build
 
@@ -13,8 +13,14 @@ VERSION ?= $(shell cat VERSION)
 build:
 	$(GO) build -ldflags "-X github.com/ufw-docker-bridge/ufw-docker-bridge/internal/cli.Version=$(VERSION)" -o $(BIN) ./cmd/ufw-docker-bridge
 
+# Debian packages and Go modules: everything for make test, or the demo's
+# few. Labs build the binary before entering their namespaces and run with
+# GOPROXY=off inside, so nothing downloads there.
 deps:
-	./scripts/deps.sh
+	./scripts/deps.sh all
+
+deps-demo:
+	./scripts/deps.sh demo
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
@@ -34,8 +40,9 @@ unit:
 # The whole story in a disposable namespace lab: reachability matrices before
 # install, after install, after allow/deny/delete, through ufw reload and
 # dockerd restarts, and after uninstall.
-demo: deps
+demo: deps-demo
 	@[ "$$(id -u)" = 0 ] || { echo "demo: run as root (it builds its own network namespaces)"; exit 1; }
+	@echo "demo: building, then starting the lab (dockerd, five containers, an external client): about 30 s"
 	UFW_DOCKER_BRIDGE_REQUIRE_LAB=1 $(GO) test -count=1 -timeout 10m -run TestUFWStory -v ./test/integration \
 		| ./scripts/demo-filter.sh
 

@@ -58,9 +58,9 @@ func TestMain(m *testing.M) {
 
 func setup() (func(), error) {
 	dir = lab.Dir()
-	bin = filepath.Join(dir, "ufw-docker-bridge")
+	bin = lab.Bin()
 	docker = "/usr/bin/docker -H unix://" + filepath.Join(dir, "docker.sock")
-	steps := append(lab.Prepare(dir, bin),
+	steps := append(lab.Prepare(dir),
 		// Docker 29 refuses its nftables backend unless forwarding is on.
 		"sysctl -qw net.ipv4.ip_forward=1")
 	steps = append(steps, lab.External(extNS, []string{hostAddr}, []string{clientAddr, deniedAddr})...)
@@ -77,7 +77,7 @@ func setup() (func(), error) {
 	if err := startDockerd(); err != nil {
 		return stopDockerd, err
 	}
-	tar, err := lab.BusyboxImage(dir, "../lab")
+	tar, err := lab.BusyboxImage(dir)
 	if err != nil {
 		return stopDockerd, err
 	}

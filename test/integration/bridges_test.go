@@ -190,14 +190,7 @@ func startLXD(t testing.TB) string {
 // TestGuestBridges: libvirt and LXD guests next to Docker and UFW, before
 // and after install, and a hand-made bridge that needs our NAT.
 func TestGuestBridges(t *testing.T) {
-	for _, tool := range []string{"libvirtd", "virsh", "lxd", "dnsmasq"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv(lab.RequireEnv) == "1" {
-				t.Fatalf("missing %s (scripts/deps.sh installs libvirt-daemon-system, libvirt-clients, dnsmasq-base and lxd)", tool)
-			}
-			t.Skipf("missing %s: install libvirt-daemon-system libvirt-clients dnsmasq-base lxd", tool)
-		}
-	}
+	lab.Need(t, "libvirtd", "virsh", "lxd", "dnsmasq")
 	fresh(t)
 	step := func(name string, f func(t *testing.T)) {
 		if !t.Run(name, f) {
@@ -347,13 +340,8 @@ func TestGuestBridges(t *testing.T) {
 // port is dead before install; after install it follows the same rules as
 // Docker's: closed until allowed.
 func TestPodman(t *testing.T) {
-	if _, err := exec.LookPath("podman"); err != nil {
-		if os.Getenv(lab.RequireEnv) == "1" {
-			t.Fatal("missing podman (scripts/deps.sh installs it)")
-		}
-		t.Skip("missing podman: install podman")
-	}
-	tar, err := lab.BusyboxImage(dir, "../lab")
+	lab.Need(t, "podman")
+	tar, err := lab.BusyboxImage(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

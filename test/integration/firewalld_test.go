@@ -39,6 +39,7 @@ func treeOf(t testing.TB, root string) map[string]string {
 // through firewall-cmd --reload and a firewalld restart, and an uninstall
 // that leaves /etc/firewalld as it was.
 func TestFirewalldBackend(t *testing.T) {
+	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
 	fresh(t)
 	labFirewall = plan.FirewallD
 	defer func() { labFirewall = plan.UFW }()

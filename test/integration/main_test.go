@@ -38,12 +38,12 @@ func TestMain(m *testing.M) { os.Exit(lab.Main(m, setup)) }
 
 func setup() (func(), error) {
 	dir = lab.Dir()
-	bin = filepath.Join(dir, "ufw-docker-bridge")
+	bin = lab.Bin()
 	sock := filepath.Join(dir, "docker.sock")
 	docker = "/usr/bin/docker -H unix://" + sock
-	steps := lab.Prepare(dir, bin)
+	steps := lab.Prepare(dir)
 	steps = append(steps,
-		fmt.Sprintf("cp -a /etc/firewalld %[1]s/etc-firewalld && mount --bind %[1]s/etc-firewalld /etc/firewalld", dir),
+		fmt.Sprintf("[ ! -d /etc/firewalld ] || { cp -a /etc/firewalld %[1]s/etc-firewalld && mount --bind %[1]s/etc-firewalld /etc/firewalld; }", dir),
 		// A user's own text around where our block goes: it must survive byte for byte.
 		"printf '# my own after.rules note\\n' >> /etc/ufw/after.rules",
 		"printf %s \"$(cat /etc/ufw/after6.rules)\" > /etc/ufw/after6.rules.new && mv /etc/ufw/after6.rules.new /etc/ufw/after6.rules")
@@ -72,7 +72,7 @@ func setup() (func(), error) {
 	if err := startDockerd(); err != nil {
 		return stopDockerd, err
 	}
-	tar, err := lab.BusyboxImage(dir, "../lab")
+	tar, err := lab.BusyboxImage(dir)
 	if err != nil {
 		return stopDockerd, err
 	}

@@ -192,6 +192,7 @@ func startFirewalld(t testing.TB) *lab.Daemon {
 // answers. Afterwards the lab is put back: firewalld stopped, Docker and ufw
 // reloaded.
 func TestWatchFirewalld(t *testing.T) {
+	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
 	fresh(t)
 	mustBin(t, "install")
 	mustBin(t, "allow", "9443")

@@ -28,9 +28,24 @@ const insideEnv = "UFW_DOCKER_BRIDGE_LAB_INSIDE"
 // instead of skips (make test sets it when it runs as root).
 const RequireEnv = "UFW_DOCKER_BRIDGE_REQUIRE_LAB"
 
-// Tools are the commands a lab needs.
-var Tools = []string{"unshare", "ip", "iptables-restore", "ip6tables-restore", "nft", "ufw", "dockerd", "busybox", "curl", "bash",
-	"firewalld", "firewall-cmd", "dbus-daemon", "ferm"}
+// Tools are the commands every lab needs; a test that needs more (firewalld,
+// libvirt, ferm) asks for them with Need, so that `make demo` installs only
+// what the demo uses.
+var Tools = []string{"unshare", "ip", "iptables-restore", "ip6tables-restore", "nft", "ufw", "dockerd", "docker", "busybox", "curl", "bash"}
+
+// Need skips t when a command is missing, or fails it under RequireEnv
+// (make test installs every one of them).
+func Need(t testing.TB, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv(RequireEnv) == "1" {
+				t.Fatalf("missing %s (make deps installs it)", tool)
+			}
+			t.Skipf("missing %s", tool)
+		}
+	}
+}
 
 // Main is TestMain for a lab package: outside, it re-runs the test binary in
 // fresh namespaces and returns its exit code; inside, it checks that the
@@ -51,9 +66,16 @@ func Main(m *testing.M, setup func() (teardown func(), err error)) int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
+		if err := prebuild(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "lab: build:", err)
+			return 1
+		}
 		cmd := exec.Command("unshare", append([]string{"--pid", "--fork", "--net", "--mount",
 			"--mount-proc", "--propagation", "private", "--kill-child", os.Args[0]}, os.Args[1:]...)...)
-		cmd.Env = append(os.Environ(), insideEnv+"="+dir)
+		// Inside, the module proxy cannot be reached: GOPROXY=off turns a
+		// download that slipped in there into an error that says so, also on
+		// a machine whose module cache is warm.
+		cmd.Env = append(os.Environ(), insideEnv+"="+dir, "GOPROXY=off")
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			if ee, ok := err.(*exec.ExitError); ok {
@@ -83,6 +105,34 @@ func Main(m *testing.M, setup func() (teardown func(), err error)) int {
 
 // Dir is the lab's scratch directory (inside the namespaces).
 func Dir() string { return os.Getenv(insideEnv) }
+
+// Bin is the ufw-docker-bridge binary under test, built before the lab
+// entered its namespaces.
+func Bin() string { return filepath.Join(Dir(), "ufw-docker-bridge") }
+
+// prebuild runs, before any namespace is entered, everything that may need
+// the module proxy: the modules of the whole tree (the package build inside
+// TestDebPackage uses them), the binary under test and the image's udpecho.
+func prebuild(dir string) error {
+	root, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOMOD: %w", err)
+	}
+	cmds := [][]string{
+		{"go", "mod", "download"},
+		{"go", "build", "-o", filepath.Join(dir, "ufw-docker-bridge"), "./cmd/ufw-docker-bridge"},
+		{"go", "build", "-o", filepath.Join(dir, "udpecho"), "./test/lab/udpecho"},
+	}
+	for _, c := range cmds {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %w: %s", strings.Join(c, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
 
 func missing() string {
 	if os.Geteuid() != 0 {
@@ -186,8 +236,8 @@ func WaitFor(timeout time.Duration, check func() error) error {
 }
 
 // BusyboxImage writes a root filesystem of busybox applets and the lab's
-// udpecho server as a tar file; labDir is the directory of this package.
-func BusyboxImage(dir, labDir string) (string, error) {
+// udpecho server (built by prebuild) as a tar file.
+func BusyboxImage(dir string) (string, error) {
 	root := filepath.Join(dir, "bbroot")
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		return "", err
@@ -195,7 +245,7 @@ func BusyboxImage(dir, labDir string) (string, error) {
 	if _, err := Sh(fmt.Sprintf("cp /bin/busybox %[1]s/bin/ && for a in sh httpd cat wget timeout mkdir echo sleep; do ln -sf busybox %[1]s/bin/$a; done", root)); err != nil {
 		return "", err
 	}
-	if _, err := Sh(fmt.Sprintf("cd %s/udpecho && CGO_ENABLED=0 go build -o %s/bin/udpecho .", labDir, root)); err != nil {
+	if _, err := Sh(fmt.Sprintf("cp %s/udpecho %s/bin/udpecho", dir, root)); err != nil {
 		return "", err
 	}
 	tarPath := filepath.Join(dir, "bb.tar")
@@ -275,18 +325,16 @@ func (p *Prober) Stop() (attempts, successes int64) {
 	return p.attempts.Load(), p.successes.Load()
 }
 
-// Prepare is what every lab does first: it builds the binary under test
-// into bin, points the binary's state, lock and /etc at the lab's scratch
-// directory dir (doctor then reads no boot loader of the machine's), and
-// makes private copies of UFW's configuration and a private /run (Docker's,
+// Prepare is what every lab does first: it points the binary's state, lock
+// and /etc at the lab's scratch directory dir (doctor then reads no boot
+// loader of the machine's), and makes private copies of UFW's configuration and a private /run (Docker's,
 // D-Bus's, firewalld's and ip netns' sockets and the xtables lock stay
 // inside the lab). It returns the shell steps; the variables it sets at once.
-func Prepare(dir, bin string) []string {
+func Prepare(dir string) []string {
 	os.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", filepath.Join(dir, "state"))
 	os.Setenv("UFW_DOCKER_BRIDGE_LOCK", filepath.Join(dir, "udb.lock"))
 	os.Setenv("UFW_DOCKER_BRIDGE_ETC", filepath.Join(dir, "etc-empty"))
 	return []string{
-		"go build -o " + bin + " ../../cmd/ufw-docker-bridge",
 		"ip link set lo up",
 		fmt.Sprintf("cp -a /etc/ufw %[1]s/etc-ufw && mount --bind %[1]s/etc-ufw /etc/ufw", dir),
 		fmt.Sprintf("cp -a /etc/default/ufw %[1]s/default-ufw && mount --bind %[1]s/default-ufw /etc/default/ufw", dir),
