@@ -39,7 +39,7 @@ func TestEnsureCreatesThenDoesNothing(t *testing.T) {
 	z := bus.zones[rules.FirewalldZone]
 	// Typed as firewalld wants them; libvirt's bridges stay in libvirt's zone,
 	// excluded ones in none of ours.
-	if got := z["interfaces"].Value().([]string); strings.Join(got, ",") != "lxdbr+,br-vms" {
+	if got := z["interfaces"].Value().([]string); strings.Join(got, ",") != "lxdbr+,lxcbr+,mpqemubr+,mpbr+,br-vms" {
 		t.Errorf("zone interfaces %v", got)
 	}
 	if got := z["services"].Value().([]string); strings.Join(got, ",") != "dhcp,dhcpv6,dns" {

@@ -111,6 +111,9 @@ type Change struct {
 	Families []rules.Family
 	Files    []FileChange
 	Runtime  []RuntimeChange
+	// DockerBridges are Docker's bridges in the live rules read
+	// (plan.DockerBridges): the guard covers them too.
+	DockerBridges []string
 }
 
 // Installed reports, per family, whether the block is in the file. A file
@@ -165,6 +168,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 	}
 	dockerNFT := b.DockerModes()
 	c := &Change{Families: fams}
+	c.DockerBridges = plan.DockerBridges(tables(lives)...)
 	for _, f := range fams {
 		path, old, live := b.Path(f), olds[f], lives[f]
 		var updated, input string
@@ -174,11 +178,12 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 			}
 			input = plan.Removal(live, f)
 		} else {
-			if updated, err = b.render(old, f, rs, dockerNFT[f]); err != nil {
+			if updated, err = b.render(old, f, rs, dockerNFT[f], c.DockerBridges); err != nil {
 				return nil, err
 			}
 			declare := live.Chain(f.UFWUserForward()) == nil
-			in := plan.Input{Family: f, Rules: rs, DeclareUFWForward: declare, Firewall: b.Firewall, DockerNFT: dockerNFT[f]}
+			in := plan.Input{Family: f, Rules: rs, DeclareUFWForward: declare, Firewall: b.Firewall,
+				DockerNFT: dockerNFT[f], DockerBridges: c.DockerBridges}
 			want := plan.Filter(in)
 			input = want.String()
 			// allow/deny/delete edit our chains in place when they are there.
@@ -263,9 +268,10 @@ func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err
 }
 
 // render returns old with our block rendered from rs for family f in place
-// of the block it has, or appended (dockerNFT: Docker's nftables backend).
-func (b *Backend) render(old string, f rules.Family, rs rules.Ruleset, dockerNFT bool) (string, error) {
-	updated, err := InsertBlock(old, plan.Block(plan.File(f, rs, b.Firewall, dockerNFT), f, b.Source))
+// of the block it has, or appended (dockerNFT: Docker's nftables backend;
+// dockerBridges: plan.DockerBridges).
+func (b *Backend) render(old string, f rules.Family, rs rules.Ruleset, dockerNFT bool, dockerBridges []string) (string, error) {
+	updated, err := InsertBlock(old, plan.Block(plan.File(f, rs, b.Firewall, dockerNFT, dockerBridges), f, b.Source))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", b.Path(f), err)
 	}

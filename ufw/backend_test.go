@@ -213,7 +213,7 @@ func TestRepairFilesRendersEveryStaleBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := rules.Ruleset{{Action: rules.Allow, Ports: rules.Ports{First: 80, Last: 80}}}
-	got, err := b.RepairFiles(rs, nil)
+	got, err := b.RepairFiles(rs, nil, nil)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("repaired %v, %v: want both families", got, err)
 	}
@@ -222,7 +222,7 @@ func TestRepairFilesRendersEveryStaleBlock(t *testing.T) {
 			t.Errorf("%s not re-rendered", f)
 		}
 	}
-	if again, err := b.RepairFiles(rs, nil); err != nil || len(again) != 0 {
+	if again, err := b.RepairFiles(rs, nil, nil); err != nil || len(again) != 0 {
 		t.Errorf("second pass repaired %v, %v: want nothing", again, err)
 	}
 }
@@ -250,8 +250,9 @@ func TestUpdateEditsLiveChainsInPlace(t *testing.T) {
 	if len(c.Runtime) != 2 || len(c.Families) != 2 {
 		t.Fatalf("want one runtime change per family, got %d (families %v)", len(c.Runtime), c.Families)
 	}
+	loopback := map[rules.Family]string{rules.IPv4: "127.0.0.0/8", rules.IPv6: "::1"}
 	for _, rt := range c.Runtime {
-		want := "*filter\n-I " + rules.ChainForward + " 5 -p tcp -m conntrack --ctorigdstport 443 -j RETURN\nCOMMIT\n"
+		want := "*filter\n-I " + rules.ChainForward + " 5 -p tcp -m conntrack --ctstate DNAT ! --ctorigdst " + loopback[rt.Family] + " --ctorigdstport 443 -j RETURN\nCOMMIT\n"
 		if rt.Input != want {
 			t.Errorf("%s: want the one insert\n%s\ngot\n%s", rt.Family, want, rt.Input)
 		}

@@ -47,6 +47,15 @@ func (b *Backend) saveFilters(ctx context.Context, fs []rules.Family) (map[rules
 	return out, nil
 }
 
+// tables returns the tables of lives in family order.
+func tables(lives map[rules.Family]*rules.Table) []*rules.Table {
+	var out []*rules.Table
+	for _, f := range rules.Families {
+		out = append(out, lives[f])
+	}
+	return out
+}
+
 func indexes(n int) []int {
 	out := make([]int, n)
 	for i := range out {

@@ -31,16 +31,18 @@ type Health struct {
 func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error) {
 	var out []Health
 	dockerNFT := b.DockerModes()
+	lives, err := b.saveFilters(ctx, rules.Families)
+	if err != nil {
+		return nil, err
+	}
+	docker := plan.DockerBridges(tables(lives)...)
 	for _, f := range rules.Families {
-		live, err := b.Net.Save(ctx, f, "filter")
-		if err != nil {
-			return nil, fmt.Errorf("reading live %s rules: %w", f, err)
-		}
-		in := plan.Input{Family: f, Rules: rs, Firewall: b.Firewall, DockerNFT: dockerNFT[f]}
+		live := lives[f]
+		in := plan.Input{Family: f, Rules: rs, Firewall: b.Firewall, DockerNFT: dockerNFT[f], DockerBridges: docker}
 		drift := rules.DiffChains(plan.Filter(in), live, rules.OwnedChains...)
 		jumpDrift, _ := plan.Jumps(in, live, false)
 		drift = append(drift, jumpDrift...)
-		stale, err := b.staleFile(f, rs, dockerNFT[f])
+		stale, err := b.staleFile(f, rs, dockerNFT[f], docker)
 		if err != nil {
 			return nil, err
 		}
@@ -58,16 +60,35 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 	return out, nil
 }
 
+// DockerBridges returns Docker's bridges as its live rules of both families
+// name them (plan.DockerBridges).
+func (b *Backend) DockerBridges(ctx context.Context) ([]string, error) {
+	lives, err := b.saveFilters(ctx, rules.Families)
+	if err != nil {
+		return nil, err
+	}
+	return plan.DockerBridges(tables(lives)...), nil
+}
+
+// Seen is what a repair read of Docker's live rules.
+type Seen struct {
+	// Docker is the text of Docker's filter DOCKER chain of IPv4: one rule
+	// per published port, so it changes when they do.
+	Docker string
+	// Bridges are Docker's bridges (plan.DockerBridges) of the installed
+	// families.
+	Bridges []string
+}
+
 // Repair brings the live rules of every installed family back to what rs
 // renders, in one restore per family that drifted (the families at once),
-// and returns what it repaired, one line each ("ipv4: ..."). Nothing is run
-// when nothing drifted. docker is the text of Docker's filter DOCKER chain
-// of IPv4 as read: one rule per published port, so it changes when they do.
-// dockerNFT is DockerModes.
-func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset, dockerNFT map[rules.Family]bool) (repairedLines []string, docker string, err error) {
+// and returns what it repaired, one line each ("ipv4: ..."), and what it
+// read of Docker's rules. Nothing is run when nothing drifted. dockerNFT is
+// DockerModes.
+func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset, dockerNFT map[rules.Family]bool) (repairedLines []string, seen Seen, err error) {
 	inst, err := b.Installed()
 	if err != nil {
-		return nil, "", err
+		return nil, seen, err
 	}
 	var fams []rules.Family
 	for _, f := range rules.Families {
@@ -75,17 +96,19 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset, dockerNFT map[ru
 			fams = append(fams, f)
 		}
 	}
+	lives, err := b.saveFilters(ctx, fams)
+	if err != nil {
+		return nil, seen, err
+	}
+	seen.Bridges = plan.DockerBridges(tables(lives)...)
+	if c := lives[rules.IPv4].Chain("DOCKER"); c != nil {
+		seen.Docker = strings.Join(c.Rules, "\n")
+	}
 	repaired := make([][]string, len(fams))
 	errs := each(indexes(len(fams)), func(i int) error {
 		f := fams[i]
-		live, err := b.Net.Save(ctx, f, "filter")
-		if err != nil {
-			return fmt.Errorf("reading live %s rules: %w", f, err)
-		}
-		if c := live.Chain("DOCKER"); f == rules.IPv4 && c != nil {
-			docker = strings.Join(c.Rules, "\n")
-		}
-		drift, input := plan.Repair(plan.Input{Family: f, Rules: rs, Firewall: b.Firewall, DockerNFT: dockerNFT[f]}, live)
+		in := plan.Input{Family: f, Rules: rs, Firewall: b.Firewall, DockerNFT: dockerNFT[f], DockerBridges: seen.Bridges}
+		drift, input := plan.Repair(in, lives[f])
 		if input == "" {
 			return nil
 		}
@@ -101,16 +124,17 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset, dockerNFT map[ru
 	for _, r := range repaired {
 		out = append(out, r...)
 	}
-	return out, docker, errors.Join(errs...)
+	return out, seen, errors.Join(errs...)
 }
 
 // RepairFiles re-renders every installed block that no longer matches rs
 // (a command killed between writing the files and the state leaves one
-// behind) and returns what it rewrote. dockerNFT is DockerModes.
-func (b *Backend) RepairFiles(rs rules.Ruleset, dockerNFT map[rules.Family]bool) ([]string, error) {
+// behind, and so does a Docker bridge with a name of its own) and returns
+// what it rewrote. dockerNFT is DockerModes, dockerBridges Seen.Bridges.
+func (b *Backend) RepairFiles(rs rules.Ruleset, dockerNFT map[rules.Family]bool, dockerBridges []string) ([]string, error) {
 	var repaired []string
 	for _, f := range rules.Families {
-		fc, err := b.staleFile(f, rs, dockerNFT[f])
+		fc, err := b.staleFile(f, rs, dockerNFT[f], dockerBridges)
 		if err != nil {
 			return repaired, err
 		}
@@ -127,7 +151,7 @@ func (b *Backend) RepairFiles(rs rules.Ruleset, dockerNFT map[rules.Family]bool)
 
 // staleFile returns the change that renders family f's installed block
 // from rs, or nil when the file holds no block or the block is current.
-func (b *Backend) staleFile(f rules.Family, rs rules.Ruleset, dockerNFT bool) (*FileChange, error) {
+func (b *Backend) staleFile(f rules.Family, rs rules.Ruleset, dockerNFT bool, dockerBridges []string) (*FileChange, error) {
 	data, err := os.ReadFile(b.Path(f))
 	if err != nil {
 		return nil, nil // no file: not installed in this family
@@ -139,7 +163,7 @@ func (b *Backend) staleFile(f rules.Family, rs rules.Ruleset, dockerNFT bool) (*
 		}
 		return nil, nil
 	}
-	updated, err := b.render(old, f, rs, dockerNFT)
+	updated, err := b.render(old, f, rs, dockerNFT, dockerBridges)
 	if err != nil || updated == old {
 		return nil, err
 	}

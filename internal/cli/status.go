@@ -18,6 +18,7 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
@@ -129,7 +130,7 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	if r.Live, err = e.UFW.Verify(c.Context, rs); err != nil {
 		return nil, err
 	}
-	if r.Guard, err = guardState(c, deps); err != nil {
+	if r.Guard, err = guardState(c, e.UFW, rs, deps.Runner); err != nil {
 		return nil, err
 	}
 	if r.Bridges, err = describeBridges(c, deps, rs); err != nil {
@@ -163,16 +164,26 @@ func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset) ([]discover.Br
 	for br, o := range discover.OwnersFromSave(filter) {
 		owners[br] = o
 	}
-	return discover.Describe(bs, owners, rs.Bridges(), plan.ContainerBridges(), masq, ours), nil
+	docker := plan.DockerBridges(filter)
+	for _, br := range docker {
+		owners[br] = discover.OwnerDocker
+	}
+	role := func(name string) string { return plan.RoleOf(rs.Bridges(), docker, name) }
+	return discover.Describe(bs, owners, role, masq, ours), nil
 }
 
-// guardState says whether the guard table is current, outdated or missing.
-func guardState(c *cli.Context, deps Deps) (string, error) {
-	cur, err := (nft.Guard{Runner: deps.Runner}).Current(c.Context)
+// guardState says whether the guard table is current (for the rules rs
+// and Docker's bridges now), outdated or missing.
+func guardState(c *cli.Context, b *ufw.Backend, rs rules.Ruleset, runner runner.Runner) (string, error) {
+	cur, err := (nft.Guard{Runner: runner}).Current(c.Context)
 	if err != nil {
 		return "", err
 	}
-	_, want := plan.Guard()
+	docker, err := b.DockerBridges(c.Context)
+	if err != nil {
+		return "", err
+	}
+	_, want := plan.Guard(rs.Bridges(), docker)
 	switch cur {
 	case want:
 		return "in place", nil

@@ -8,14 +8,6 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
-// Roles of a bridge in our rules, as status shows them.
-const (
-	RoleContainers = "containers" // published ports closed unless allowed
-	RoleGuests     = "guests"     // forwarding, DHCP/DNS and NAT kept working
-	RoleExcluded   = "excluded"   // left to its owner by a bridge rule
-	RoleNone       = "-"          // no rule of ours matches it
-)
-
 // NAT states of a bridge subnet, as status shows them.
 const (
 	NATOwner = "owner" // masqueraded by someone else (its owner, the user)
@@ -79,23 +71,16 @@ func OwnersFromSave(filter *rules.Table) map[string]string {
 
 // Describe fills in each bridge's owner (evidence from the live rules wins
 // over the name), its role in our rules, and who NATs each of its subnets.
-// containers are the container bridge patterns; masqueraded the networks
-// others masquerade; ours the subnets our NAT table masquerades.
-func Describe(bs []Bridge, owners map[string]string, settings rules.Bridges, containers []string, masqueraded, ours []netip.Prefix) []Bridge {
+// role is plan.RoleOf for the host's settings and Docker's bridges;
+// masqueraded the networks others masquerade; ours the subnets our NAT table
+// masquerades.
+func Describe(bs []Bridge, owners map[string]string, role func(name string) string, masqueraded, ours []netip.Prefix) []Bridge {
 	out := make([]Bridge, len(bs))
 	for i, b := range bs {
 		if o, ok := owners[b.Name]; ok {
 			b.Owner = o
 		}
-		b.Role = RoleNone
-		switch {
-		case rules.MatchesAny(settings.Excluded, b.Name):
-			b.Role = RoleExcluded
-		case settings.Guest(b.Name):
-			b.Role = RoleGuests
-		case rules.MatchesAny(containers, b.Name):
-			b.Role = RoleContainers
-		}
+		b.Role = role(b.Name)
 		b.NAT = nil
 		for _, a := range b.Addrs {
 			p, err := netip.ParsePrefix(a)

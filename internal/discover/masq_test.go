@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -86,7 +87,8 @@ func TestDescribe(t *testing.T) {
 		{Name: "br-vms", Owner: OwnerUnknown, Addrs: []string{"10.77.0.1/24"}},
 		{Name: "virbr9", Owner: OwnerLibvirt, Addrs: []string{"198.51.100.1/24"}},
 	}
-	got := Describe(bs, owners, settings.Bridges(), []string{"docker0", "br-+"},
+	role := func(name string) string { return plan.RoleOf(settings.Bridges(), []string{"docker0"}, name) }
+	got := Describe(bs, owners, role,
 		MasqueradedNFT(string(text), "inet ufw-docker-bridge-nat"), []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")})
 	var lines []string
 	for _, b := range got {
@@ -105,14 +107,14 @@ func TestDescribe(t *testing.T) {
 	// Without the router's catch-all, br-vms is ours and the public subnet
 	// and the unmanaged one are routed.
 	masq := MasqueradedNFT(strings.Replace(string(text), "oifname \"eth0\" masquerade", "", 1), "inet ufw-docker-bridge-nat")
-	got = Describe(bs, owners, settings.Bridges(), []string{"docker0", "br-+"}, masq, []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")})
+	got = Describe(bs, owners, role, masq, []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")})
 	if g := got[3].NAT[0] + "|" + got[4].NAT[0] + "|" + got[1].NAT[0]; g != "10.77.0.0/24 ufw-docker-bridge|198.51.100.0/24 none|192.168.100.0/24 none" {
 		t.Errorf("NAT states %s", g)
 	}
 	// CNI masquerades each container's address: the bridge's subnet is its
 	// owner's, address by address.
 	pod := []Bridge{{Name: "cni-podman0", Owner: OwnerPodman, Addrs: []string{"10.88.0.1/16"}}}
-	got = Describe(pod, nil, settings.Bridges(), []string{"cni-podman+"}, []netip.Prefix{netip.MustParsePrefix("10.88.0.2/32")}, nil)
+	got = Describe(pod, nil, role, []netip.Prefix{netip.MustParsePrefix("10.88.0.2/32")}, nil)
 	if g := got[0].Role + " " + got[0].NAT[0]; g != "containers 10.88.0.0/16 owner (per address)" {
 		t.Errorf("podman bridge: %s", g)
 	}

@@ -146,7 +146,9 @@ func checkDockerUser(h Host) []Finding {
 // drift lists how our live chains of family f differ from what the rules
 // render.
 func drift(h Host, f rules.Family) []string {
-	return rules.DiffChains(plan.Filter(plan.Input{Family: f, Rules: h.Rules, DockerNFT: dockerNFT(h, f)}), filter(h, f), rules.OwnedChains...)
+	live := filter(h, f)
+	in := plan.Input{Family: f, Rules: h.Rules, DockerNFT: dockerNFT(h, f), DockerBridges: plan.DockerBridges(live)}
+	return rules.DiffChains(plan.Filter(in), live, rules.OwnedChains...)
 }
 
 // dockerNFT reports whether Docker runs its nftables backend in family f:

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ type Engine struct {
 	// dockerChanged says it changed in that pass.
 	dockerSeen    string
 	dockerChanged bool
+	// bridgesSeen are Docker's bridges as the last pass read them.
+	bridgesSeen []string
 	// passed says a pass ran before in this process.
 	passed bool
 }
@@ -40,8 +43,9 @@ type Engine struct {
 // Guard is the nftables table that keeps published ports closed while our
 // iptables rules are clobbered (nft.Guard).
 type Guard interface {
-	// Ensure puts the current guard in place and reports whether it changed it.
-	Ensure(ctx context.Context) (bool, error)
+	// Ensure puts the guard for the bridge settings and Docker's bridges in
+	// place and reports whether it changed it.
+	Ensure(ctx context.Context, settings rules.Bridges, dockerBridges []string) (bool, error)
 	// Published fills its sets of Docker's published ports (fresh: the
 	// table was just made).
 	Published(ctx context.Context, fresh bool) error
@@ -132,16 +136,18 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	}
 	undoCommit := undo
 	undo = func() error { return errors.Join(undoCommit(), undoZones()) }
-	switch mode {
-	case ufw.Install:
-		changed, err := e.Guard.Ensure(ctx)
+	switch {
+	case mode == ufw.Install || bridges && len(change.Families) > 0:
+		// A bridge rule changes the guard too (an excluded bridge is left
+		// to its owner there as well).
+		changed, err := e.Guard.Ensure(ctx, rs.Bridges(), change.DockerBridges)
 		if err == nil {
 			err = e.Guard.Published(ctx, changed)
 		}
 		if err != nil {
 			return errors.Join(err, undo())
 		}
-	case ufw.Remove:
+	case mode == ufw.Remove:
 		if err := errors.Join(e.Guard.Remove(ctx), e.NAT.Remove(ctx)); err != nil {
 			return errors.Join(err, undo())
 		}
@@ -224,7 +230,7 @@ func (e *Engine) printDryRun(ctx context.Context, c *ufw.Change, mode ufw.Mode, 
 	}
 	switch mode {
 	case ufw.Install:
-		script, _ := plan.Guard()
+		script, _ := plan.Guard(rs.Bridges(), c.DockerBridges)
 		fmt.Fprintf(e.Out, "guard: nft -f - <<EOF\n%sEOF\n", script)
 	case ufw.Remove:
 		fmt.Fprintf(e.Out, "guard: nft -f - <<EOF\n%sEOF\n", plan.GuardRemoval())
@@ -284,20 +290,36 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	wg.Add(3)
 	// One look at Docker's firewall mode serves the files and the rules.
 	modes := e.UFW.DockerModes()
-	go func() { defer wg.Done(); files, fileErr = e.UFW.RepairFiles(rs, modes) }()
+	// The files and the guard start from Docker's bridges as the last pass
+	// saw them; the repair reads them afresh, and where they changed (a
+	// network with a bridge name of its own), both are done again below.
+	bridges := e.bridgesSeen
+	go func() { defer wg.Done(); files, fileErr = e.UFW.RepairFiles(rs, modes, bridges) }()
 	// The first pass of a process (a sync command, the watcher's start) has
 	// no clobber to race: it fills the guard's sets beside the repair.
 	first := !e.passed
 	e.passed = true
 	go func() {
 		defer wg.Done()
-		if changed, guardErr = e.Guard.Ensure(ctx); guardErr == nil && first {
+		if changed, guardErr = e.Guard.Ensure(ctx, rs.Bridges(), bridges); guardErr == nil && first {
 			guardErr = e.Guard.Published(ctx, changed)
 		}
 	}()
 	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
-	repaired, docker, err := e.UFW.Repair(ctx, rs, modes)
+	repaired, seen, err := e.UFW.Repair(ctx, rs, modes)
 	wg.Wait()
+	// rebuilt says the guard was made again for new bridges (its sets empty).
+	rebuilt := false
+	if err == nil && !slices.Equal(seen.Bridges, bridges) {
+		e.bridgesSeen = seen.Bridges
+		more, ferr := e.UFW.RepairFiles(rs, modes, seen.Bridges)
+		files, fileErr = append(files, more...), errors.Join(fileErr, ferr)
+		if guardErr == nil {
+			rebuilt, guardErr = e.Guard.Ensure(ctx, rs.Bridges(), seen.Bridges)
+			changed = changed || rebuilt
+		}
+	}
+	docker := seen.Docker
 	// Later passes refresh the sets after the repair, not beside it (it
 	// reads the nat table, and the repair is what a clobber waits for), and
 	// only when Docker's published ports may have changed: its filter DOCKER
@@ -307,7 +329,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	stale := !first && (changed || docker != e.dockerSeen || e.dockerChanged)
 	e.dockerChanged = docker != e.dockerSeen && !first
 	e.dockerSeen = docker
-	if guardErr == nil && stale {
+	if guardErr == nil && (stale || rebuilt) {
 		guardErr = e.Guard.Published(ctx, changed)
 	}
 	repaired = append(append(append(zones, repaired...), files...), nat...)

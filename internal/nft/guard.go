@@ -83,10 +83,11 @@ func (g Guard) table() table { return table{runner: g.Runner, name: rules.GuardT
 // none or it has no comment of ours).
 func (g Guard) Current(ctx context.Context) (string, error) { return g.table().current(ctx) }
 
-// Ensure puts the guard table in place unless the current version is there,
-// and reports whether it changed anything.
-func (g Guard) Ensure(ctx context.Context) (bool, error) {
-	script, comment := plan.Guard()
+// Ensure puts the guard table for the bridge settings br and Docker's
+// bridges in place unless that version is there, and reports whether it
+// changed anything.
+func (g Guard) Ensure(ctx context.Context, br rules.Bridges, dockerBridges []string) (bool, error) {
+	script, comment := plan.Guard(br, dockerBridges)
 	return g.table().ensure(ctx, script, comment)
 }
 

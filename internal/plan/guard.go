@@ -24,11 +24,18 @@ var guardTmpl = template.Must(template.ParseFS(templates.FS, "guard.nft.tmpl"))
 // DOCKER-USER, moves its jump, restores an old ruleset or reloads firewalld,
 // nothing gets through in the time before the watcher repairs it: the guard
 // fails closed and agrees with the policy whenever the policy is in place.
-func Guard() (script, comment string) {
+//
+// The bridges are those of the policy (rolesOf): container bridges by
+// pattern and by Docker's facts; excluded bridges, and included guests that
+// a container pattern also matches, are let alone before the patterns.
+func Guard(br rules.Bridges, dockerBridges []string) (script, comment string) {
+	ro := rolesOf(br, dockerBridges)
 	var body bytes.Buffer
 	err := guardTmpl.Execute(&body, map[string]any{
 		"Table":     rules.GuardTable,
-		"Bridges":   nftBridges(),
+		"Bridges":   nftNames(ro.containers),
+		"Excluded":  nftNames(ro.excluded),
+		"Early":     nftNames(ro.early),
 		"Mark":      fmt.Sprintf("0x%08s", strings.TrimPrefix(rules.GuardMark, "0x")),
 		"LogPrefix": rules.GuardLogPrefix,
 	})
@@ -48,10 +55,10 @@ func GuardRemoval() string {
 	return fmt.Sprintf("table inet %[1]s\ndelete table inet %[1]s\n", rules.GuardTable)
 }
 
-// nftBridges spells containerBridges the nft way ("br-*" for "br-+").
-func nftBridges() []string {
+// nftNames spells interface patterns the nft way ("br-*" for "br-+").
+func nftNames(names []string) []string {
 	var out []string
-	for _, b := range containerBridges {
+	for _, b := range names {
 		out = append(out, strings.Replace(b, "+", "*", 1))
 	}
 	return out

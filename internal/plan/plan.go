@@ -5,6 +5,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -56,22 +57,10 @@ type Input struct {
 	// Docker's own nftables chains still drop what Docker drops (unpublished
 	// ports, other networks), since in nftables every hook's chains decide.
 	DockerNFT bool
+	// DockerBridges are the bridges Docker's own rules name (DockerBridges
+	// of the live table): container bridges whatever their names.
+	DockerBridges []string
 }
-
-// containerBridges match docker0 and every user-defined Docker network by
-// interface (br-<id>), including networks created later, then Podman's
-// bridges (CNI's cni-podmanN, netavark's podmanN); never by address range,
-// so no LAN or VPC host is trusted by accident.
-var containerBridges = append([]string{rules.DockerBridgeDefault, rules.DockerBridgeWildcard}, podmanBridges...)
-
-// podmanBridges are the container bridges whose owner accepts no NEW
-// connection to a published port in FORWARD (Docker does, in its DOCKER
-// chain): there our policy accepts what it allows.
-var podmanBridges = []string{rules.PodmanBridgeCNI, rules.PodmanBridgeNetavark}
-
-// ContainerBridges returns the interface patterns that match the container
-// bridges (Docker's and Podman's), in iptables' spelling.
-func ContainerBridges() []string { return append([]string{}, containerBridges...) }
 
 // logLimit is the rate of LOG lines for dropped connections.
 const logLimit = "3/min"
@@ -87,18 +76,25 @@ func Filter(in Input) *rules.Table {
 	if in.DeclareUFWForward && in.Firewall == UFW {
 		t.Chains = append(t.Chains, &rules.Chain{Name: in.Family.UFWUserForward(), Policy: "-", Declared: true})
 	}
-	br := in.Rules.Bridges()
+	ro := rolesOf(in.Rules.Bridges(), in.DockerBridges)
 	// route is the jump to the user's own forward rules; FirewallD's
 	// policies never see this traffic, so there is none to delegate to.
 	var route []string
 	if in.Firewall == UFW {
 		route = []string{"-j " + in.Family.UFWUserForward()}
 	}
+	// egress is a guest's way out: the user's ufw route rules first.
+	egress := func(g string) {
+		for _, r := range route {
+			user.Rules = append(user.Rules, "-i "+g+" "+r)
+		}
+		user.Rules = append(user.Rules, "-i "+g+" -j ACCEPT")
+	}
 
-	for _, x := range br.Excluded {
+	for _, x := range ro.excluded {
 		user.Rules = append(user.Rules, "-i "+x+" -j RETURN", "-o "+x+" -j RETURN")
 	}
-	for _, g := range br.Guests {
+	for _, g := range ro.guests {
 		user.Rules = append(user.Rules,
 			"-i "+g+" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
 			"-o "+g+" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
@@ -106,23 +102,32 @@ func Filter(in Input) *rules.Table {
 	user.Rules = append(user.Rules,
 		"-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
 		"-m conntrack --ctstate INVALID -j DROP")
-	for _, g := range br.Guests {
+	for _, g := range ro.guests {
 		user.Rules = append(user.Rules, "-i "+g+" -m physdev --physdev-is-bridged -j ACCEPT")
 	}
-	for _, g := range br.Guests {
+	for _, g := range ro.guests {
 		user.Rules = append(user.Rules, "-o "+g+" -j "+rules.ChainGuests)
 	}
 	// Docker's bridges under its nftables backend: nothing in iptables
 	// accepts their traffic but us (Podman's own rules accept its egress).
 	dockerNFT := func(b string) bool { return in.DockerNFT && !rules.MatchesAny(podmanBridges, b) }
-	for _, b := range containerBridges {
+	// An included guest that a container pattern also matches (br-vms)
+	// leaves before the patterns' rules would take it for a container, its
+	// NEW connections into container bridges still under our policy.
+	for _, g := range ro.early {
+		for _, b := range ro.containers {
+			user.Rules = append(user.Rules, fmt.Sprintf("-i %s -o %s -j %s", g, b, rules.ChainForward))
+		}
+		egress(g)
+	}
+	for _, b := range ro.containers {
 		target := "RETURN"
 		if dockerNFT(b) {
 			target = "ACCEPT"
 		}
 		user.Rules = append(user.Rules, fmt.Sprintf("-i %s -j %s", b, target))
 	}
-	for _, b := range containerBridges {
+	for _, b := range ro.containers {
 		user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j %s", b, rules.ChainForward))
 		// Podman and Docker under nftables accept no NEW connection to a
 		// published port in iptables: what our policy allows is accepted here.
@@ -130,11 +135,10 @@ func Filter(in Input) *rules.Table {
 			user.Rules = append(user.Rules, fmt.Sprintf("-o %s -j ACCEPT", b))
 		}
 	}
-	for _, g := range br.Guests {
-		for _, r := range route {
-			user.Rules = append(user.Rules, "-i "+g+" "+r)
+	for _, g := range ro.guests {
+		if !slices.Contains(ro.early, g) {
+			egress(g)
 		}
-		user.Rules = append(user.Rules, "-i "+g+" -j ACCEPT")
 	}
 	user.Rules = append(user.Rules, "-j RETURN")
 
@@ -142,7 +146,7 @@ func Filter(in Input) *rules.Table {
 	fwd.Rules = append(fwd.Rules, denies(in)...)
 	fwd.Rules = append(fwd.Rules, route...)
 	for _, r := range in.Rules.Of(rules.Allow) {
-		fwd.Rules = append(fwd.Rules, match(r, in.Family, "RETURN")...)
+		fwd.Rules = append(fwd.Rules, match(r, in.Family, PublishedOnly, "RETURN")...)
 	}
 	fwd.Rules = append(fwd.Rules, dropLogged()...)
 
@@ -154,15 +158,15 @@ func Filter(in Input) *rules.Table {
 	}
 	for _, r := range in.Rules.Of(rules.Deny) {
 		if r.HostToo {
-			input.Rules = append(input.Rules, match(r, in.Family, "DROP")...)
+			input.Rules = append(input.Rules, match(r, in.Family, AnyDestination, "DROP")...)
 		}
 	}
 	for _, r := range in.Rules.Of(rules.Allow) {
 		if r.HostToo {
-			input.Rules = append(input.Rules, match(r, in.Family, "ACCEPT")...)
+			input.Rules = append(input.Rules, match(r, in.Family, AnyDestination, "ACCEPT")...)
 		}
 	}
-	for _, g := range br.Guests {
+	for _, g := range ro.guests {
 		for _, s := range guestServices(in.Family) {
 			input.Rules = append(input.Rules, "-i "+g+" "+s+" -j ACCEPT")
 		}
@@ -175,8 +179,11 @@ func Filter(in Input) *rules.Table {
 // loads before user.rules creates it) and the jump from UFW's input chain to
 // ours, which UFW's before*.rules flush and this block appends again on
 // every load.
-func File(f rules.Family, rs rules.Ruleset, fw Firewall, dockerNFT bool) *rules.Table {
-	t := Filter(Input{Family: f, Rules: rs, DeclareUFWForward: true, Firewall: fw, DockerNFT: dockerNFT})
+//
+// dockerBridges are Docker's bridges (DockerBridges): a ufw reload then
+// loads a block that already knows a bridge with a name of its own.
+func File(f rules.Family, rs rules.Ruleset, fw Firewall, dockerNFT bool, dockerBridges []string) *rules.Table {
+	t := Filter(Input{Family: f, Rules: rs, DeclareUFWForward: true, Firewall: fw, DockerNFT: dockerNFT, DockerBridges: dockerBridges})
 	if fw == UFW {
 		t.Chains = append(t.Chains, &rules.Chain{Name: f.UFWBeforeInput(), Policy: "-", Rules: []string{InputJump}})
 	}
@@ -201,7 +208,7 @@ func guestServices(f rules.Family) []string {
 func denies(in Input) []string {
 	var out []string
 	for _, r := range in.Rules.Of(rules.Deny) {
-		out = append(out, match(r, in.Family, "DROP")...)
+		out = append(out, match(r, in.Family, AnyDestination, "DROP")...)
 	}
 	return out
 }
@@ -210,10 +217,29 @@ func dropLogged() []string {
 	return []string{fmt.Sprintf("-m limit --limit %s -j LOG --log-prefix %q", logLimit, rules.LogPrefix), "-j DROP"}
 }
 
+// Scope says which connections a rendered rule matches.
+type Scope int
+
+const (
+	// AnyDestination matches whatever the destination: deny rules, and the
+	// host's own ports (--host-too).
+	AnyDestination Scope = iota
+	// PublishedOnly matches only what Docker published: connections it
+	// translated (conntrack's DNAT state) whose original destination was not
+	// loopback. Traffic routed straight to a container's address is not a
+	// published port, and a port published on 127.0.0.1 or ::1 stays local
+	// (a neighbour that sends to 127.0.0.1 through the host's MAC address,
+	// moby#45610, meets the loopback test).
+	PublishedOnly
+)
+
+// loopback is the original destination an allow never opens, per family.
+var loopback = map[rules.Family]string{rules.IPv4: "127.0.0.0/8", rules.IPv6: "::1"}
+
 // match renders rule r for family f with the given target; a rule of the
 // other family renders nothing, a port rule for both protocols renders two.
 // Ports are host ports: conntrack's original destination port survives DNAT.
-func match(r rules.Rule, f rules.Family, target string) []string {
+func match(r rules.Rule, f rules.Family, scope Scope, target string) []string {
 	if !r.AppliesTo(f) {
 		return nil
 	}
@@ -221,7 +247,14 @@ func match(r rules.Rule, f rules.Family, target string) []string {
 	if r.Source.IsValid() {
 		src = "-s " + r.Source.String() + " "
 	}
+	ct := ""
+	if scope == PublishedOnly {
+		ct = "--ctstate DNAT ! --ctorigdst " + loopback[f] + " "
+	}
 	if r.Ports.Any() {
+		if ct != "" {
+			return []string{src + "-m conntrack " + ct + "-j " + target}
+		}
 		return []string{src + "-j " + target}
 	}
 	protos := []rules.Proto{r.Proto}
@@ -230,7 +263,7 @@ func match(r rules.Rule, f rules.Family, target string) []string {
 	}
 	var out []string
 	for _, p := range protos {
-		out = append(out, fmt.Sprintf("%s-p %s -m conntrack --ctorigdstport %s -j %s", src, p, r.Ports, target))
+		out = append(out, fmt.Sprintf("%s-p %s -m conntrack %s--ctorigdstport %s -j %s", src, p, ct, r.Ports, target))
 	}
 	return out
 }

@@ -71,9 +71,9 @@ func TestFilterGolden(t *testing.T) {
 
 func TestBlockGolden(t *testing.T) {
 	for _, f := range rules.Families {
-		golden(t, "block,family="+f.String(), Block(File(f, mustRules(t, story...), UFW, false), f, "/etc/ufw-docker-bridge/rules"))
+		golden(t, "block,family="+f.String(), Block(File(f, mustRules(t, story...), UFW, false, nil), f, "/etc/ufw-docker-bridge/rules"))
 	}
-	live := File(rules.IPv4, nil, UFW, false)
+	live := File(rules.IPv4, nil, UFW, false, nil)
 	live.Chain(rules.ChainUFWBeforeInput).Rules = []string{"-j ufw-user-input", InputJump}
 	golden(t, "removal", Removal(live, rules.IPv4))
 	if got := Removal(&rules.Table{Name: "filter"}, rules.IPv4); got != "" {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -17,7 +18,12 @@ var dockerChains = []string{"DOCKER", "DOCKER-FORWARD"}
 // Besides our chains it puts FORWARD's jump to DOCKER-USER back in first place
 // when Docker manages the family: Docker writes that jump only when it starts,
 // so a flushed or reordered FORWARD stays wrong until we mend it.
+//
+// Docker's bridges are read from live too (added to in.DockerBridges, which
+// may hold those of the other family): the table being repaired is the
+// freshest fact there is.
 func Repair(in Input, live *rules.Table) (drift []string, input string) {
+	in.DockerBridges = union(in.DockerBridges, DockerBridges(live))
 	in.DeclareUFWForward = live.Chain(in.Family.UFWUserForward()) == nil
 	want := Filter(in)
 	drift = rules.DiffChains(want, live, rules.OwnedChains...)
@@ -113,6 +119,13 @@ func DockerManaged(live *rules.Table) bool {
 		}
 	}
 	return false
+}
+
+// union returns the names of a and b, sorted, each once.
+func union(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // count counts the rules of rs that are exactly rule.

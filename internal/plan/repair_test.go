@@ -104,11 +104,21 @@ func TestRepairLeavesFORWARDAloneWithoutDocker(t *testing.T) {
 }
 
 func TestGuardGolden(t *testing.T) {
-	script, comment := Guard()
+	script, comment := Guard(rules.Ruleset(nil).Bridges(), nil)
 	if !strings.Contains(script, `comment "`+comment+`"`) || !strings.HasPrefix(comment, rules.GuardCommentPrefix) {
 		t.Errorf("comment %q not in the script", comment)
 	}
 	golden(t, "guard", script)
+	// An excluded br-lan and an included br-vms (a container pattern
+	// matches both) are let alone before the patterns, br-vms's NEW
+	// connections into container bridges excepted; Docker's mailnet is
+	// covered like docker0.
+	br := mustRules(t, "bridge br-lan exclude", "bridge br-vms include").Bridges()
+	named, namedComment := Guard(br, []string{"docker0", "mailnet"})
+	if namedComment == comment {
+		t.Error("the guard's comment does not change with its bridges")
+	}
+	golden(t, "guard,exclude=br-lan,include=br-vms,docker=mailnet", named)
 	golden(t, "guard-removal", GuardRemoval())
 }
 

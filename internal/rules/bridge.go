@@ -24,9 +24,10 @@ const (
 
 // GuestBridges are the interface patterns (iptables spelling) of the bridges
 // whose owners run guests with their own DHCP and DNS on the host: libvirt,
-// LXD and Incus. Their forwarding, DHCP/DNS and NAT are kept working next to
-// Docker's FORWARD DROP policy and UFW's defaults.
-var GuestBridges = []string{"virbr+", "lxdbr+", "incusbr+"}
+// LXD, Incus, classic LXC (lxcbr0) and Multipass (mpqemubr0 with QEMU,
+// mpbr0 with LXD). Their forwarding, DHCP/DNS and NAT are kept working next
+// to Docker's FORWARD DROP policy and UFW's defaults.
+var GuestBridges = []string{"virbr+", "lxdbr+", "incusbr+", "lxcbr+", "mpqemubr+", "mpbr+"}
 
 // parseBridge reads "bridge NAME include|exclude|nat-off".
 func parseBridge(words []string) (Rule, error) {

@@ -190,7 +190,7 @@ func TestUFWStory(t *testing.T) {
 		v6 := mustSh(t, "ip6tables-save -t filter")
 		for _, want := range []string{
 			"-A DOCKER-USER -o br-+ -j ufw-docker-bridge-forward",
-			"-A ufw-docker-bridge-forward -p tcp -m conntrack --ctorigdstport 9443 -j RETURN",
+			"-A ufw-docker-bridge-forward -p tcp -m conntrack --ctstate DNAT ! --ctorigdst ::1 --ctorigdstport 9443 -j RETURN",
 			"-A ufw-docker-bridge-forward -j ufw6-user-forward",
 		} {
 			if !strings.Contains(v6, want) {
@@ -216,7 +216,7 @@ func TestUFWStory(t *testing.T) {
 			}
 		}
 		out := mustBin(t, "allow", "7000", "--dry-run")
-		if !strings.Contains(out, "+-A ufw-docker-bridge-forward -p tcp -m conntrack --ctorigdstport 7000 -j RETURN") {
+		if !strings.Contains(out, "+-A ufw-docker-bridge-forward -p tcp -m conntrack --ctstate DNAT ! --ctorigdst 127.0.0.0/8 --ctorigdstport 7000 -j RETURN") {
 			t.Errorf("dry-run diff lacks the new rule:\n%s", out)
 		}
 		if !equalMaps(files, readUFW(t)) || liveSave(t) != live {

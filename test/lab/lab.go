@@ -110,6 +110,10 @@ func Dir() string { return os.Getenv(insideEnv) }
 // entered its namespaces.
 func Bin() string { return filepath.Join(Dir(), "ufw-docker-bridge") }
 
+// BinEnv names a binary to test instead of the tree's (an older build, to
+// show what a test finds there).
+const BinEnv = "UFW_DOCKER_BRIDGE_LAB_BIN"
+
 // prebuild runs, before any namespace is entered, everything that may need
 // the module proxy: the modules of the whole tree (the package build inside
 // TestDebPackage uses them), the binary under test and the image's udpecho.
@@ -118,9 +122,13 @@ func prebuild(dir string) error {
 	if err != nil {
 		return fmt.Errorf("go env GOMOD: %w", err)
 	}
+	build := []string{"go", "build", "-o", filepath.Join(dir, "ufw-docker-bridge"), "./cmd/ufw-docker-bridge"}
+	if other := os.Getenv(BinEnv); other != "" {
+		build = []string{"cp", other, filepath.Join(dir, "ufw-docker-bridge")}
+	}
 	cmds := [][]string{
 		{"go", "mod", "download"},
-		{"go", "build", "-o", filepath.Join(dir, "ufw-docker-bridge"), "./cmd/ufw-docker-bridge"},
+		build,
 		{"go", "build", "-o", filepath.Join(dir, "udpecho"), "./test/lab/udpecho"},
 	}
 	for _, c := range cmds {

@@ -1,0 +1,162 @@
+package integration
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// TestOffCanonicalPath: the setups off the canonical path that left a port
+// open, each with real packets from the external namespace:
+//   - a Docker network with a bridge name of its own
+//     (com.docker.network.bridge.name), before and after install, allowed,
+//     denied, and one created later under the watcher;
+//   - `allow 80` does not open container port 80 to traffic routed straight
+//     to a container's address (web publishes 8080:80);
+//   - `allow N` for a port published on 127.0.0.1 does not open it to a
+//     neighbour that sends to 127.0.0.1 through the host's MAC address;
+//   - `bridge br-lan exclude` leaves an admin's br-lan to its owner (a ufw
+//     route rule serves it, the guard lets it alone);
+//   - `bridge br-vms include` gives its guest a way out although Docker's
+//     name pattern br-+ matches it.
+func TestOffCanonicalPath(t *testing.T) {
+	fresh(t)
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+	const httpd = "sh -c 'mkdir -p /www && echo $0 > /www/index.html && exec httpd -f -p $1 -h /www'"
+	mustSh(t, docker+" network create -o com.docker.network.bridge.name=mailnet mailnet && "+
+		docker+" run -d --name mail --network mailnet -p 2525:80 bb:1 "+httpd+" mail 80 && "+
+		docker+" run -d --name local -p 127.0.0.1:8089:80 bb:1 "+httpd+" local 80")
+	defer lab.Sh(docker + " rm -f mail local mail2; " + docker + " network rm mailnet mailnet2")
+	defer runBin("uninstall")
+
+	mail := probe{name: "mail(mailnet)", from: clientAddr, port: 2525, want: "mail"}
+	mailDenied := probe{name: "mail(mailnet)", from: deniedAddr, port: 2525, want: "mail"}
+	webIP := strings.TrimSpace(mustSh(t, docker+" inspect -f '{{.NetworkSettings.IPAddress}}' web"))
+	direct := probe{name: "web routed to " + webIP, from: clientAddr, port: 80, want: "web", addr: webIP}
+	// The external client routes Docker's default network through the host.
+	mustSh(t, "ip netns exec "+extNS+" ip route replace 172.17.0.0/16 via "+hostAddr)
+	defer lab.Sh("ip netns exec " + extNS + " ip route del 172.17.0.0/16")
+
+	step("before install the renamed bridge's port and routed traffic are open", func(t *testing.T) {
+		expect(t, "before install", map[probe]bool{mail: true, direct: true})
+	})
+	step("install closes the renamed bridge's port; status names it Docker's", func(t *testing.T) {
+		mustBin(t, "install")
+		expect(t, "after install", map[probe]bool{mail: false, direct: false})
+		out := mustBin(t, "status", "--verbose")
+		if !regexpMatch(`(?m)^\s*mailnet\s+docker\s+containers`, out) {
+			t.Errorf("status does not name mailnet Docker's container bridge:\n%s", out)
+		}
+		if !strings.Contains(readUFW(t)["after.rules"], "-A DOCKER-USER -o mailnet -j ufw-docker-bridge-forward") {
+			t.Error("after.rules does not know mailnet: a ufw reload would load a block without it")
+		}
+	})
+	step("allow and deny decide for it; allow 80 opens no routed traffic", func(t *testing.T) {
+		mustBin(t, "allow", "2525")
+		mustBin(t, "allow", "80")
+		mustBin(t, "deny", "from", deniedAddr)
+		expect(t, "allow 2525, allow 80, deny from "+deniedAddr, map[probe]bool{mail: true, mailDenied: false, direct: false})
+		mustSh(t, "ufw reload")
+		expect(t, "after ufw reload", map[probe]bool{mail: true, mailDenied: false, direct: false})
+	})
+	step("a loopback publish stays local whatever allow says", func(t *testing.T) {
+		mustBin(t, "allow", "8089")
+		// A host that routes to 127/8 from outside (route_localnet, as
+		// Docker sets it without its userland proxy), and a neighbour whose
+		// packets to 127.0.0.1 leave through its link to the host.
+		mustSh(t, "sysctl -qw net.ipv4.conf.ext0.route_localnet=1 net.ipv4.conf.all.route_localnet=1")
+		defer lab.Sh("sysctl -qw net.ipv4.conf.ext0.route_localnet=0 net.ipv4.conf.all.route_localnet=0")
+		mac := strings.TrimSpace(mustSh(t, "ip -br link show ext0 | awk '{print $3}'"))
+		mustSh(t, fmt.Sprintf(`ip netns exec %[1]s sh -c 'sysctl -qw net.ipv4.conf.ext1.route_localnet=1 net.ipv4.conf.all.route_localnet=1 &&
+ip rule add pref 1000 lookup local && ip rule del pref 0 &&
+ip rule add pref 10 to 127.0.0.1/32 iif lo lookup 100 && ip route add 127.0.0.1/32 via %[2]s dev ext1 onlink table 100 &&
+ip neigh replace %[2]s lladdr %[3]s dev ext1'`, extNS, hostAddr, mac))
+		defer lab.Sh(fmt.Sprintf(`ip netns exec %s sh -c 'ip rule del pref 10; ip route flush table 100; ip rule add pref 0 lookup local; ip rule del pref 1000'`, extNS))
+		local := probe{name: "local(127.0.0.1:8089)", from: clientAddr, port: 8089, want: "local", addr: "127.0.0.1"}
+		// The probe does reach a loopback publish: with our forward chain
+		// out of the way (uninstalled), it answers.
+		runBin("uninstall")
+		expect(t, "a loopback publish from the neighbour, uninstalled", map[probe]bool{local: true})
+		mustBin(t, "install")
+		expect(t, "the same, installed and allowed", map[probe]bool{local: false, mail: true})
+	})
+	step("a renamed network created later is closed within one pass of the watcher", func(t *testing.T) {
+		w := startWatcher(t)
+		stopped := false
+		defer func() {
+			if !stopped {
+				w.Stop(t)
+			}
+		}()
+		mustSh(t, docker+" network create -o com.docker.network.bridge.name=mailnet2 mailnet2 && "+
+			docker+" run -d --name mail2 --network mailnet2 -p 2626:80 bb:1 "+httpd+" mail2 80")
+		mail2 := probe{name: "mail2(mailnet2)", from: clientAddr, port: 2626, want: "mail2"}
+		if err := lab.WaitFor(5*time.Second, func() error {
+			if mail2.open() {
+				return fmt.Errorf("2626 still open")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, "mailnet2 created under the watcher", map[probe]bool{mail2: false, mail: true})
+		// The guard covers it too: with our iptables chain flushed, the
+		// guard alone keeps it closed until the watcher repairs.
+		w.Stop(t)
+		stopped = true
+		mustSh(t, "iptables -F DOCKER-USER")
+		expect(t, "DOCKER-USER flushed, no watcher: the guard", map[probe]bool{mail2: false, mail: false})
+		mustBin(t, "sync")
+	})
+	step("an excluded br-lan is left to its owner: a ufw route rule serves it", func(t *testing.T) {
+		mustSh(t, "ip link add br-lan type bridge && ip addr add 10.78.0.1/24 dev br-lan && ip link set br-lan up")
+		defer lab.Sh("ip link del br-lan")
+		lanHost := newGuest(t, "udblan", "br-lan")
+		lanHost.static(t, "10.78.0.5/24", "10.78.0.1")
+		mustSh(t, "ip netns exec "+extNS+" ip route replace 10.78.0.0/24 via "+hostAddr)
+		defer lab.Sh("ip netns exec " + extNS + " ip route del 10.78.0.0/24")
+		if lanHost.inbound(t) {
+			t.Fatal("br-lan answers with no rule opening it")
+		}
+		mustBin(t, "bridge", "br-lan", "exclude")
+		mustSh(t, "ufw route allow proto tcp to 10.78.0.0/24 port 80")
+		defer lab.Sh("ufw route delete allow proto tcp to 10.78.0.0/24 port 80")
+		defer runBin("delete", "bridge", "br-lan", "exclude")
+		if !lanHost.inbound(t) {
+			t.Errorf("excluded br-lan: the ufw route rule does not serve it:\n%s", mustSh(t, "nft list table inet ufw-docker-bridge"))
+		}
+		mustSh(t, "ufw route delete allow proto tcp to 10.78.0.0/24 port 80")
+		if lanHost.inbound(t) {
+			t.Error("excluded br-lan answers without a ufw route rule: UFW's default no longer decides")
+		}
+	})
+	step("an included br-vms has its way out; its NEW connections to containers are still ours", func(t *testing.T) {
+		mustSh(t, "ip link add br-vms type bridge && ip addr add 10.77.0.1/24 dev br-vms && ip link set br-vms up")
+		defer lab.Sh("ip link del br-vms")
+		vm := newGuest(t, "udbvm", "br-vms")
+		vm.static(t, "10.77.0.5/24", "10.77.0.1")
+		mustBin(t, "bridge", "br-vms", "include")
+		defer runBin("delete", "bridge", "br-vms", "include")
+		if !vm.egress() {
+			t.Errorf("br-vms's guest has no way out:\n%s", mustSh(t, "iptables -S DOCKER-USER"))
+		}
+		if vm.inbound(t) {
+			t.Error("br-vms's guest is open from outside")
+		}
+		// web publishes 8080:80 and is not allowed (only 80, 2525, 8089).
+		out, _ := lab.Sh("ip netns exec udbvm curl -s -m 2 http://" + webIP + "/")
+		if strings.TrimSpace(out) == "web" {
+			t.Error("br-vms's guest reaches a container's unpublished address directly")
+		}
+	})
+}
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
