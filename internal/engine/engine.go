@@ -290,15 +290,20 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	wg.Add(3)
 	// One look at Docker's firewall mode serves the files and the rules.
 	modes := e.UFW.DockerModes()
+	// The first pass of a process (a sync command, the watcher's start) has
+	// no clobber to race: it reads Docker's bridges first, and fills the
+	// guard's sets beside the repair.
+	first := !e.passed
+	e.passed = true
+	if first {
+		// A read that fails leaves the patterns; the repair says why.
+		e.bridgesSeen, _ = e.UFW.DockerBridges(ctx)
+	}
 	// The files and the guard start from Docker's bridges as the last pass
 	// saw them; the repair reads them afresh, and where they changed (a
 	// network with a bridge name of its own), both are done again below.
 	bridges := e.bridgesSeen
 	go func() { defer wg.Done(); files, fileErr = e.UFW.RepairFiles(rs, modes, bridges) }()
-	// The first pass of a process (a sync command, the watcher's start) has
-	// no clobber to race: it fills the guard's sets beside the repair.
-	first := !e.passed
-	e.passed = true
 	go func() {
 		defer wg.Done()
 		if changed, guardErr = e.Guard.Ensure(ctx, rs.Bridges(), bridges); guardErr == nil && first {
