@@ -4,7 +4,9 @@ package rules
 // they are never renamed once released.
 //
 // Topology (filter table, both families; G is a guest bridge: virbr+,
-// lxdbr+, incusbr+ and the included ones; X an excluded one):
+// lxdbr+, incusbr+, lxcbr+, mpqemubr+, mpbr+ and the included ones; X an
+// excluded one; a container bridge is docker0, br-+, Podman's, or any
+// bridge Docker's own rules name, which wins over every pattern):
 //
 //	FORWARD
 //	  -> DOCKER-USER                       (Docker's hook; owned by us while installed;
@@ -16,6 +18,8 @@ package rules
 //	       INVALID -> DROP
 //	       bridged within G -> ACCEPT      (br_netfilter: same-bridge frames)
 //	       NEW into G -> ufw-docker-bridge-guests
+//	       from an included G that br-+ matches: into a container bridge
+//	         -> ufw-docker-bridge-forward; -> ufw-user-forward, then ACCEPT
 //	       from a container bridge -> RETURN (egress and same-network: Docker decides;
 //	         ACCEPT for Docker's bridges under its nftables backend, whose own
 //	         chains still drop what Docker drops)
@@ -28,7 +32,8 @@ package rules
 //	       MARK GuardMark                   (our policy was consulted)
 //	       deny rules                       -> DROP
 //	       -> ufw-user-forward              (the user's `ufw route` rules decide first)
-//	       allow rules                      -> RETURN (Docker's rules finish the job)
+//	       allow rules                      -> RETURN (Docker's rules finish the job;
+//	                                           only connections Docker DNAT'd, not to loopback)
 //	       rate-limited LOG, then DROP      (fail closed)
 //	  ufw-docker-bridge-guests              (NEW into a guest: closed unless a ufw route rule opens it)
 //	       deny rules -> DROP; -> ufw-user-forward; rate-limited LOG, then DROP
