@@ -191,7 +191,7 @@ func TestVerifySeesAStaleBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := rules.Ruleset{{Action: rules.Allow, Ports: rules.Ports{First: 80, Last: 80}}}
-	hs, err := b.Verify(context.Background(), rs)
+	hs, _, err := b.Verify(context.Background(), rs)
 	if err != nil {
 		t.Fatal(err)
 	}

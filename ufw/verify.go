@@ -27,13 +27,14 @@ type Health struct {
 }
 
 // Verify compares the live ruleset, and the installed blocks of the files,
-// with what rule set rs renders.
-func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error) {
+// with what rule set rs renders. It also returns Docker's bridges as the
+// live rules it read name them (plan.DockerBridges).
+func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, []string, error) {
 	var out []Health
 	dockerNFT := b.DockerModes()
 	lives, err := b.saveFilters(ctx, rules.Families)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	docker := plan.DockerBridges(tables(lives)...)
 	for _, f := range rules.Families {
@@ -44,7 +45,7 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 		drift = append(drift, jumpDrift...)
 		stale, err := b.staleFile(f, rs, dockerNFT[f], docker)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if stale != nil {
 			drift = append(drift, fmt.Sprintf("the block in %s differs from the rules: sync renders it again", stale.Path))
@@ -57,7 +58,7 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, error
 			UFWLoaded:   live.Chain(f.UFWUserForward()) != nil,
 		})
 	}
-	return out, nil
+	return out, docker, nil
 }
 
 // DockerBridges returns Docker's bridges as its live rules of both families

@@ -127,13 +127,14 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 		return nil, err
 	}
 	r.Variant = string(v)
-	if r.Live, err = e.UFW.Verify(c.Context, rs); err != nil {
+	var docker []string
+	if r.Live, docker, err = e.UFW.Verify(c.Context, rs); err != nil {
 		return nil, err
 	}
-	if r.Guard, err = guardState(c, e.UFW, rs, deps.Runner); err != nil {
+	if r.Guard, err = guardState(c, deps.Runner, rs, docker); err != nil {
 		return nil, err
 	}
-	if r.Bridges, err = describeBridges(c, deps, rs); err != nil {
+	if r.Bridges, err = describeBridges(c, deps, rs, docker); err != nil {
 		return nil, err
 	}
 	if c.Bool("verbose") {
@@ -145,7 +146,8 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 }
 
 // describeBridges lists the host's bridges with their owners, roles and NAT.
-func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset) ([]discover.Bridge, error) {
+// docker are Docker's bridges (plan.DockerBridges), as Verify read them.
+func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset, docker []string) ([]discover.Bridge, error) {
 	bs, err := deps.Bridges()
 	if err != nil {
 		return nil, err
@@ -164,7 +166,6 @@ func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset) ([]discover.Br
 	for br, o := range discover.OwnersFromSave(filter) {
 		owners[br] = o
 	}
-	docker := plan.DockerBridges(filter)
 	for _, br := range docker {
 		owners[br] = discover.OwnerDocker
 	}
@@ -174,12 +175,8 @@ func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset) ([]discover.Br
 
 // guardState says whether the guard table is current (for the rules rs
 // and Docker's bridges now), outdated or missing.
-func guardState(c *cli.Context, b *ufw.Backend, rs rules.Ruleset, runner runner.Runner) (string, error) {
+func guardState(c *cli.Context, runner runner.Runner, rs rules.Ruleset, docker []string) (string, error) {
 	cur, err := (nft.Guard{Runner: runner}).Current(c.Context)
-	if err != nil {
-		return "", err
-	}
-	docker, err := b.DockerBridges(c.Context)
 	if err != nil {
 		return "", err
 	}
