@@ -15,7 +15,7 @@ func doctorCommand(deps Deps) *cli.Command {
 		Usage: "check the live firewall for conflicts; each finding has an id, the evidence and the fix (exit 1 above info)",
 		Flags: []cli.Flag{
 			jsonFlag(),
-			&cli.StringFlag{Name: "docker-config", Value: "/etc/docker/daemon.json", EnvVars: []string{"UFW_DOCKER_BRIDGE_DOCKER_CONFIG"}, Usage: "Docker's daemon.json"},
+			dockerConfigFlag(),
 			&cli.StringFlag{Name: "etc", Value: "/etc", EnvVars: []string{"UFW_DOCKER_BRIDGE_ETC"}, Usage: "where iptables-persistent, ferm and systemd keep their files"},
 		},
 		Action: func(c *cli.Context) error {

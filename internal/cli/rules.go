@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -38,7 +39,8 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 	}
 	flags := []cli.Flag{dryRunFlag}
 	if a != rules.Bridge {
-		flags = append(flags, &cli.BoolFlag{Name: "host-too", Usage: "cover the host's own services on these ports too (also accepted at the end of the rule)"})
+		flags = append(flags, &cli.BoolFlag{Name: "host-too", Usage: "cover the host's own services on these ports too (also accepted at the end of the rule)"},
+			dockerConfigFlag())
 	}
 	return &cli.Command{
 		Name:      string(a),
@@ -57,6 +59,9 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 			e := installed(c, deps)
 			if r.HostToo && e.UFW.Firewall == plan.FirewallD {
 				return cli.Exit("--host-too: next to firewalld the host's own ports are its zones' (firewall-cmd --add-port)", ExitFailure)
+			}
+			if err := honoured(c, r, e.UFW.Firewall); err != nil {
+				return err
 			}
 			return e.Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {
 				out, added := rs.Add(r)
@@ -109,4 +114,34 @@ func deleteCommand(deps Deps) *cli.Command {
 			return installed(c, deps).Change(c.Context, m, dryRun)
 		},
 	}
+}
+
+// dockerConfigFlag names Docker's daemon.json.
+func dockerConfigFlag() cli.Flag {
+	return &cli.StringFlag{Name: "docker-config", Value: discover.DockerConfigPath, EnvVars: []string{"UFW_DOCKER_BRIDGE_DOCKER_CONFIG"}, Usage: "Docker's daemon.json"}
+}
+
+// honoured refuses an allow or deny rule that nothing of ours would apply:
+// with Docker's firewall management off, a published port reaches the host
+// through docker-proxy in INPUT, never through DOCKER-USER, so only a rule
+// that also covers the host (--host-too, where our input chain exists)
+// decides for it. What cannot be read is refused too (fail closed: never
+// say "added" for a rule that may do nothing).
+func honoured(c *cli.Context, r rules.Rule, fw plan.Firewall) error {
+	if r.Action != rules.Allow && r.Action != rules.Deny || r.HostToo {
+		return nil
+	}
+	off, evidence, err := discover.DockerFirewallOff(c.String("docker-config"), "/proc")
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("cannot tell whether Docker manages its published ports: %v", err), ExitFailure)
+	}
+	if !off {
+		return nil
+	}
+	instead := "add --host-too so that this rule decides in our input chain"
+	if fw == plan.FirewallD {
+		instead = "firewalld's zones decide (firewall-cmd --add-port)"
+	}
+	return cli.Exit(fmt.Sprintf("not added: Docker does not manage this host's published ports (%s): docker-proxy serves them through INPUT, where the host's own input rules decide; %s",
+		evidence, instead), ExitFailure)
 }

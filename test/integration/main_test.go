@@ -94,12 +94,13 @@ func setup() (func(), error) {
 	return stopDockerd, nil
 }
 
-func startDockerd() error {
+// startDockerd starts the lab's dockerd, with extra flags if any.
+func startDockerd(extra ...string) error {
 	var err error
-	dockerd, err = lab.Start(filepath.Join(dir, "dockerd.log"), "dockerd",
+	dockerd, err = lab.Start(filepath.Join(dir, "dockerd.log"), "dockerd", append([]string{
 		"--data-root", filepath.Join(dir, "docker-root"), "--exec-root", filepath.Join(dir, "docker-exec"),
-		"-H", "unix://"+filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"),
-		"--shutdown-timeout", "2")
+		"-H", "unix://" + filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"),
+		"--shutdown-timeout", "2"}, extra...)...)
 	if err != nil {
 		return err
 	}
@@ -109,13 +110,14 @@ func startDockerd() error {
 	})
 }
 
-// restartDockerd restarts dockerd and waits until every container that ran
-// before runs again (they all have --restart always).
-func restartDockerd(t testing.TB) {
+// restartDockerd restarts dockerd (with extra flags if any) and waits until
+// every container that ran before runs again (they all have --restart
+// always).
+func restartDockerd(t testing.TB, extra ...string) {
 	t.Helper()
 	n := strings.TrimSpace(mustSh(t, docker+" ps -q | wc -l"))
 	stopDockerd()
-	if err := startDockerd(); err != nil {
+	if err := startDockerd(extra...); err != nil {
 		t.Fatal(err)
 	}
 	mustSh(t, "for i in $(seq 100); do [ $("+docker+" ps -q | wc -l) -ge "+n+" ] && exit 0; sleep 0.2; done; exit 1")

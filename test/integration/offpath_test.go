@@ -160,3 +160,53 @@ ip neigh replace %[2]s lladdr %[3]s dev ext1'`, extNS, hostAddr, mac))
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestDockerFirewallOff: with Docker's "iptables": false, docker-proxy
+// serves published ports through INPUT, where nothing in DOCKER-USER
+// decides. allow and deny say so and change nothing, unless --host-too
+// lets the rule decide in our input chain; there it does, with real
+// packets.
+func TestDockerFirewallOff(t *testing.T) {
+	fresh(t)
+	stopDockerd()
+	// Docker leaves its chains behind when it stops: without them, no DNAT
+	// of an earlier run answers for it.
+	mustSh(t, "iptables -t nat -F DOCKER; iptables -F DOCKER")
+	if err := startDockerd("--iptables=false"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		runBin("uninstall")
+		restartDockerd(t)
+	}()
+	mustSh(t, "for i in $(seq 100); do "+docker+" ps --format '{{.Names}}' | grep -qx api && exit 0; sleep 0.2; done; exit 1")
+	api := probe{name: "api(docker-proxy)", from: clientAddr, port: 9443, want: "api"}
+	apiDenied := probe{name: "api(docker-proxy)", from: deniedAddr, port: 9443, want: "api"}
+	if err := lab.WaitFor(5*time.Second, func() error {
+		if out, err := lab.Sh("ss -ltn | grep -q ':9443 '"); err != nil {
+			return fmt.Errorf("docker-proxy does not listen on 9443: %v %s", err, out)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mustBin(t, "install")
+	expect(t, "iptables false, installed", map[probe]bool{api: false})
+	before := mustBin(t, "list")
+	for _, args := range [][]string{{"allow", "9443"}, {"deny", "from", deniedAddr}} {
+		out, errs, code := runBin(args...)
+		t.Logf("$ ufw-docker-bridge %s: exit %d: %s%s", strings.Join(args, " "), code, out, errs)
+		if code != 1 || !strings.Contains(errs, "Docker does not manage this host's published ports") || !strings.Contains(errs, "--host-too") {
+			t.Errorf("%v: exit %d, %q: want exit 1 and one line saying what decides instead", args, code, errs)
+		}
+		if strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("%v: more than one line: %q", args, errs)
+		}
+	}
+	if after := mustBin(t, "list"); after != before {
+		t.Errorf("a refused rule changed the rules:\n%s\nthen\n%s", before, after)
+	}
+	mustBin(t, "allow", "9443", "--host-too")
+	mustBin(t, "deny", "from", deniedAddr, "--host-too")
+	expect(t, "allow 9443 --host-too, deny from "+deniedAddr+" --host-too", map[probe]bool{api: true, apiDenied: false})
+}
