@@ -135,7 +135,7 @@ func TestAllowMatchesOnlyPublished(t *testing.T) {
 			t.Errorf("the deny is narrowed:\n%s", fwd)
 		}
 		in := strings.Join(tab.Chain(rules.ChainInput).Rules, "\n")
-		if !strings.Contains(in, "-p tcp -m conntrack --ctorigdstport 443 -j ACCEPT") || strings.Contains(in, "DNAT") {
+		if !strings.Contains(in, "-p tcp -m conntrack --ctorigdstport 443 -j MARK --set-xmark 0x1000000/0x1000000\n-p tcp -m conntrack --ctorigdstport 443 -j ACCEPT") || strings.Contains(in, "DNAT") {
 			t.Errorf("%s: --host-too must match the host's own port:\n%s", f, in)
 		}
 	}

@@ -161,9 +161,17 @@ func Filter(in Input) *rules.Table {
 			input.Rules = append(input.Rules, match(r, in.Family, AnyDestination, "DROP")...)
 		}
 	}
+	// A host port --host-too opens is marked as our policy's before it is
+	// accepted: the guard's input chain, which keeps docker-proxy's ports
+	// closed (IPv6 clients of IPv4-only networks; everyone while Docker's
+	// DNAT is gone), lets marked connections through.
 	for _, r := range in.Rules.Of(rules.Allow) {
 		if r.HostToo {
-			input.Rules = append(input.Rules, match(r, in.Family, AnyDestination, "ACCEPT")...)
+			marks := match(r, in.Family, AnyDestination, "MARK --set-xmark "+rules.GuardMark+"/"+rules.GuardMark)
+			accepts := match(r, in.Family, AnyDestination, "ACCEPT")
+			for i := range accepts {
+				input.Rules = append(input.Rules, marks[i], accepts[i])
+			}
 		}
 	}
 	for _, g := range ro.guests {

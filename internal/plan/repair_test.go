@@ -239,7 +239,8 @@ func TestIPTablesBackendInput(t *testing.T) {
 		Rules: mustRules(t, "allow 443/tcp --host-too", "deny from 198.51.100.9 --host-too", "allow 8080", "bridge virbr+ include")}
 	f := Filter(in)
 	input := strings.Join(f.Chain(rules.ChainInput).Rules, "\n")
-	want := "-s 198.51.100.9/32 -j DROP\n-p tcp -m conntrack --ctorigdstport 443 -j ACCEPT\n-i virbr+ -p udp -m udp --dport 67 -j ACCEPT"
+	want := "-s 198.51.100.9/32 -j DROP\n-p tcp -m conntrack --ctorigdstport 443 -j MARK --set-xmark 0x1000000/0x1000000\n" +
+		"-p tcp -m conntrack --ctorigdstport 443 -j ACCEPT\n-i virbr+ -p udp -m udp --dport 67 -j ACCEPT"
 	if !strings.HasPrefix(input, want) || strings.Contains(input, "8080") {
 		t.Errorf("input chain:\n%s\nwant it to start with:\n%s", input, want)
 	}

@@ -365,3 +365,33 @@ func External(ns string, hostAddrs, clientAddrs []string) []string {
 	return []string{"ip netns add " + ns, host + " && ip link set ext0 up",
 		fmt.Sprintf("ip netns exec %s sh -c '%s; ip link set ext1 up'", ns, client)}
 }
+
+// Cell is one entry of a reachability matrix: what was measured, and what
+// the test wants.
+type Cell struct {
+	Name      string
+	Got, Want bool
+}
+
+// Matrix logs a reachability matrix under title and fails t on every cell
+// whose measure is not what the test wants.
+func Matrix(t testing.TB, title string, cells []Cell) {
+	t.Helper()
+	mark := func(b bool) string {
+		if b {
+			return "OPEN"
+		}
+		return "closed"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "reachability %s:\n", title)
+	for _, c := range cells {
+		bad := ""
+		if c.Got != c.Want {
+			bad = "   <-- WRONG"
+			t.Errorf("%s: %s is %s, want %s", title, c.Name, mark(c.Got), mark(c.Want))
+		}
+		fmt.Fprintf(&b, "  %-48s %s%s\n", c.Name, mark(c.Got), bad)
+	}
+	t.Log(b.String())
+}

@@ -1,0 +1,61 @@
+package ipv6
+
+import (
+	"testing"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// TestIPv6Clients: published ports with IPv6 clients, on the UFW and the
+// iptables backend. web (8080) is on Docker's default network, with IPv6:
+// Docker DNATs in both families, and our ip6tables chains decide. p (8088)
+// is on a network without IPv6: an IPv6 client reaches it only through
+// docker-proxy in INPUT, which stays closed unless --host-too opens the
+// host port (a UFW input rule alone does not: the guard's input chain
+// keeps published ports to our policy).
+func TestIPv6Clients(t *testing.T) {
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+	matrix := func(t *testing.T, title string, web6, web6Denied, p6, web4 bool) {
+		t.Helper()
+		lab.Matrix(t, title, []lab.Cell{
+			{Name: "web 8080 from " + client6, Got: open(client6, host6, 8080, "web"), Want: web6},
+			{Name: "web 8080 from " + denied6, Got: open(denied6, host6, 8080, "web"), Want: web6Denied},
+			{Name: "p(no IPv6) 8088 from " + client6 + " (docker-proxy)", Got: open(client6, host6, 8088, "p"), Want: p6},
+			{Name: "web 8080 from " + clientAddr, Got: open(clientAddr, hostAddr, 8080, "web"), Want: web4},
+		})
+	}
+	step("before install IPv6 reaches web; UFW's own rule opens docker-proxy", func(t *testing.T) {
+		matrix(t, "before install", true, true, false, true)
+		mustSh(t, "ufw allow 8088/tcp")
+		matrix(t, "before install, ufw allow 8088/tcp", true, true, true, true)
+	})
+	step("install closes both paths; ufw allow 8088 no longer opens docker-proxy", func(t *testing.T) {
+		mustBin(t, "install")
+		matrix(t, "installed (ufw allow 8088/tcp still there)", false, false, false, false)
+	})
+	step("allow and deny decide over IPv6", func(t *testing.T) {
+		mustBin(t, "allow", "8080")
+		mustBin(t, "deny", "from", denied6)
+		mustBin(t, "allow", "8088")
+		matrix(t, "allow 8080, allow 8088, deny from "+denied6, true, false, false, true)
+		mustBin(t, "allow", "8088", "--host-too")
+		matrix(t, "allow 8088 --host-too", true, false, true, true)
+		mustSh(t, "ufw reload")
+		matrix(t, "after ufw reload", true, false, true, true)
+		mustBin(t, "delete", "allow", "8088", "--host-too")
+		mustSh(t, "ufw delete allow 8088/tcp")
+	})
+	step("the iptables backend: docker-proxy closed to IPv6 where nothing else guards INPUT", func(t *testing.T) {
+		mustBin(t, "uninstall")
+		mustSh(t, "ufw disable")
+		defer mustSh(t, "ufw --force enable")
+		matrix(t, "uninstalled, UFW disabled", true, true, true, true)
+		mustBin(t, "install", "--backend", "iptables")
+		defer mustBin(t, "uninstall")
+		matrix(t, "iptables backend", true, false, false, true)
+	})
+}
