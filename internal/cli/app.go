@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -44,6 +45,8 @@ type Deps struct {
 	Runner runner.Runner
 	// Bridges lists the host's bridges (discover.Netlink by default).
 	Bridges func() ([]discover.Bridge, error)
+	// LocalAddrs lists the host's own addresses (discover.Netlink by default).
+	LocalAddrs func() ([]netip.Addr, error)
 	// NFTTables lists the nftables inet tables (nft.ListTables by default).
 	NFTTables func() ([]string, error)
 	// DockerNFT says, per family, whether Docker runs its nftables backend
@@ -66,6 +69,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.Bridges == nil {
 		deps.Bridges = discover.Netlink{}.Bridges
+	}
+	if deps.LocalAddrs == nil {
+		deps.LocalAddrs = discover.Netlink{}.LocalAddrs
 	}
 	if deps.DockerNFT == nil {
 		deps.DockerNFT = nft.DockerNFT

@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/explain"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
@@ -37,7 +36,7 @@ func explainCommand(deps Deps) *cli.Command {
 		Usage: "walk the live rules offline for one NEW connection and say which rule decides (sends no packet)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "from", Required: true, Usage: "the client's address"},
-			&cli.StringFlag{Name: "to", Required: true, Usage: "HOSTADDR:PORT[/tcp|/udp] on this host"},
+			&cli.StringFlag{Name: "to", Required: true, Usage: "ADDR:PORT[/tcp|/udp]: an address of this host, or one it routes to (a container's, a guest's)"},
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -70,11 +69,22 @@ func explainCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return err
 			}
-			links, err := (discover.Netlink{}).Bridges()
+			links, err := deps.Bridges()
 			if err != nil {
 				return err
 			}
-			env := explain.Env{Save: dump, Guard: guard != "", GuardBridges: plan.ContainerBridges()}
+			local, err := deps.LocalAddrs()
+			if err != nil {
+				return err
+			}
+			rs, err := installed(c, deps).Store.Load()
+			if err != nil {
+				return err
+			}
+			// The guard watches the bridges our policy calls containers',
+			// Docker's facts included.
+			docker := plan.DockerBridges(dump.Table("filter"))
+			env := explain.Env{Save: dump, Guard: guard != "", Local: local}
 			for _, b := range links {
 				eb := explain.Bridge{Name: b.Name}
 				for _, a := range b.Addrs {
@@ -83,6 +93,9 @@ func explainCommand(deps Deps) *cli.Command {
 					}
 				}
 				env.Bridges = append(env.Bridges, eb)
+				if plan.RoleOf(rs.Bridges(), docker, b.Name) == plan.RoleContainers {
+					env.GuardBridges = append(env.GuardBridges, b.Name)
+				}
 			}
 			res := explain.Explain(env, explain.Packet{Src: src, Dst: dst.Addr(), Proto: proto, DPort: int(dst.Port())})
 			w := c.App.Writer

@@ -63,3 +63,25 @@ func (Netlink) bridges() ([]Bridge, error) {
 	}
 	return sortBridges(out), nil
 }
+
+// LocalAddrs returns every address of every interface of the host (the
+// namespace): the destinations it delivers to itself.
+func (Netlink) LocalAddrs() ([]netip.Addr, error) {
+	var all []netlink.Addr
+	var err error
+	for i := 0; i < dumpTries; i++ {
+		if all, err = netlink.AddrList(nil, netlink.FAMILY_ALL); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing addresses: %w", err)
+	}
+	var out []netip.Addr
+	for _, ad := range all {
+		if ip, ok := netip.AddrFromSlice(ad.IP); ok {
+			out = append(out, ip.Unmap())
+		}
+	}
+	return out, nil
+}

@@ -2,7 +2,10 @@
 
 package discover
 
-import "errors"
+import (
+	"errors"
+	"net/netip"
+)
 
 // Netlink lists bridges; only Linux has them.
 type Netlink struct{}
@@ -10,4 +13,9 @@ type Netlink struct{}
 // Bridges fails: bridges are a Linux feature.
 func (Netlink) Bridges() ([]Bridge, error) {
 	return nil, errors.New("bridges are only listed on linux")
+}
+
+// LocalAddrs fails: the lab and the host are Linux.
+func (Netlink) LocalAddrs() ([]netip.Addr, error) {
+	return nil, errors.New("addresses are only listed on linux")
 }

@@ -7,6 +7,7 @@ package explain
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,6 +31,9 @@ type Bridge struct {
 type Env struct {
 	Save    *rules.Dump
 	Bridges []Bridge
+	// Local are the host's own addresses: a packet to any other address
+	// that no DNAT rewrote is routed (FORWARD), not delivered (INPUT).
+	Local []netip.Addr
 	// Guard is true when our nftables guard table is in place.
 	Guard bool
 	// GuardBridges are the interface patterns the guard watches.
@@ -91,18 +95,18 @@ func Explain(env Env, pkt Packet) Result {
 	}
 	filter := env.Save.Table("filter")
 	chain := "INPUT"
-	if w.dnat {
+	switch {
+	case w.dnat:
 		res.DNAT = fmt.Sprintf("%s:%d", w.pkt.Dst, w.pkt.DPort)
-		for _, b := range env.Bridges {
-			for _, p := range b.Prefixes {
-				if p.Contains(w.pkt.Dst) {
-					w.outIface = b.Name
-				}
-			}
-		}
-		chain = "FORWARD"
+		chain, w.outIface = "FORWARD", w.route()
 		res.Path = "FORWARD to " + w.outIface
-	} else {
+	case !w.local(w.pkt.Dst):
+		chain, w.outIface = "FORWARD", w.route()
+		res.Path = "FORWARD to " + w.outIface + " (routed: not an address of this host)"
+		if w.outIface == "" {
+			res.Path = "FORWARD (routed: not an address of this host, nor of its bridges)"
+		}
+	default:
 		res.Path = "INPUT (the host itself)"
 	}
 	w.table = "filter"
@@ -121,6 +125,26 @@ func Explain(env Env, pkt Packet) Result {
 	}
 	res.Uncertain = w.uncertain
 	return res
+}
+
+// route is the bridge whose networks hold the packet's destination, ""
+// when none does (it leaves by an external interface).
+func (w *walker) route() string {
+	out := ""
+	for _, b := range w.env.Bridges {
+		for _, p := range b.Prefixes {
+			if p.Contains(w.pkt.Dst) {
+				out = b.Name
+			}
+		}
+	}
+	return out
+}
+
+// local reports whether a is one of the host's own addresses (loopback
+// included).
+func (w *walker) local(a netip.Addr) bool {
+	return a.IsLoopback() || slices.Contains(w.env.Local, a)
 }
 
 func (w *walker) guarded() bool {

@@ -25,7 +25,7 @@ func env(t *testing.T, name string, guard bool) Env {
 	return Env{Save: d, Guard: guard, GuardBridges: plan.ContainerBridges(), Bridges: []Bridge{
 		{Name: "docker0", Prefixes: []netip.Prefix{netip.MustParsePrefix("172.17.0.1/16")}},
 		{Name: "br-79061e23131e", Prefixes: []netip.Prefix{netip.MustParsePrefix("172.18.0.1/16")}},
-	}}
+	}, Local: []netip.Addr{netip.MustParseAddr("203.0.113.1"), netip.MustParseAddr("172.17.0.1"), netip.MustParseAddr("172.18.0.1")}}
 }
 
 func pkt(src string, port int, proto string) Packet {
@@ -66,5 +66,27 @@ func TestExplainBeforeInstallAndGuard(t *testing.T) {
 	e.Guard = true
 	if r := Explain(e, pkt("203.0.113.8", 8080, "tcp")); r.Verdict != "DROP" || !strings.Contains(r.Decided, rules.GuardTable) {
 		t.Errorf("guard: %+v", r)
+	}
+}
+
+// TestExplainRouted: a packet to a container's own address is routed, not
+// delivered: before install Docker's DOCKER chain accepts it (port 80 of a
+// container published as 8080:80); after install with allow 9443 our forward
+// chain drops it, because no DNAT took place.
+func TestExplainRouted(t *testing.T) {
+	to := func(dst string, port int) Packet {
+		return Packet{Src: netip.MustParseAddr("203.0.113.8"), Dst: netip.MustParseAddr(dst), Proto: "tcp", DPort: port}
+	}
+	before := Explain(env(t, "docker20-ufw.iptables-save", false), to("172.17.0.2", 80))
+	if before.Verdict != "ACCEPT" || before.DNAT != "" || !strings.HasPrefix(before.Path, "FORWARD to docker0 (routed") {
+		t.Errorf("before install: %+v", before)
+	}
+	after := Explain(env(t, "docker20-ufw-installed.iptables-save", true), to("172.17.0.2", 80))
+	if after.Verdict != "DROP" || !strings.HasPrefix(after.Decided, "filter ufw-docker-bridge-forward") {
+		t.Errorf("after install: %+v", after)
+	}
+	// A destination beyond every bridge leaves by an external interface.
+	if r := Explain(env(t, "docker20-ufw-installed.iptables-save", true), to("198.51.100.20", 80)); !strings.Contains(r.Path, "nor of its bridges") {
+		t.Errorf("routed elsewhere: %+v", r)
 	}
 }

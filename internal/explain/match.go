@@ -125,8 +125,9 @@ func (w *walker) match(r string) (bool, string, []string) {
 				ok = ok || s == "NEW" || (s == "DNAT" && w.dnat)
 			}
 		case "--dst-type":
-			// The packet is addressed to the host until DNAT rewrites it.
-			ok = val == "LOCAL" && !w.dnat
+			// Addressed to the host until DNAT rewrites it, and only when
+			// the destination is one of the host's own addresses.
+			ok = val == "LOCAL" && !w.dnat && w.local(w.pkt.Dst)
 		case "--src-type", "--sport", "--sports", "--source-port":
 			// The client is outside and picks an ephemeral port.
 			ok = false

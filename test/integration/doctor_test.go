@@ -109,13 +109,36 @@ func TestExplainAgreesWithPackets(t *testing.T) {
 	defer runBin("uninstall")
 	cases := []probe{web, api, apiLAN, db, dbLAN, sshHost, hostDeny, appnet,
 		{name: "api", from: deniedAddr, port: 9443, want: "api"}, echoUDP}
+	// Routed, not delivered: the client sends straight to containers'
+	// addresses (no DNAT), and to a LAN bridge that a ufw route rule opens.
+	mustSh(t, "ip netns exec "+extNS+" ip route replace 172.17.0.0/16 via "+hostAddr)
+	defer lab.Sh("ip netns exec " + extNS + " ip route del 172.17.0.0/16")
+	for _, name := range []string{"web", "api"} {
+		ip := strings.TrimSpace(mustSh(t, docker+" inspect -f '{{.NetworkSettings.IPAddress}}' "+name))
+		port := map[string]int{"web": 80, "api": 443}[name]
+		cases = append(cases, probe{name: name + " routed", from: clientAddr, port: port, want: name, addr: ip})
+	}
+	mustSh(t, "ip link add br-lan type bridge && ip addr add 10.78.0.1/24 dev br-lan && ip link set br-lan up")
+	defer lab.Sh("ip link del br-lan")
+	lanHost := newGuest(t, "udblan", "br-lan")
+	lanHost.static(t, "10.78.0.5/24", "10.78.0.1")
+	mustSh(t, "ip netns exec "+extNS+" ip route replace 10.78.0.0/24 via "+hostAddr)
+	defer lab.Sh("ip netns exec " + extNS + " ip route del 10.78.0.0/24")
+	mustSh(t, "ufw route allow proto tcp to 10.78.0.0/24 port 80")
+	defer lab.Sh("ufw route delete allow proto tcp to 10.78.0.0/24 port 80")
+	cases = append(cases, probe{name: "lan host (ufw route)", from: clientAddr, port: 80, want: "udblan", addr: "10.78.0.5"},
+		probe{name: "lan host", from: clientAddr, port: 8000, want: "udblan", addr: "10.78.0.5"})
 	want := map[probe]bool{}
 	for _, p := range cases {
 		proto := "tcp"
 		if p.udp {
 			proto = "udp"
 		}
-		out := mustBin(t, "explain", "--from", p.from, "--to", hostAddr+":"+itoa(p.port)+"/"+proto, "--json")
+		addr := p.addr
+		if addr == "" {
+			addr = hostAddr
+		}
+		out := mustBin(t, "explain", "--from", p.from, "--to", addr+":"+itoa(p.port)+"/"+proto, "--json")
 		var res struct {
 			Verdict string `json:"verdict"`
 			Decided string `json:"decided_by"`
