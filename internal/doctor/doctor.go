@@ -244,7 +244,7 @@ func checkExposed(h Host) []Finding {
 		}
 		out = append(out, Finding{ID: "exposed-port", Severity: Error,
 			Summary:  fmt.Sprintf("published port %s/%s (to %s) is reachable from outside and no rule allows it", p.Port, p.Proto, p.To),
-			Evidence: []string{"nat DOCKER: DNAT " + p.Proto + " dport " + p.Port + " to " + p.To},
+			Evidence: []string{"nat " + p.Chain + ": DNAT " + p.Proto + " dport " + p.Port + " to " + p.To},
 			Fix:      "ufw-docker-bridge install (then allow only what must be open), or ufw-docker-bridge sync"})
 	}
 	return out

@@ -400,3 +400,21 @@ func TestBootLoaders(t *testing.T) {
 	h.Other = &rules.Dump{}
 	only(t, Check(h), "ferm-legacy")
 }
+
+// TestSwarmIngressExposed: before install, doctor names a port the routing
+// mesh publishes (Swarm's DOCKER-INGRESS) as exposed, with its chain.
+func TestSwarmIngressExposed(t *testing.T) {
+	h := installed(t)
+	h.Saves[rules.IPv4] = load(t, "docker28-swarm-ingress.iptables-save")
+	h.Installed = map[rules.Family]bool{}
+	h.NFTTables = nil
+	var exposed []string
+	for _, f := range Check(h) {
+		if f.ID == "exposed-port" {
+			exposed = append(exposed, f.Summary+" "+strings.Join(f.Evidence, " "))
+		}
+	}
+	if len(exposed) != 1 || !strings.Contains(exposed[0], "8080/tcp") || !strings.Contains(exposed[0], "nat DOCKER-INGRESS") {
+		t.Errorf("exposed: %v", exposed)
+	}
+}

@@ -90,3 +90,49 @@ func TestExplainRouted(t *testing.T) {
 		t.Errorf("routed elsewhere: %+v", r)
 	}
 }
+
+// TestExplainSwarmIngress: the routing mesh's layout as Docker documents it
+// (DOCKER-INGRESS DNAT to docker_gwbridge, Docker 28's chains). Before
+// install the port is open; with our chains in place (docker_gwbridge known
+// from Docker's rules, not its name) it is closed until allowed, and a
+// denied source stays out.
+func TestExplainSwarmIngress(t *testing.T) {
+	e := env(t, "docker28-swarm-ingress.iptables-save", false)
+	e.Bridges = append(e.Bridges, Bridge{Name: "docker_gwbridge", Prefixes: []netip.Prefix{netip.MustParsePrefix("172.18.0.1/16")}})
+	e.GuardBridges = []string{"docker0", "docker_gwbridge"}
+	r := Explain(e, pkt("203.0.113.8", 8080, "tcp"))
+	if r.Verdict != "ACCEPT" || r.DNAT != "172.18.0.2:8080" || r.Path != "FORWARD to docker_gwbridge" {
+		t.Fatalf("before install: %+v", r)
+	}
+	filter := e.Save.Table("filter")
+	install := func(lines ...string) {
+		var rs rules.Ruleset
+		for _, l := range lines {
+			x, err := rules.Parse(strings.Fields(l))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs = append(rs, x)
+		}
+		want := plan.Filter(plan.Input{Family: rules.IPv4, Rules: rs, DockerBridges: plan.DockerBridges(filter)})
+		for _, name := range rules.OwnedChains {
+			if c := filter.Chain(name); c != nil {
+				c.Rules = want.Chain(name).Rules
+			} else {
+				filter.Chains = append(filter.Chains, want.Chain(name))
+			}
+		}
+	}
+	e.Guard = true
+	install()
+	if r := Explain(e, pkt("203.0.113.8", 8080, "tcp")); r.Verdict != "DROP" || !strings.HasPrefix(r.Decided, "filter ufw-docker-bridge-forward") {
+		t.Errorf("installed, no rule: %+v", r)
+	}
+	install("allow 8080", "deny from 203.0.113.7")
+	if r := Explain(e, pkt("203.0.113.8", 8080, "tcp")); r.Verdict != "ACCEPT" || !strings.HasPrefix(r.Decided, "filter DOCKER-INGRESS #1") {
+		t.Errorf("allow 8080: %+v", r)
+	}
+	if r := Explain(e, pkt("203.0.113.7", 8080, "tcp")); r.Verdict != "DROP" {
+		t.Errorf("denied source: %+v", r)
+	}
+}

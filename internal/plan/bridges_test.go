@@ -140,3 +140,24 @@ func TestAllowMatchesOnlyPublished(t *testing.T) {
 		}
 	}
 }
+
+// TestSwarmIngressFacts: in the routing mesh's documented layout, Docker's
+// bridges include docker_gwbridge (named only in Docker 28's chains, its
+// FORWARD matching an ipset), and the ingress port is a published port.
+func TestSwarmIngressFacts(t *testing.T) {
+	data, err := os.ReadFile("../doctor/testdata/docker28-swarm-ingress.iptables-save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := rules.ParseSave(string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := DockerBridges(d.Table("filter")); !slices.Equal(got, []string{"docker0", "docker_gwbridge"}) {
+		t.Errorf("Docker's bridges: %v", got)
+	}
+	ports, ok := PublishedPorts(d.Table("nat"))
+	if !ok || len(ports) != 1 || ports[0].Port != "8080" || ports[0].To != "172.18.0.2:8080" || ports[0].Chain != "DOCKER-INGRESS" {
+		t.Errorf("published: %v %+v", ok, ports)
+	}
+}

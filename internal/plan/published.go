@@ -8,7 +8,7 @@ import (
 )
 
 // Published is one port Docker publishes: a DNAT rule of its nat DOCKER
-// chain.
+// chain, or of DOCKER-INGRESS (Swarm's routing mesh).
 type Published struct {
 	// Proto is tcp or udp; Port the host port (or "first:last").
 	Proto, Port string
@@ -17,22 +17,40 @@ type Published struct {
 	Addr netip.Addr
 	// To is the container's address and port.
 	To string
+	// Chain is Docker's nat chain that holds the DNAT rule.
+	Chain string
 }
+
+// dockerDNATChains are Docker's nat chains that hold its published ports:
+// DOCKER, and Swarm's DOCKER-INGRESS for the routing mesh.
+var dockerDNATChains = []string{"DOCKER", "DOCKER-INGRESS"}
 
 // PublishedPorts reads Docker's published ports from the live nat table; ok
 // is false when Docker's DOCKER chain is not there (flushed, or no Docker),
 // so nothing can be said about them.
 func PublishedPorts(nat *rules.Table) (ports []Published, ok bool) {
-	c := nat.Chain("DOCKER")
-	if c == nil {
+	if nat.Chain("DOCKER") == nil {
 		return nil, false
 	}
+	for _, name := range dockerDNATChains {
+		ports = append(ports, dnatPorts(nat.Chain(name))...)
+	}
+	return ports, true
+}
+
+// dnatPorts reads the published ports of the DNAT rules of chain c (nil:
+// none).
+func dnatPorts(c *rules.Chain) []Published {
+	if c == nil {
+		return nil
+	}
+	var ports []Published
 	for _, r := range c.Rules {
 		w := strings.Fields(r)
 		if rules.Arg(w, "-j") != "DNAT" {
 			continue
 		}
-		p := Published{Proto: rules.Arg(w, "-p"), Port: rules.Arg(w, "--dport"), To: rules.Arg(w, "--to-destination")}
+		p := Published{Proto: rules.Arg(w, "-p"), Port: rules.Arg(w, "--dport"), To: rules.Arg(w, "--to-destination"), Chain: c.Name}
 		if d := rules.Arg(w, "-d"); d != "" {
 			a, err := netip.ParsePrefix(d)
 			if err != nil || !a.IsSingleIP() {
@@ -44,5 +62,5 @@ func PublishedPorts(nat *rules.Table) (ports []Published, ok bool) {
 			ports = append(ports, p)
 		}
 	}
-	return ports, true
+	return ports
 }

@@ -210,3 +210,38 @@ func TestDockerFirewallOff(t *testing.T) {
 	mustBin(t, "deny", "from", deniedAddr, "--host-too")
 	expect(t, "allow 9443 --host-too, deny from "+deniedAddr+" --host-too", map[probe]bool{api: true, apiDenied: false})
 }
+
+// TestSwarmHostMode: a Swarm service published in host mode on an overlay
+// network: its DNAT goes to Swarm's docker_gwbridge, a bridge no name
+// pattern of ours matches. Closed after install, opened by allow, denied by
+// deny, with real packets. (The routing mesh needs IPVS, which this
+// kernel lacks: its ingress layout is covered by a recorded ruleset.)
+func TestSwarmHostMode(t *testing.T) {
+	fresh(t)
+	mustSh(t, docker+" swarm init --advertise-addr "+hostAddr)
+	defer lab.Sh(docker + " swarm leave --force")
+	mustSh(t, docker+" network create -d overlay --attachable ov")
+	mustSh(t, docker+" service create --detach --no-resolve-image --name hs --network ov "+
+		"--publish mode=host,target=80,published=8098 bb:1 sh -c 'mkdir -p /www && echo hs > /www/index.html && exec httpd -f -p 80 -h /www'")
+	defer lab.Sh(docker + " service rm hs")
+	hs := probe{name: "hs(swarm host mode)", from: clientAddr, port: 8098, want: "hs"}
+	hsDenied := probe{name: "hs(swarm host mode)", from: deniedAddr, port: 8098, want: "hs"}
+	if err := lab.WaitFor(60*time.Second, func() error {
+		if !hs.open() {
+			return fmt.Errorf("the service does not answer on 8098")
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v:\n%s", err, mustSh(t, docker+" service ps --no-trunc hs; iptables -t nat -S DOCKER"))
+	}
+	if !strings.Contains(mustSh(t, "iptables -S FORWARD"), "-o docker_gwbridge") {
+		t.Fatalf("the service's traffic does not use docker_gwbridge:\n%s", mustSh(t, "iptables -S FORWARD"))
+	}
+	expect(t, "swarm host mode, before install", map[probe]bool{hs: true})
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	expect(t, "installed", map[probe]bool{hs: false})
+	mustBin(t, "allow", "8098")
+	mustBin(t, "deny", "from", deniedAddr)
+	expect(t, "allow 8098, deny from "+deniedAddr, map[probe]bool{hs: true, hsDenied: false})
+}
