@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
@@ -53,6 +54,28 @@ type Backend struct {
 	// DockerNFT reports, per family, whether Docker runs its nftables
 	// firewall backend there (nft.DockerNFT); nil means it never does.
 	DockerNFT func() (map[rules.Family]bool, error)
+	// DockerNFTChains lists the chains of Docker's nftables tables
+	// (nft.DockerNFTChains), which name its bridges under that backend;
+	// nil means there are none.
+	DockerNFTChains func() ([]string, error)
+}
+
+// dockerBridges returns Docker's bridges: those its iptables rules in lives
+// name, and, where it runs its nftables backend (modes), those its
+// nftables table has chains for. A table that cannot be read is an error:
+// a bridge with a name of its own would go uncovered.
+func (b *Backend) dockerBridges(lives []*rules.Table, modes map[rules.Family]bool) ([]string, error) {
+	out := plan.DockerBridges(lives...)
+	if b.DockerNFTChains == nil || !modes[rules.IPv4] && !modes[rules.IPv6] {
+		return out, nil
+	}
+	chains, err := b.DockerNFTChains()
+	if err != nil {
+		return nil, fmt.Errorf("reading Docker's nftables chains: %w", err)
+	}
+	out = append(out, plan.DockerNFTBridges(chains)...)
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // DockerModes says, per family, whether Docker runs its nftables backend
@@ -168,7 +191,9 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 	}
 	dockerNFT := b.DockerModes()
 	c := &Change{Families: fams}
-	c.DockerBridges = plan.DockerBridges(tables(lives)...)
+	if c.DockerBridges, err = b.dockerBridges(tables(lives), dockerNFT); err != nil {
+		return nil, err
+	}
 	for _, f := range fams {
 		path, old, live := b.Path(f), olds[f], lives[f]
 		var updated, input string

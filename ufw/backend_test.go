@@ -263,3 +263,32 @@ func TestUpdateEditsLiveChainsInPlace(t *testing.T) {
 		t.Errorf("unchanged rules: runtime %v, families %v, %v", c.Runtime, c.Families, err)
 	}
 }
+
+// TestDockerNFTBridgesCovered: under Docker's nftables backend, a bridge
+// with a name of its own is known from the chains of Docker's table, and
+// install covers it live and in the files; when that table cannot be read,
+// install fails rather than leave the bridge uncovered.
+func TestDockerNFTBridgesCovered(t *testing.T) {
+	n := &fakeNet{}
+	b := newBackend(t, n)
+	b.DockerNFT = func() (map[rules.Family]bool, error) { return map[rules.Family]bool{rules.IPv4: true}, nil }
+	b.DockerNFTChains = func() ([]string, error) {
+		return []string{"filter-FORWARD", "filter-forward-in__docker0", "filter-forward-in__nftmail", "filter-forward-out__nftmail"}, nil
+	}
+	c, err := b.Prepare(context.Background(), nil, Install)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.DockerBridges, ",") != "docker0,nftmail" {
+		t.Errorf("Docker's bridges %v", c.DockerBridges)
+	}
+	for _, fc := range c.Files {
+		if fc.Family == rules.IPv4 && !strings.Contains(fc.New, "-A DOCKER-USER -o nftmail -j "+rules.ChainForward) {
+			t.Errorf("the block does not cover nftmail:\n%s", fc.New)
+		}
+	}
+	b.DockerNFTChains = func() ([]string, error) { return nil, errors.New("netlink: permission denied") }
+	if _, err := b.Prepare(context.Background(), nil, Install); err == nil || !strings.Contains(err.Error(), "Docker's nftables chains") {
+		t.Errorf("an unreadable table: %v", err)
+	}
+}

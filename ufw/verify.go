@@ -36,7 +36,10 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, []str
 	if err != nil {
 		return nil, nil, err
 	}
-	docker := plan.DockerBridges(tables(lives)...)
+	docker, err := b.dockerBridges(tables(lives), dockerNFT)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, f := range rules.Families {
 		live := lives[f]
 		in := plan.Input{Family: f, Rules: rs, Firewall: b.Firewall, DockerNFT: dockerNFT[f], DockerBridges: docker}
@@ -62,13 +65,13 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, []str
 }
 
 // DockerBridges returns Docker's bridges as its live rules of both families
-// name them (plan.DockerBridges).
+// name them (dockerBridges).
 func (b *Backend) DockerBridges(ctx context.Context) ([]string, error) {
 	lives, err := b.saveFilters(ctx, rules.Families)
 	if err != nil {
 		return nil, err
 	}
-	return plan.DockerBridges(tables(lives)...), nil
+	return b.dockerBridges(tables(lives), b.DockerModes())
 }
 
 // Seen is what a repair read of Docker's live rules.
@@ -76,7 +79,7 @@ type Seen struct {
 	// Docker is the text of Docker's filter DOCKER chain of IPv4: one rule
 	// per published port, so it changes when they do.
 	Docker string
-	// Bridges are Docker's bridges (plan.DockerBridges) of the installed
+	// Bridges are Docker's bridges (dockerBridges) of the installed
 	// families.
 	Bridges []string
 }
@@ -101,7 +104,9 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset, dockerNFT map[ru
 	if err != nil {
 		return nil, seen, err
 	}
-	seen.Bridges = plan.DockerBridges(tables(lives)...)
+	if seen.Bridges, err = b.dockerBridges(tables(lives), dockerNFT); err != nil {
+		return nil, seen, err
+	}
 	if c := lives[rules.IPv4].Chain("DOCKER"); c != nil {
 		seen.Docker = strings.Join(c.Rules, "\n")
 	}

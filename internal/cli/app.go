@@ -52,6 +52,9 @@ type Deps struct {
 	// DockerNFT says, per family, whether Docker runs its nftables backend
 	// (nft.DockerNFT by default).
 	DockerNFT func() (map[rules.Family]bool, error)
+	// DockerNFTChains lists the chains of Docker's nftables tables
+	// (nft.DockerNFTChains by default).
+	DockerNFTChains func() ([]string, error)
 	// SystemBus connects to the system bus (godbus's shared connection by
 	// default), where firewalld is.
 	SystemBus func() (firewalld.Bus, error)
@@ -75,6 +78,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.DockerNFT == nil {
 		deps.DockerNFT = nft.DockerNFT
+	}
+	if deps.DockerNFTChains == nil {
+		deps.DockerNFTChains = nft.DockerNFTChains
 	}
 	if deps.NFTTables == nil {
 		deps.NFTTables = nft.ListTables
@@ -165,12 +171,13 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 	e := &engine.Engine{
 		Store: store,
 		UFW: &ufw.Backend{
-			Dir:       c.String("ufw-dir"),
-			Firewall:  fw,
-			Net:       tables,
-			BackupDir: store.BackupDir(),
-			Source:    store.RulesPath(),
-			DockerNFT: deps.DockerNFT,
+			Dir:             c.String("ufw-dir"),
+			Firewall:        fw,
+			Net:             tables,
+			BackupDir:       store.BackupDir(),
+			Source:          store.RulesPath(),
+			DockerNFT:       deps.DockerNFT,
+			DockerNFTChains: deps.DockerNFTChains,
 		},
 		Guard:    nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}},
 		NAT:      nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables},

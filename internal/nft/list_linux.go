@@ -49,3 +49,25 @@ func DockerNFT() (map[rules.Family]bool, error) {
 	}
 	return out, nil
 }
+
+// DockerNFTChains returns the names of the chains of Docker's nftables
+// tables (both families; none where Docker runs its iptables backend).
+func DockerNFTChains() ([]string, error) {
+	c, err := nftables.New()
+	if err != nil {
+		return nil, fmt.Errorf("opening nftables netlink: %w", err)
+	}
+	defer c.CloseLasting()
+	chains, err := c.ListChains()
+	if err != nil {
+		return nil, fmt.Errorf("listing nftables chains: %w", err)
+	}
+	var out []string
+	for _, ch := range chains {
+		fam := ch.Table.Family
+		if ch.Table.Name == rules.DockerNFTTable && (fam == nftables.TableFamilyIPv4 || fam == nftables.TableFamilyIPv6) {
+			out = append(out, ch.Name)
+		}
+	}
+	return out, nil
+}

@@ -15,3 +15,6 @@ func ListTables() ([]string, error) { return nil, errors.New("nftables exists on
 func DockerNFT() (map[rules.Family]bool, error) {
 	return nil, errors.New("nftables exists only on linux")
 }
+
+// DockerNFTChains fails: nftables is a Linux feature.
+func DockerNFTChains() ([]string, error) { return nil, errors.New("nftables exists only on linux") }

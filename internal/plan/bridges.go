@@ -63,6 +63,20 @@ func DockerBridges(lives ...*rules.Table) []string {
 	return out
 }
 
+// DockerNFTBridges returns the bridges that Docker's nftables table has a
+// chain for (its nftables firewall backend: filter-forward-in__NAME), given
+// the names of the table's chains; sorted, like DockerBridges.
+func DockerNFTBridges(chains []string) []string {
+	var out []string
+	for _, c := range chains {
+		if name, ok := strings.CutPrefix(c, rules.DockerNFTBridgeChainPrefix); ok && name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // roles says which bridge our rules treat how, from the user's bridge
 // settings and Docker's facts. Docker's facts win over every name: a bridge
 // Docker manages is a container bridge even when a guest pattern or an

@@ -134,6 +134,10 @@ const (
 	// DockerNFTTable is Docker's nftables table (families ip and ip6) when
 	// it runs its nftables firewall backend: its presence says so.
 	DockerNFTTable = "docker-bridges"
+	// DockerNFTBridgeChainPrefix starts the name of the chain Docker's
+	// nftables table holds for each bridge it manages
+	// (filter-forward-in__docker0): the bridge's name follows.
+	DockerNFTBridgeChainPrefix = "filter-forward-in__"
 	// PodmanBridgeCNI matches Podman's bridges under CNI (cni-podman0, ...).
 	PodmanBridgeCNI = "cni-podman+"
 	// PodmanBridgeNetavark matches Podman's bridges under netavark (podman0, ...).

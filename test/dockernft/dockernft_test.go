@@ -146,6 +146,20 @@ func TestDockerNFTables(t *testing.T) {
 		t.Error("allow 8282: the new network's port or its egress does not work")
 	}
 	mustBin(t, "delete", "allow", "8282")
+	// A network with a bridge name of its own: known from the chains of
+	// Docker's nftables table, not from its name; closed until allowed,
+	// then its port and its egress work.
+	mustSh(t, docker+" network create -o com.docker.network.bridge.name=nftmail nftmail && "+run("netmail", "--network nftmail -p 8383:80", "netmail 80"))
+	defer lab.Sh(docker + " rm -f netmail; " + docker + " network rm nftmail")
+	time.Sleep(time.Second) // the watcher's pass for the new bridge
+	if open(clientAddr, 8383, "netmail") {
+		t.Error("a renamed network's published port is open before any allow")
+	}
+	mustBin(t, "allow", "8383")
+	if !open(clientAddr, 8383, "netmail") || !egress("netmail") {
+		t.Errorf("allow 8383: the renamed network's port or its egress does not work:\n%s", mustSh(t, "iptables -S DOCKER-USER"))
+	}
+	mustBin(t, "delete", "allow", "8383")
 
 	attempts, leaks := prober.Stop()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
