@@ -5,6 +5,7 @@ package doctor
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -246,6 +247,30 @@ func checkExposed(h Host) []Finding {
 			Summary:  fmt.Sprintf("published port %s/%s (to %s) is reachable from outside and no rule allows it", p.Port, p.Proto, p.To),
 			Evidence: []string{"nat " + p.Chain + ": DNAT " + p.Proto + " dport " + p.Port + " to " + p.To},
 			Fix:      "ufw-docker-bridge install (then allow only what must be open), or ufw-docker-bridge sync"})
+	}
+	return append(out, checkExposedIPv6(h)...)
+}
+
+// checkExposedIPv6: a port published on every address with no IPv6 DNAT
+// (its network has no IPv6, or Docker runs without ip6tables) reaches IPv6
+// clients through docker-proxy in INPUT, where only the host's IPv6 input
+// rules decide; the guard's input chain closes that path. A host whose
+// IPv6 rules could not be read (no IPv6) has no such path.
+func checkExposedIPv6(h Host) []Finding {
+	d6 := h.Saves[rules.IPv6]
+	if d6 == nil || hasNFT(h, "inet "+rules.GuardTable) {
+		return nil
+	}
+	ports6, _ := plan.PublishedPorts(d6.Table("nat"))
+	var out []Finding
+	for _, p := range publishedPorts(h) {
+		if p.Addr.IsValid() || slices.ContainsFunc(ports6, func(q plan.Published) bool { return q.Proto == p.Proto && q.Port == p.Port }) {
+			continue
+		}
+		out = append(out, Finding{ID: "exposed-port-ipv6", Severity: Warning,
+			Summary:  fmt.Sprintf("published port %s/%s has no IPv6 DNAT: IPv6 clients reach it through docker-proxy (Docker's default userland proxy) wherever the host's IPv6 input rules let them", p.Port, p.Proto),
+			Evidence: []string{"nat " + p.Chain + ": DNAT " + p.Proto + " dport " + p.Port + " to " + p.To, "ip6tables nat: no DNAT for " + p.Proto + " dport " + p.Port},
+			Fix:      "ufw-docker-bridge install (its guard closes that path; allow PORT --host-too opens it)"})
 	}
 	return out
 }

@@ -418,3 +418,34 @@ func TestSwarmIngressExposed(t *testing.T) {
 		t.Errorf("exposed: %v", exposed)
 	}
 }
+
+// TestExposedIPv6: ports published on every address with no IPv6 DNAT are
+// named for IPv6 clients (docker-proxy's path) on a host with IPv6 and no
+// guard; a port that has an IPv6 DNAT is not; the guard closes the path.
+func TestExposedIPv6(t *testing.T) {
+	h := installed(t)
+	h.Saves[rules.IPv4] = load(t, "docker20-ufw.iptables-save")
+	h.Installed = map[rules.Family]bool{}
+	h.NFTTables = nil
+	d6, err := rules.ParseSave("*nat\n:DOCKER - [0:0]\n-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00::2]:80\nCOMMIT\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Saves[rules.IPv6] = d6
+	var ports []string
+	for _, f := range Check(h) {
+		if f.ID == "exposed-port-ipv6" {
+			ports = append(ports, strings.Fields(f.Summary)[2])
+		}
+	}
+	sort.Strings(ports)
+	if strings.Join(ports, " ") != "3306/tcp 5005/udp 8088/tcp 9443/tcp" {
+		t.Errorf("IPv6 exposures %v", ports)
+	}
+	h.NFTTables = []string{"inet " + rules.GuardTable}
+	for _, f := range Check(h) {
+		if f.ID == "exposed-port-ipv6" {
+			t.Errorf("with the guard: %s", f.Summary)
+		}
+	}
+}

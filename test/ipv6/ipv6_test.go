@@ -1,6 +1,8 @@
 package ipv6
 
 import (
+	"os/exec"
+	"regexp"
 	"testing"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
@@ -32,6 +34,12 @@ func TestIPv6Clients(t *testing.T) {
 		matrix(t, "before install", true, true, false, true)
 		mustSh(t, "ufw allow 8088/tcp")
 		matrix(t, "before install, ufw allow 8088/tcp", true, true, true, true)
+		// doctor names the docker-proxy path: 8088 has no IPv6 DNAT, 8080 has.
+		out, _ := exec.Command(bin, "doctor").CombinedOutput()
+		t.Logf("$ ufw-docker-bridge doctor\n%s", out)
+		if !regexp.MustCompile(`exposed-port-ipv6.*8088/tcp`).Match(out) || regexp.MustCompile(`exposed-port-ipv6.*8080/tcp`).Match(out) {
+			t.Error("doctor does not name exactly 8088's IPv6 docker-proxy path")
+		}
 	})
 	step("install closes both paths; ufw allow 8088 no longer opens docker-proxy", func(t *testing.T) {
 		mustBin(t, "install")
