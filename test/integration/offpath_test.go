@@ -2,11 +2,13 @@ package integration
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
 
@@ -30,20 +32,11 @@ func TestOffCanonicalPath(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	const httpd = "sh -c 'mkdir -p /www && echo $0 > /www/index.html && exec httpd -f -p $1 -h /www'"
-	mustSh(t, docker+" network create -o com.docker.network.bridge.name=mailnet mailnet && "+
-		docker+" run -d --name mail --network mailnet -p 2525:80 bb:1 "+httpd+" mail 80 && "+
-		docker+" run -d --name local -p 127.0.0.1:8089:80 bb:1 "+httpd+" local 80")
-	defer lab.Sh(docker + " rm -f mail local mail2; " + docker + " network rm mailnet mailnet2")
+	o := offPathLab(t)
+	defer o.cleanup()
+	defer lab.Sh(docker + " rm -f mail2; " + docker + " network rm mailnet2")
 	defer runBin("uninstall")
-
-	mail := probe{name: "mail(mailnet)", from: clientAddr, port: 2525, want: "mail"}
-	mailDenied := probe{name: "mail(mailnet)", from: deniedAddr, port: 2525, want: "mail"}
-	webIP := strings.TrimSpace(mustSh(t, docker+" inspect -f '{{.NetworkSettings.IPAddress}}' web"))
-	direct := probe{name: "web routed to " + webIP, from: clientAddr, port: 80, want: "web", addr: webIP}
-	// The external client routes Docker's default network through the host.
-	mustSh(t, "ip netns exec "+extNS+" ip route replace 172.17.0.0/16 via "+hostAddr)
-	defer lab.Sh("ip netns exec " + extNS + " ip route del 172.17.0.0/16")
+	mail, mailDenied, direct, webIP := o.mail, o.mailDenied, o.direct, o.webIP
 
 	step("before install the renamed bridge's port and routed traffic are open", func(t *testing.T) {
 		expect(t, "before install", map[probe]bool{mail: true, direct: true})
@@ -69,18 +62,8 @@ func TestOffCanonicalPath(t *testing.T) {
 	})
 	step("a loopback publish stays local whatever allow says", func(t *testing.T) {
 		mustBin(t, "allow", "8089")
-		// A host that routes to 127/8 from outside (route_localnet, as
-		// Docker sets it without its userland proxy), and a neighbour whose
-		// packets to 127.0.0.1 leave through its link to the host.
-		mustSh(t, "sysctl -qw net.ipv4.conf.ext0.route_localnet=1 net.ipv4.conf.all.route_localnet=1")
-		defer lab.Sh("sysctl -qw net.ipv4.conf.ext0.route_localnet=0 net.ipv4.conf.all.route_localnet=0")
-		mac := strings.TrimSpace(mustSh(t, "ip -br link show ext0 | awk '{print $3}'"))
-		mustSh(t, fmt.Sprintf(`ip netns exec %[1]s sh -c 'sysctl -qw net.ipv4.conf.ext1.route_localnet=1 net.ipv4.conf.all.route_localnet=1 &&
-ip rule add pref 1000 lookup local && ip rule del pref 0 &&
-ip rule add pref 10 to 127.0.0.1/32 iif lo lookup 100 && ip route add 127.0.0.1/32 via %[2]s dev ext1 onlink table 100 &&
-ip neigh replace %[2]s lladdr %[3]s dev ext1'`, extNS, hostAddr, mac))
-		defer lab.Sh(fmt.Sprintf(`ip netns exec %s sh -c 'ip rule del pref 10; ip route flush table 100; ip rule add pref 0 lookup local; ip rule del pref 1000'`, extNS))
-		local := probe{name: "local(127.0.0.1:8089)", from: clientAddr, port: 8089, want: "local", addr: "127.0.0.1"}
+		local, undo := loopbackNeighbour(t)
+		defer undo()
 		// The probe does reach a loopback publish: with our forward chain
 		// out of the way (uninstalled), it answers.
 		runBin("uninstall")
@@ -97,7 +80,7 @@ ip neigh replace %[2]s lladdr %[3]s dev ext1'`, extNS, hostAddr, mac))
 			}
 		}()
 		mustSh(t, docker+" network create -o com.docker.network.bridge.name=mailnet2 mailnet2 && "+
-			docker+" run -d --name mail2 --network mailnet2 -p 2626:80 bb:1 "+httpd+" mail2 80")
+			docker+" run -d --name mail2 --network mailnet2 -p 2626:80 bb:1 "+httpdCmd+" mail2 80")
 		mail2 := probe{name: "mail2(mailnet2)", from: clientAddr, port: 2626, want: "mail2"}
 		if err := lab.WaitFor(5*time.Second, func() error {
 			if mail2.open() {
@@ -160,6 +143,105 @@ ip neigh replace %[2]s lladdr %[3]s dev ext1'`, extNS, hostAddr, mac))
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// httpdCmd is a busybox web server serving its first argument on port $1.
+const httpdCmd = "sh -c 'mkdir -p /www && echo $0 > /www/index.html && exec httpd -f -p $1 -h /www'"
+
+// offPath is what the off-path tests probe: mail on a network whose bridge
+// is named mailnet (2525), from the client and the denied client; web's
+// port 80 routed straight to its address (no DNAT); and local, published on
+// 127.0.0.1:8089.
+type offPath struct {
+	mail, mailDenied, direct probe
+	webIP                    string
+	cleanup                  func()
+}
+
+func offPathLab(t *testing.T) offPath {
+	t.Helper()
+	mustSh(t, docker+" network create -o com.docker.network.bridge.name=mailnet mailnet && "+
+		docker+" run -d --restart always --name mail --network mailnet -p 2525:80 bb:1 "+httpdCmd+" mail 80 && "+
+		docker+" run -d --restart always --name local -p 127.0.0.1:8089:80 bb:1 "+httpdCmd+" local 80")
+	webIP := strings.TrimSpace(mustSh(t, docker+" inspect -f '{{.NetworkSettings.IPAddress}}' web"))
+	// The external client routes Docker's default network through the host.
+	mustSh(t, "ip netns exec "+extNS+" ip route replace 172.17.0.0/16 via "+hostAddr)
+	return offPath{
+		mail:       probe{name: "mail(mailnet)", from: clientAddr, port: 2525, want: "mail"},
+		mailDenied: probe{name: "mail(mailnet)", from: deniedAddr, port: 2525, want: "mail"},
+		direct:     probe{name: "web routed to " + webIP, from: clientAddr, port: 80, want: "web", addr: webIP},
+		webIP:      webIP,
+		cleanup: func() {
+			lab.Sh("ip netns exec " + extNS + " ip route del 172.17.0.0/16; " + docker + " rm -f mail local; " + docker + " network rm mailnet")
+		},
+	}
+}
+
+// loopbackNeighbour makes the host route to 127/8 from outside
+// (route_localnet, as Docker sets it without its userland proxy) and the
+// external client a neighbour whose packets to 127.0.0.1 leave through its
+// link to the host; it returns the probe of local's loopback publish and
+// what undoes it.
+func loopbackNeighbour(t *testing.T) (probe, func()) {
+	t.Helper()
+	mustSh(t, "sysctl -qw net.ipv4.conf.ext0.route_localnet=1 net.ipv4.conf.all.route_localnet=1")
+	mac := strings.TrimSpace(mustSh(t, "ip -br link show ext0 | awk '{print $3}'"))
+	mustSh(t, fmt.Sprintf(`ip netns exec %[1]s sh -c 'sysctl -qw net.ipv4.conf.ext1.route_localnet=1 net.ipv4.conf.all.route_localnet=1 &&
+ip rule add pref 1000 lookup local && ip rule del pref 0 &&
+ip rule add pref 10 to 127.0.0.1/32 iif lo lookup 100 && ip route add 127.0.0.1/32 via %[2]s dev ext1 onlink table 100 &&
+ip neigh replace %[2]s lladdr %[3]s dev ext1'`, extNS, hostAddr, mac))
+	undo := func() {
+		lab.Sh("sysctl -qw net.ipv4.conf.ext0.route_localnet=0 net.ipv4.conf.all.route_localnet=0")
+		lab.Sh(fmt.Sprintf(`ip netns exec %s sh -c 'ip rule del pref 10; ip route flush table 100; ip rule add pref 0 lookup local; ip rule del pref 1000'`, extNS))
+	}
+	return probe{name: "local(127.0.0.1:8089)", from: clientAddr, port: 8089, want: "local", addr: "127.0.0.1"}, undo
+}
+
+// TestOffPathOtherBackends: the same cases next to firewalld and on the
+// iptables backend (UFW disabled): the renamed bridge's port closed until
+// allowed and the denied client kept out; allow 80 opening no routed
+// traffic; allow 8089 not opening a loopback publish.
+func TestOffPathOtherBackends(t *testing.T) {
+	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
+	fresh(t)
+	o := offPathLab(t)
+	defer o.cleanup()
+	local, undo := loopbackNeighbour(t)
+	defer undo()
+	mustSh(t, "ufw disable")
+	defer mustSh(t, "ufw --force enable")
+	// Without UFW and without us, Docker alone decides: all three answer.
+	expect(t, "UFW disabled, uninstalled", map[probe]bool{o.mail: true, o.direct: true, local: true})
+	check := func(t *testing.T, backend string) {
+		mustBin(t, "install", "--backend", backend)
+		defer runBin("uninstall")
+		expect(t, backend+": installed", map[probe]bool{o.mail: false, o.direct: false, local: false})
+		for _, args := range [][]string{{"allow", "2525"}, {"allow", "80"}, {"allow", "8089"}, {"deny", "from", deniedAddr}} {
+			mustBin(t, args...)
+		}
+		expect(t, backend+": allow 2525, 80, 8089, deny from "+deniedAddr,
+			map[probe]bool{o.mail: true, o.mailDenied: false, o.direct: false, local: false})
+	}
+	t.Run("iptables", func(t *testing.T) {
+		defer fresh(t)
+		check(t, "iptables")
+	})
+	t.Run("firewalld", func(t *testing.T) {
+		defer fresh(t)
+		labFirewall = plan.FirewallD
+		defer func() { labFirewall = plan.UFW }()
+		if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
+			mustSh(t, "dbus-daemon --system --fork --nopidfile")
+		}
+		fw := startFirewalld(t)
+		defer func() {
+			fw.Stop(20 * time.Second)
+			lab.Sh("nft delete table inet firewalld")
+			restartDockerd(t)
+		}()
+		restartDockerd(t) // Docker uses firewalld only when it finds it at start
+		check(t, "firewalld")
+	})
+}
 
 // TestDockerFirewallOff: with Docker's "iptables": false, docker-proxy
 // serves published ports through INPUT, where nothing in DOCKER-USER
