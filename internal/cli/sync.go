@@ -45,6 +45,8 @@ func watchCommand(deps Deps) *cli.Command {
 	return &cli.Command{
 		Name:  "watch",
 		Usage: "the daemon: keep the live rules equal to the desired ones, repairing on every change",
+		Description: "Repairs on nftables, link, firewalld and file events and on a slow safety pass. " +
+			"SIGHUP (systemctl reload) reads the rules and settings again and runs one pass; SIGTERM and SIGINT stop it.",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "safety-interval", Usage: "interval of the pass that needs no event " +
 				"(default: 30s with iptables-legacy, whose changes send none; 10m with iptables-nft)"},
@@ -59,6 +61,11 @@ func watchCommand(deps Deps) *cli.Command {
 			if err := needRoot(c); err != nil {
 				return err
 			}
+			// SIGHUP (systemctl reload) runs a pass; subscribed first, so
+			// that none can end the daemon. SIGTERM and SIGINT stop it.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			e := installed(c, deps)
@@ -80,7 +87,7 @@ func watchCommand(deps Deps) *cli.Command {
 				MaxRepairs: 20,
 			}
 			sources := []watch.Source{watch.NFTables(), watch.Links(), watch.FirewallD{Log: log},
-				watch.Files{Dirs: existing(e.Store.Dir, c.String("ufw-dir"))}}
+				watch.Files{Dirs: existing(e.Store.Dir, c.String("ufw-dir"))}, watch.Hangup{C: hup, Log: log}}
 			log.Info("watching", "state", e.Store.Dir, "ufw", c.String("ufw-dir"))
 			return loop.Run(ctx, sources...)
 		},

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -119,5 +122,25 @@ func (f fight) Run(ctx context.Context, trigger func()) error {
 		case <-f.again:
 			trigger()
 		}
+	}
+}
+
+// TestHangupTriggersAPass: SIGHUP, once subscribed, runs a pass and does
+// not end the process.
+func TestHangupTriggersAPass(t *testing.T) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	passes := make(chan struct{}, 4)
+	go Hangup{C: ch, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}.Run(ctx, func() { passes <- struct{}{} })
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-passes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no pass after SIGHUP")
 	}
 }

@@ -2,11 +2,13 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -259,4 +261,34 @@ func TestWatchFirewalld(t *testing.T) {
 	wantTrigger("firewalld stopping")
 	fw = startFirewalld(t)
 	wantTrigger("firewalld starting")
+}
+
+// TestWatcherReloadsOnSIGHUP: SIGHUP (systemctl reload, the unit's
+// ExecReload) runs a pass and leaves the watcher running; SIGTERM still
+// stops it cleanly. Before, SIGHUP ended it (exit 129).
+func TestWatcherReloadsOnSIGHUP(t *testing.T) {
+	fresh(t)
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	w := startWatcher(t)
+	defer w.Kill(t)
+	for i := 0; i < 3; i++ {
+		if err := syscall.Kill(w.PID(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := lab.WaitFor(5*time.Second, func() error {
+		data, _ := os.ReadFile(w.Log)
+		if n := strings.Count(string(data), "reload requested"); n != 3 {
+			return fmt.Errorf("%d reloads logged, want 3", n)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	if err := syscall.Kill(w.PID(), 0); err != nil {
+		t.Fatalf("the watcher is gone after SIGHUP: %v", err)
+	}
+	w.Stop(t)
 }
