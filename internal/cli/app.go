@@ -47,6 +47,9 @@ type Deps struct {
 	Bridges func() ([]discover.Bridge, error)
 	// LocalAddrs lists the host's own addresses (discover.Netlink by default).
 	LocalAddrs func() ([]netip.Addr, error)
+	// Uplinks lists the interfaces of the default routes (discover.Netlink
+	// by default).
+	Uplinks func() ([]string, error)
 	// NFTTables lists the nftables inet tables (nft.ListTables by default).
 	NFTTables func() ([]string, error)
 	// DockerNFT says, per family, whether Docker runs its nftables backend
@@ -75,6 +78,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.LocalAddrs == nil {
 		deps.LocalAddrs = discover.Netlink{}.LocalAddrs
+	}
+	if deps.Uplinks == nil {
+		deps.Uplinks = discover.Netlink{}.Uplinks
 	}
 	if deps.DockerNFT == nil {
 		deps.DockerNFT = nft.DockerNFT
@@ -180,7 +186,7 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 			DockerNFTChains: deps.DockerNFTChains,
 		},
 		Guard:    nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}},
-		NAT:      nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables},
+		NAT:      nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables, Uplinks: deps.Uplinks},
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,
 	}

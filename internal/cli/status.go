@@ -153,7 +153,7 @@ func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset, docker []strin
 		return nil, err
 	}
 	tables := iptables.Tables{Runner: deps.Runner}
-	masq, ruleset, err := nft.NAT{Runner: deps.Runner, Tables: tables}.Read(c.Context)
+	masq, ruleset, err := nft.NAT{Runner: deps.Runner, Tables: tables, Uplinks: deps.Uplinks}.Read(c.Context)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package discover
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -13,10 +14,13 @@ var (
 )
 
 // MasqueradedSave returns the source networks that the nat table of an
-// iptables-save dump (family f) masquerades or SNATs. A NAT rule without
-// a source takes the sources of the rules that jump to its chain (netavark
-// and CNI write it so); a chain no sourced rule jumps to covers everything.
-func MasqueradedSave(nat *rules.Table, f rules.Family) []netip.Prefix {
+// iptables-save dump (family f) masquerades or SNATs on the way out by an
+// uplink (an interface of a default route). A NAT rule without a source
+// takes the sources of the rules that jump to its chain (netavark and CNI
+// write it so); a chain no sourced rule jumps to covers everything. A rule
+// limited to another output interface (-o wg0: a VPN's NAT) covers no
+// subnet's way out.
+func MasqueradedSave(nat *rules.Table, f rules.Family, uplinks []string) []netip.Prefix {
 	if nat == nil {
 		return nil
 	}
@@ -29,7 +33,7 @@ func MasqueradedSave(nat *rules.Table, f rules.Family) []netip.Prefix {
 		for _, r := range c.Rules {
 			w := strings.Fields(r)
 			target := rules.Arg(w, "-j")
-			if target != "MASQUERADE" && target != "SNAT" || narrow(w) {
+			if target != "MASQUERADE" && target != "SNAT" || narrow(w, uplinks) {
 				continue
 			}
 			if src, ok := source(w); ok {
@@ -57,11 +61,16 @@ func MasqueradedSave(nat *rules.Table, f rules.Family) []netip.Prefix {
 }
 
 // narrow reports whether a NAT rule is limited to marked packets (CNI's
-// hairpin port forwards) or to one destination (Docker's hairpin rules):
-// such a rule does not NAT a subnet's traffic out.
-func narrow(w []string) bool {
+// hairpin port forwards), to one destination (Docker's hairpin rules) or to
+// an output interface that is not an uplink: such a rule does not NAT a
+// subnet's traffic out.
+func narrow(w []string, uplinks []string) bool {
 	for i, x := range w {
-		if x == "--mark" || (x == "-d" && (i == 0 || w[i-1] != "!")) {
+		positive := i == 0 || w[i-1] != "!"
+		switch {
+		case x == "--mark", x == "-d" && positive:
+			return true
+		case x == "-o" && positive && i+1 < len(w) && !slices.ContainsFunc(uplinks, func(u string) bool { return rules.IfaceMatches(w[i+1], u) }):
 			return true
 		}
 	}
@@ -96,9 +105,10 @@ func parseNet(s string) (netip.Prefix, error) {
 // MasqueradedNFT returns the source networks that `nft list ruleset` text
 // masquerades or SNATs, leaving out the table named skip (ours, "inet NAME")
 // and iptables-nft's nat tables (read from iptables-save). A rule without
-// "saddr" covers every address of its family; one limited to a mark or a
-// destination NATs no subnet's traffic out.
-func MasqueradedNFT(text, skip string) []netip.Prefix {
+// "saddr" covers every address of its family; one limited to a mark, a
+// destination or an output interface that is not an uplink NATs no
+// subnet's traffic out.
+func MasqueradedNFT(text, skip string, uplinks []string) []netip.Prefix {
 	var out []netip.Prefix
 	table := ""
 	for _, line := range strings.Split(text, "\n") {
@@ -107,7 +117,7 @@ func MasqueradedNFT(text, skip string) []netip.Prefix {
 			table = w[1] + " " + w[2]
 			continue
 		}
-		if table == skip || table == "ip nat" || table == "ip6 nat" || !(contains(w, "masquerade") || contains(w, "snat")) || narrowNFT(w) {
+		if table == skip || table == "ip nat" || table == "ip6 nat" || !(contains(w, "masquerade") || contains(w, "snat")) || narrowNFT(w, uplinks) {
 			continue
 		}
 		found := false
@@ -135,11 +145,15 @@ func MasqueradedNFT(text, skip string) []netip.Prefix {
 	return out
 }
 
-// narrowNFT is narrow for nft's words: a mark match or a positive
-// destination.
-func narrowNFT(w []string) bool {
+// narrowNFT is narrow for nft's words: a mark match, a positive
+// destination, or a positive output interface that is not an uplink.
+func narrowNFT(w []string, uplinks []string) bool {
 	for i, x := range w {
-		if x == "mark" || (x == "daddr" && i+1 < len(w) && w[i+1] != "!=") {
+		positive := i+1 < len(w) && w[i+1] != "!="
+		switch {
+		case x == "mark", x == "daddr" && positive:
+			return true
+		case x == "oifname" && positive && !slices.ContainsFunc(setItems(w[i+1:]), func(o string) bool { return slices.Contains(uplinks, strings.Trim(o, `"`)) }):
 			return true
 		}
 	}

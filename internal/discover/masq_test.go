@@ -25,10 +25,16 @@ func TestMasqueradedNFT(t *testing.T) {
 	}
 	// iptables-nft's xt MASQUERADE is counted from iptables-save, not here;
 	// LXD's two, the router's catch-all (IPv4 only: table ip), the set; not ours.
-	got := joined(MasqueradedNFT(string(text), "inet ufw-docker-bridge-nat"))
+	got := joined(MasqueradedNFT(string(text), "inet ufw-docker-bridge-nat", []string{"eth0"}))
 	want := "10.205.11.0/24 fd42:a062:5893:7ae2::/64 0.0.0.0/0 10.1.0.0/16 10.2.0.0/16"
 	if got != want {
 		t.Errorf("got %s\nwant %s", got, want)
+	}
+	// Where eth0 carries no default route (the router's uplink is another),
+	// its catch-all covers no subnet's way out.
+	got = joined(MasqueradedNFT(string(text), "inet ufw-docker-bridge-nat", []string{"wan0"}))
+	if want := "10.205.11.0/24 fd42:a062:5893:7ae2::/64 10.1.0.0/16 10.2.0.0/16"; got != want {
+		t.Errorf("uplink wan0: got %s\nwant %s", got, want)
 	}
 }
 
@@ -48,15 +54,18 @@ func TestMasqueradedSave(t *testing.T) {
 -A CNI-abc ! -d 224.0.0.0/4 -j MASQUERADE
 -A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
 -A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE
+-A POSTROUTING -s 10.0.0.0/8 -o wgx -j MASQUERADE
+-A POSTROUTING -s 100.64.0.0/10 -o eth+ -j MASQUERADE
 COMMIT
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := joined(MasqueradedSave(d.Table("nat"), rules.IPv4))
-	// Docker's hairpin rule (-d X/32) and CNI's mark-limited masquerade NAT
-	// no subnet's traffic out.
-	want := "172.17.0.0/16 192.168.122.0/24 10.88.0.0/16 0.0.0.0/0"
+	got := joined(MasqueradedSave(d.Table("nat"), rules.IPv4, []string{"eth0"}))
+	// Docker's hairpin rule (-d X/32), CNI's mark-limited masquerade and a
+	// VPN's masquerade out of wgx (not the uplink) NAT no subnet's traffic
+	// out; one out of eth+ (the uplink eth0 matches) does.
+	want := "172.17.0.0/16 100.64.0.0/10 192.168.122.0/24 10.88.0.0/16 0.0.0.0/0"
 	if got != want {
 		t.Errorf("got %s\nwant %s", got, want)
 	}
@@ -89,7 +98,7 @@ func TestDescribe(t *testing.T) {
 	}
 	role := func(name string) string { return plan.RoleOf(settings.Bridges(), []string{"docker0"}, name) }
 	got := Describe(bs, owners, role,
-		MasqueradedNFT(string(text), "inet ufw-docker-bridge-nat"), []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")})
+		MasqueradedNFT(string(text), "inet ufw-docker-bridge-nat", []string{"eth0"}), []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")})
 	var lines []string
 	for _, b := range got {
 		lines = append(lines, b.Name+" "+b.Owner+" "+b.Role+" "+strings.Join(b.NAT, ","))
@@ -106,7 +115,7 @@ func TestDescribe(t *testing.T) {
 	}
 	// Without the router's catch-all, br-vms is ours and the public subnet
 	// and the unmanaged one are routed.
-	masq := MasqueradedNFT(strings.Replace(string(text), "oifname \"eth0\" masquerade", "", 1), "inet ufw-docker-bridge-nat")
+	masq := MasqueradedNFT(strings.Replace(string(text), "oifname \"eth0\" masquerade", "", 1), "inet ufw-docker-bridge-nat", []string{"eth0"})
 	got = Describe(bs, owners, role, masq, []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")})
 	if g := got[3].NAT[0] + "|" + got[4].NAT[0] + "|" + got[1].NAT[0]; g != "10.77.0.0/24 ufw-docker-bridge|198.51.100.0/24 none|192.168.100.0/24 none" {
 		t.Errorf("NAT states %s", g)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 )
@@ -81,6 +82,33 @@ func (Netlink) LocalAddrs() ([]netip.Addr, error) {
 	for _, ad := range all {
 		if ip, ok := netip.AddrFromSlice(ad.IP); ok {
 			out = append(out, ip.Unmap())
+		}
+	}
+	return out, nil
+}
+
+// Uplinks returns the interfaces of the default routes (both families): a
+// NAT rule limited to one of them covers a subnet's way out.
+func (Netlink) Uplinks() ([]string, error) {
+	var out []string
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		routes, err := netlink.RouteList(nil, fam)
+		if err != nil {
+			return nil, fmt.Errorf("listing routes: %w", err)
+		}
+		for _, r := range routes {
+			if r.Dst != nil && !r.Dst.IP.IsUnspecified() {
+				continue
+			}
+			idx := []int{r.LinkIndex}
+			for _, nh := range r.MultiPath {
+				idx = append(idx, nh.LinkIndex)
+			}
+			for _, i := range idx {
+				if l, err := netlink.LinkByIndex(i); err == nil && !slices.Contains(out, l.Attrs().Name) {
+					out = append(out, l.Attrs().Name)
+				}
+			}
 		}
 	}
 	return out, nil

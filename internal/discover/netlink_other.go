@@ -19,3 +19,8 @@ func (Netlink) Bridges() ([]Bridge, error) {
 func (Netlink) LocalAddrs() ([]netip.Addr, error) {
 	return nil, errors.New("addresses are only listed on linux")
 }
+
+// Uplinks fails: the lab and the host are Linux.
+func (Netlink) Uplinks() ([]string, error) {
+	return nil, errors.New("routes are only listed on linux")
+}

@@ -28,6 +28,10 @@ type NAT struct {
 	// List returns the names of the inet tables (ListTables); nil means
 	// ask nft.
 	List func() ([]string, error)
+	// Uplinks returns the interfaces of the default routes
+	// (discover.Netlink); nil means none is known, and then no NAT rule
+	// limited to an output interface covers a subnet.
+	Uplinks func() ([]string, error)
 }
 
 func (n NAT) table() table { return table{runner: n.Runner, name: rules.NATTable} }
@@ -75,18 +79,24 @@ func (n NAT) Masqueraded(ctx context.Context) ([]netip.Prefix, error) {
 // Read returns what Masqueraded returns and the `nft list ruleset` text it
 // read them from.
 func (n NAT) Read(ctx context.Context) (masq []netip.Prefix, ruleset string, err error) {
+	var uplinks []string
+	if n.Uplinks != nil {
+		if uplinks, err = n.Uplinks(); err != nil {
+			return nil, "", err
+		}
+	}
 	for _, f := range rules.Families {
 		nat, err := n.Tables.Save(ctx, f, "nat")
 		if err != nil {
 			return nil, "", fmt.Errorf("reading the %s nat table: %w", f, err)
 		}
-		masq = append(masq, discover.MasqueradedSave(nat, f)...)
+		masq = append(masq, discover.MasqueradedSave(nat, f, uplinks)...)
 	}
 	text, err := n.Runner.Run(ctx, "nft", []string{"list", "ruleset"}, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("reading the nftables ruleset: %w", err)
 	}
-	return append(masq, discover.MasqueradedNFT(string(text), "inet "+rules.NATTable)...), string(text), nil
+	return append(masq, discover.MasqueradedNFT(string(text), "inet "+rules.NATTable, uplinks)...), string(text), nil
 }
 
 // Ensure puts the NAT table the live host needs in place (or removes it

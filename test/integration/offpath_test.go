@@ -24,7 +24,8 @@ import (
 //   - `bridge br-lan exclude` leaves an admin's br-lan to its owner (a ufw
 //     route rule serves it, the guard lets it alone);
 //   - `bridge br-vms include` gives its guest a way out although Docker's
-//     name pattern br-+ matches it.
+//     name pattern br-+ matches it, and although an admin's VPN NAT rule
+//     (-s 10.0.0.0/8 -o wgx) covers its subnet by source.
 func TestOffCanonicalPath(t *testing.T) {
 	fresh(t)
 	step := func(name string, f func(t *testing.T)) {
@@ -126,6 +127,10 @@ func TestOffCanonicalPath(t *testing.T) {
 		defer lab.Sh("ip link del br-vms")
 		vm := newGuest(t, "udbvm", "br-vms")
 		vm.static(t, "10.77.0.5/24", "10.77.0.1")
+		// An admin's NAT for a VPN only (out of wgx, not an uplink) covers
+		// 10.77.0.0/24 by source, not its way out by ext0: our NAT is needed.
+		mustSh(t, "ip link add wgx type veth peer name wgxp && ip link set wgx up && iptables -t nat -A POSTROUTING -s 10.0.0.0/8 -o wgx -j MASQUERADE")
+		defer lab.Sh("iptables -t nat -D POSTROUTING -s 10.0.0.0/8 -o wgx -j MASQUERADE; ip link del wgx")
 		mustBin(t, "bridge", "br-vms", "include")
 		defer runBin("delete", "bridge", "br-vms", "include")
 		if !vm.egress() {
