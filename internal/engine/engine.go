@@ -148,13 +148,16 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 			return errors.Join(err, undo())
 		}
 	case mode == ufw.Remove:
-		if err := errors.Join(e.Guard.Remove(ctx), e.NAT.Remove(ctx)); err != nil {
-			return errors.Join(err, undo())
-		}
+		// firewalld's zone and policy go first: they are what a stopped
+		// firewalld keeps us from removing, and the guard must still be
+		// in place when that fails.
 		if e.Zones != nil {
 			if err := e.Zones.Remove(); err != nil {
 				return errors.Join(err, undo())
 			}
+		}
+		if err := errors.Join(e.Guard.Remove(ctx), e.NAT.Remove(ctx)); err != nil {
+			return errors.Join(err, e.restoreTables(ctx, rs, change.DockerBridges), undo())
 		}
 	}
 	if mode != ufw.Remove && len(change.Families) > 0 && bridges {
@@ -178,6 +181,18 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 		fmt.Fprintln(e.Out, "not installed: the rule is saved and takes effect with `ufw-docker-bridge install`")
 	}
 	return nil
+}
+
+// restoreTables puts the guard (with its sets) and the NAT table back for
+// rs after a failed removal: a failed uninstall leaves the host as
+// protected as before.
+func (e *Engine) restoreTables(ctx context.Context, rs rules.Ruleset, dockerBridges []string) error {
+	changed, err := e.Guard.Ensure(ctx, rs.Bridges(), dockerBridges)
+	if err == nil {
+		err = e.Guard.Published(ctx, changed)
+	}
+	_, natErr := e.NAT.Ensure(ctx, rs.Bridges())
+	return errors.Join(err, natErr)
 }
 
 // bridgesChanged reports whether NAT and firewalld's zones may change:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
 
@@ -150,6 +151,25 @@ func TestFirewalldBackend(t *testing.T) {
 	prober.Stop()
 	t.Logf("repair after firewall-cmd --reload %v, after a firewalld restart %v (from the start of each)", lat[0].Round(time.Millisecond), lat[1].Round(time.Millisecond))
 	w.Stop(t)
+	step("uninstall with firewalld stopped fails and leaves published ports closed", func(t *testing.T) {
+		// firewalld's stop flushes every iptables table, Docker's DNAT
+		// included: docker-proxy then answers through INPUT, and only the
+		// guard keeps the ports closed. The failed uninstall must leave it.
+		fw.Stop(20 * time.Second)
+		out, errs, code := runBin("uninstall")
+		t.Logf("$ ufw-docker-bridge uninstall (firewalld stopped): exit %d: %s%s", code, out, errs)
+		if code != 1 {
+			t.Errorf("uninstall with firewalld stopped: exit %d, want 1", code)
+		}
+		if tables := mustSh(t, "nft list tables"); !strings.Contains(tables, "inet "+rules.GuardTable) {
+			t.Errorf("the failed uninstall removed the guard:\n%s", tables)
+		}
+		expect(t, "after the failed uninstall, firewalld stopped", map[probe]bool{web: false, db: false})
+		fw = startFirewalld(t)
+		restartDockerd(t)
+		mustBin(t, "sync")
+		expect(t, "firewalld started again, synced", map[probe]bool{web: false, api: true})
+	})
 	step("uninstall leaves firewalld's permanent configuration as it was", func(t *testing.T) {
 		mustBin(t, "delete", "allow", "9443")
 		mustBin(t, "uninstall")
