@@ -82,13 +82,13 @@ func TestRemoveTakesOnlyOurs(t *testing.T) {
 	if _, err := g.Ensure(settings(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Remove(); err != nil {
+	if _, err := g.Remove(); err != nil {
 		t.Fatal(err)
 	}
 	if len(bus.zones) != 1 || bus.zones["public"] == nil || len(bus.policies) != 0 || bus.reloads != 2 {
 		t.Errorf("after Remove: zones %v, policies %v, %d reloads", bus.zones, bus.policies, bus.reloads)
 	}
-	if err := g.Remove(); err != nil || bus.reloads != 2 {
+	if _, err := g.Remove(); err != nil || bus.reloads != 2 {
 		t.Errorf("Remove with nothing of ours: %v, %d reloads", err, bus.reloads)
 	}
 }
@@ -110,6 +110,32 @@ func TestNotRunning(t *testing.T) {
 	g, _ := guestsOn(bus)
 	if _, err := g.Ensure(settings(t)); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("firewalld down: %v", err)
+	}
+	// Remove, firewalld down: our files go from the permanent
+	// configuration directly, the admin's stay, and it says so.
+	dir := t.TempDir()
+	for _, f := range append([]string{"zones/public.xml", "policies/admin.xml"}, ownFiles...) {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("<x/>"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.ConfigDir = dir
+	said, err := g.Remove()
+	if err != nil || len(said) != 1 || !strings.Contains(said[0], "not running") {
+		t.Fatalf("Remove, firewalld down: %v %v", said, err)
+	}
+	for _, f := range ownFiles {
+		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s is still there: %v", f, err)
+		}
+	}
+	for _, f := range []string{"zones/public.xml", "policies/admin.xml"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("the admin's %s: %v", f, err)
+		}
 	}
 }
 
@@ -186,7 +212,7 @@ func TestRemoveDeletesFirewalldsCopies(t *testing.T) {
 	if _, err := g.Ensure(settings(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Remove(); err != nil {
+	if _, err := g.Remove(); err != nil {
 		t.Fatal(err)
 	}
 	for p, want := range map[string]bool{"zones/udb-guests.xml.old": false, "policies/udb-guests-out.xml.old": false, "zones/public.xml.old": true} {

@@ -97,34 +97,65 @@ func (g Guests) Ensure(b rules.Bridges) ([]string, error) {
 }
 
 // Remove deletes our zone and policy (and nothing else), reloading when it
-// removed one.
-func (g Guests) Remove() error {
+// removed one, and says what it did. With firewalld stopped it deletes
+// their files from the permanent configuration itself, so that firewalld's
+// next start loads neither, and says so.
+func (g Guests) Remove() ([]string, error) {
 	c, err := g.Connect()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := c.RemovePolicy(rules.FirewalldPolicy)
+	if errors.Is(err, ErrNotRunning) && g.ConfigDir != "" {
+		return g.removeFiles()
+	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	z, err := c.RemoveZone(rules.FirewalldZone)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !p && !z {
-		return nil
+		return nil, nil
 	}
 	if err := c.Reload(); err != nil {
-		return err
+		return nil, err
 	}
 	// firewalld keeps a removed zone's or policy's file as NAME.xml.old: those
 	// are ours too, and uninstall leaves /etc/firewalld as it found it.
-	for _, old := range []string{"zones/" + rules.FirewalldZone + ".xml.old", "policies/" + rules.FirewalldPolicy + ".xml.old"} {
-		if g.ConfigDir == "" {
-			break
-		}
-		if err := os.Remove(filepath.Join(g.ConfigDir, old)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("removing firewalld's copy of our configuration: %w", err)
+	if err := g.remove(keptCopies); err != nil {
+		return nil, err
+	}
+	return []string{"firewalld: zone " + rules.FirewalldZone + " and policy " + rules.FirewalldPolicy + " removed"}, nil
+}
+
+// keptCopies are the copies firewalld keeps of our zone's and policy's
+// files when they are removed over D-Bus; ownFiles are those files and
+// their copies, in its permanent configuration.
+var (
+	keptCopies = []string{"zones/" + rules.FirewalldZone + ".xml.old", "policies/" + rules.FirewalldPolicy + ".xml.old"}
+	ownFiles   = append([]string{"zones/" + rules.FirewalldZone + ".xml", "policies/" + rules.FirewalldPolicy + ".xml"}, keptCopies...)
+)
+
+// removeFiles deletes our zone's and policy's files while firewalld is
+// stopped.
+func (g Guests) removeFiles() ([]string, error) {
+	if err := g.remove(ownFiles); err != nil {
+		return nil, err
+	}
+	return []string{"firewalld is not running: zone " + rules.FirewalldZone + " and policy " + rules.FirewalldPolicy +
+		" removed from " + g.ConfigDir + " directly; its next start loads neither"}, nil
+}
+
+// remove deletes the files (relative to ConfigDir); a missing one is fine.
+func (g Guests) remove(files []string) error {
+	if g.ConfigDir == "" {
+		return nil
+	}
+	for _, f := range files {
+		if err := os.Remove(filepath.Join(g.ConfigDir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing our firewalld configuration: %w", err)
 		}
 	}
 	return nil

@@ -69,8 +69,8 @@ type Zones interface {
 	// Ensure puts them in place and says what it changed; a change reloads
 	// firewalld, which may flush iptables.
 	Ensure(settings rules.Bridges) ([]string, error)
-	// Remove deletes them.
-	Remove() error
+	// Remove deletes them and says what it did.
+	Remove() ([]string, error)
 }
 
 // reloadSettle is how long a firewalld reload of ours is given before our
@@ -152,7 +152,11 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 		// firewalld keeps us from removing, and the guard must still be
 		// in place when that fails.
 		if e.Zones != nil {
-			if err := e.Zones.Remove(); err != nil {
+			done, err := e.Zones.Remove()
+			for _, m := range done {
+				fmt.Fprintln(e.Out, m)
+			}
+			if err != nil {
 				return errors.Join(err, undo())
 			}
 		}
@@ -226,7 +230,7 @@ func (e *Engine) ensureZones(mode ufw.Mode, old, rs rules.Ruleset, asked bool) (
 	}
 	time.Sleep(reloadSettle)
 	if !wasInstalled {
-		return e.Zones.Remove, nil
+		return func() error { _, err := e.Zones.Remove(); return err }, nil
 	}
 	return func() error { _, err := e.Zones.Ensure(old.Bridges()); return err }, nil
 }

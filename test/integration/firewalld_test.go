@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
 
@@ -151,42 +150,10 @@ func TestFirewalldBackend(t *testing.T) {
 	prober.Stop()
 	t.Logf("repair after firewall-cmd --reload %v, after a firewalld restart %v (from the start of each)", lat[0].Round(time.Millisecond), lat[1].Round(time.Millisecond))
 	w.Stop(t)
-	step("uninstall with firewalld stopped fails and leaves published ports closed", func(t *testing.T) {
-		// firewalld's stop flushes every iptables table, Docker's DNAT
-		// included: docker-proxy then answers through INPUT, and only the
-		// guard keeps the ports closed. The failed uninstall must leave it.
-		fw.Stop(20 * time.Second)
-		out, errs, code := runBin("uninstall")
-		t.Logf("$ ufw-docker-bridge uninstall (firewalld stopped): exit %d: %s%s", code, out, errs)
-		if code != 1 {
-			t.Errorf("uninstall with firewalld stopped: exit %d, want 1", code)
-		}
-		if tables := mustSh(t, "nft list tables"); !strings.Contains(tables, "inet "+rules.GuardTable) {
-			t.Errorf("the failed uninstall removed the guard:\n%s", tables)
-		}
-		expect(t, "after the failed uninstall, firewalld stopped", map[probe]bool{web: false, db: false})
-		fw = startFirewalld(t)
-		restartDockerd(t)
-		mustBin(t, "sync")
-		expect(t, "firewalld started again, synced", map[probe]bool{web: false, api: true})
-	})
 	step("uninstall leaves firewalld's permanent configuration as it was", func(t *testing.T) {
 		mustBin(t, "delete", "allow", "9443")
 		mustBin(t, "uninstall")
-		after := treeOf(t, "/etc/firewalld")
-		var diff []string
-		for p, c := range after {
-			if pristineFW[p] != c {
-				diff = append(diff, p)
-			}
-		}
-		for p := range pristineFW {
-			if _, ok := after[p]; !ok {
-				diff = append(diff, p+" (gone)")
-			}
-		}
-		sort.Strings(diff)
-		if len(diff) > 0 {
+		if diff := treeDiff(t, "/etc/firewalld", pristineFW); len(diff) > 0 {
 			t.Errorf("/etc/firewalld differs after uninstall: %v", diff)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "state", "firewalld.rules")); !os.IsNotExist(err) {
@@ -197,4 +164,44 @@ func TestFirewalldBackend(t *testing.T) {
 		}
 		lxg.matrix(t, "after uninstall", false, false, false)
 	})
+	step("uninstall with firewalld stopped removes all of ours; its next start loads none", func(t *testing.T) {
+		mustBin(t, "install", "--backend", "firewalld")
+		if diff := treeDiff(t, "/etc/firewalld", pristineFW); len(diff) == 0 {
+			t.Fatal("install wrote no zone or policy: nothing to remove")
+		}
+		fw.Stop(20 * time.Second)
+		out := mustBin(t, "uninstall")
+		if !strings.Contains(out, "firewalld is not running") {
+			t.Errorf("uninstall does not say how it removed firewalld's part:\n%s", out)
+		}
+		if diff := treeDiff(t, "/etc/firewalld", pristineFW); len(diff) > 0 {
+			t.Errorf("/etc/firewalld differs after uninstall with firewalld stopped: %v", diff)
+		}
+		if tables := mustSh(t, "nft list tables"); strings.Contains(tables, "ufw-docker-bridge") {
+			t.Errorf("a table of ours outlived the uninstall:\n%s", tables)
+		}
+		fw = startFirewalld(t)
+		if out := mustSh(t, "firewall-cmd --get-zones; firewall-cmd --get-policies"); strings.Contains(out, "udb-") {
+			t.Errorf("firewalld's start loaded a zone or policy of ours: %s", out)
+		}
+	})
+}
+
+// treeDiff lists the files under root that differ from, or are missing in,
+// the tree before (treeOf).
+func treeDiff(t testing.TB, root string, before map[string]string) []string {
+	after := treeOf(t, root)
+	var diff []string
+	for p, c := range after {
+		if before[p] != c {
+			diff = append(diff, p)
+		}
+	}
+	for p := range before {
+		if _, ok := after[p]; !ok {
+			diff = append(diff, p+" (gone)")
+		}
+	}
+	sort.Strings(diff)
+	return diff
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
@@ -266,3 +268,35 @@ func TestWithoutRoot(t *testing.T) {
 		t.Error("allow as nobody changed something")
 	}
 }
+
+// TestFailedUninstallKeepsTheGuard: an uninstall that fails after the guard
+// was removed (here the NAT table's removal fails: an nft wrapper refuses
+// it) puts the guard back with the rest: exit 1, and a clobbered DOCKER-USER
+// still leaves the denied port closed.
+func TestFailedUninstallKeepsTheGuard(t *testing.T) {
+	fresh(t)
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	real, err := exec.LookPath("nft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrap := filepath.Join(dir, "nft-refuses-nat")
+	script := "#!/bin/sh\nin=$(cat)\ncase \"$in\" in *\"delete table inet " + rules.NATTable + "\"*) echo 'nft: simulated failure' >&2; exit 1;; esac\n" +
+		"printf '%s\\n' \"$in\" | " + real + " \"$@\"\n"
+	mustSh(t, "mkdir -p "+wrap+" && printf %s "+shellQuote(script)+" > "+wrap+"/nft && chmod +x "+wrap+"/nft")
+	out, errs, code := runBinEnv([]string{"PATH=" + wrap + ":" + os.Getenv("PATH")}, "uninstall")
+	t.Logf("$ ufw-docker-bridge uninstall (nft refusing the NAT table): exit %d: %s%s", code, out, errs)
+	if code != 1 || !strings.Contains(errs, "simulated failure") {
+		t.Fatalf("uninstall with a failing NAT removal: exit %d, %q", code, errs)
+	}
+	if tables := mustSh(t, "nft list tables"); !strings.Contains(tables, "inet "+rules.GuardTable) {
+		t.Errorf("the failed uninstall left no guard:\n%s", tables)
+	}
+	mustSh(t, "iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
+	expect(t, "failed uninstall, then DOCKER-USER flushed", map[probe]bool{web: false, db: false})
+	mustBin(t, "sync")
+}
+
+// shellQuote quotes s for sh as one word.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
