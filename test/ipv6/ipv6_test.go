@@ -1,9 +1,13 @@
 package ipv6
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
@@ -65,5 +69,45 @@ func TestIPv6Clients(t *testing.T) {
 		mustBin(t, "install", "--backend", "iptables")
 		defer mustBin(t, "uninstall")
 		matrix(t, "iptables backend", true, false, false, true)
+	})
+	step("next to firewalld: docker-proxy closed to IPv6 even where a zone opens the port", func(t *testing.T) {
+		lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
+		mustSh(t, "ufw disable")
+		defer mustSh(t, "ufw --force enable")
+		if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
+			mustSh(t, "dbus-daemon --system --fork --nopidfile")
+		}
+		fw, err := lab.Start(filepath.Join(dir, "firewalld.out"), "firewalld", "--nofork", "--nopid",
+			"--log-target", "file", "--log-file", filepath.Join(dir, "firewalld.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			fw.Stop(20 * time.Second)
+			lab.Sh("nft delete table inet firewalld")
+			restartDockerd(t)
+		}()
+		if err := lab.WaitFor(30*time.Second, func() error { _, err := lab.Sh("firewall-cmd --state"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		restartDockerd(t) // Docker uses firewalld only when it finds it at start
+		mustSh(t, "firewall-cmd --add-port=8088/tcp")
+		if err := lab.WaitFor(10*time.Second, func() error {
+			if !open(client6, host6, 8088, "p") {
+				return fmt.Errorf("8088 does not answer over IPv6 with the zone's port open")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		mustBin(t, "install", "--backend", "firewalld")
+		defer mustBin(t, "uninstall")
+		// install writes our zone and reloads firewalld, which flushes
+		// every table; dockerd 20.10 puts back its IPv4 rules after the
+		// reload but not those of ip6tables (measured here): only its
+		// restart does.
+		restartDockerd(t)
+		mustBin(t, "sync")
+		matrix(t, "firewalld backend (its zone opens 8088)", true, false, false, true)
 	})
 }

@@ -55,28 +55,19 @@ func setup() (func(), error) {
 			return nil, err
 		}
 	}
-	var err error
-	dockerd, err = lab.Start(filepath.Join(dir, "dockerd.log"), "dockerd",
-		"--ipv6", "--fixed-cidr-v6", dockerNet6, "--experimental", "--ip6tables",
-		"--data-root", filepath.Join(dir, "docker-root"), "--exec-root", filepath.Join(dir, "docker-exec"),
-		"-H", "unix://"+filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"),
-		"--shutdown-timeout", "2")
-	if err != nil {
-		return nil, err
+	if err := startDockerd(); err != nil {
+		return stopDockerd, err
 	}
-	stop := func() { dockerd.Stop(20 * time.Second); os.Remove(filepath.Join(dir, "docker.pid")) }
-	if err := lab.WaitFor(30*time.Second, func() error { _, err := lab.Sh(docker + " info"); return err }); err != nil {
-		return stop, err
-	}
+	stop := stopDockerd
 	tar, err := lab.BusyboxImage(dir)
 	if err != nil {
 		return stop, err
 	}
 	for _, s := range []string{
 		docker + " import " + tar + " bb:1",
-		docker + " run -d --name web -p 8080:80 bb:1 " + httpdScript + " web 80",
+		docker + " run -d --restart always --name web -p 8080:80 bb:1 " + httpdScript + " web 80",
 		docker + " network create v4net",
-		docker + " run -d --name pv4 --network v4net -p 8088:80 bb:1 " + httpdScript + " p 80",
+		docker + " run -d --restart always --name pv4 --network v4net -p 8088:80 bb:1 " + httpdScript + " p 80",
 	} {
 		if _, err := lab.Sh(s); err != nil {
 			return stop, err
@@ -91,6 +82,40 @@ func setup() (func(), error) {
 		return nil
 	})
 	return stop, err
+}
+
+// startDockerd starts dockerd 20.10 with IPv6 and ip6tables on its default
+// network and waits until it answers.
+func startDockerd() error {
+	var err error
+	dockerd, err = lab.Start(filepath.Join(dir, "dockerd.log"), "dockerd",
+		"--ipv6", "--fixed-cidr-v6", dockerNet6, "--experimental", "--ip6tables",
+		"--data-root", filepath.Join(dir, "docker-root"), "--exec-root", filepath.Join(dir, "docker-exec"),
+		"-H", "unix://"+filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"),
+		"--shutdown-timeout", "2")
+	if err != nil {
+		return err
+	}
+	return lab.WaitFor(30*time.Second, func() error { _, err := lab.Sh(docker + " info"); return err })
+}
+
+func stopDockerd() {
+	if dockerd != nil {
+		dockerd.Stop(20 * time.Second)
+		os.Remove(filepath.Join(dir, "docker.pid"))
+		dockerd = nil
+	}
+}
+
+// restartDockerd restarts dockerd and waits until web and pv4 run again
+// and web answers over IPv6.
+func restartDockerd(t testing.TB) {
+	t.Helper()
+	stopDockerd()
+	if err := startDockerd(); err != nil {
+		t.Fatal(err)
+	}
+	mustSh(t, "for i in $(seq 100); do [ $("+docker+" ps -q | wc -l) -ge 2 ] && exit 0; sleep 0.2; done; exit 1")
 }
 
 // open reports whether a web page on the host's port answers the external
