@@ -74,7 +74,7 @@ func readFiles(t testing.TB, root string) map[string]string {
 // lab's UFW and dockerd running, checking each step with real packets.
 func TestDebPackage(t *testing.T) {
 	fresh(t)
-	deb := strings.TrimSpace(mustSh(t, "cd ../.. && DEB_OUT="+filepath.Join(dir, "deb")+" ./scripts/build-deb.sh"))
+	deb := buildDeb(t)
 	t.Logf("built %s; contents:\n%s", deb, mustSh(t, "dpkg-deb -c "+deb+" | awk '{print $1, $6}'"))
 	if _, err := exec.LookPath("lintian"); err == nil {
 		if out, err := exec.Command("lintian", "--fail-on", "error,warning", deb).CombinedOutput(); err != nil {
@@ -203,4 +203,75 @@ func checkServiceStarts(t testing.TB, root string) {
 		t.Errorf("the service's command did not stop on SIGTERM")
 	}
 	t.Logf("service command %q: READY=1, clean stop on SIGTERM", execStart)
+}
+
+// buildDeb builds the package into the lab's directory and returns its path.
+func buildDeb(t testing.TB) string {
+	t.Helper()
+	return strings.TrimSpace(mustSh(t, "cd ../.. && DEB_OUT="+filepath.Join(dir, "deb")+" ./scripts/build-deb.sh"))
+}
+
+// TestDebPackageFirewalldStopped: the package next to firewalld, removed
+// while firewalld is stopped: dpkg -r leaves /etc/firewalld as it was before
+// the package and no table of ours (published ports as Docker alone
+// decides), firewalld's next start loads no zone or policy of ours, and
+// dpkg -P leaves nothing of ours on disk.
+func TestDebPackageFirewalldStopped(t *testing.T) {
+	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
+	fresh(t)
+	mustSh(t, "ufw disable")
+	defer mustSh(t, "ufw --force enable")
+	if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
+		mustSh(t, "dbus-daemon --system --fork --nopidfile")
+	}
+	fw := startFirewalld(t)
+	defer func() {
+		fw.Stop(20 * time.Second)
+		lab.Sh("nft delete table inet firewalld")
+		restartDockerd(t)
+	}()
+	restartDockerd(t) // Docker uses firewalld only when it finds it at start
+	deb := buildDeb(t)
+	root := overlayRoot(t, "dpkg-firewalld")
+	// firewalld (outside the chroot) and the package (inside) share the
+	// lab's /etc/firewalld.
+	mustSh(t, "mount --bind /etc/firewalld "+root+"/etc/firewalld && cp "+deb+" "+root+"/tmp/pkg.deb")
+	pristine := treeOf(t, "/etc/firewalld")
+
+	out := mustInRoot(t, root, "dpkg -i /tmp/pkg.deb")
+	t.Logf("%s", out)
+	if _, err := os.Stat(root + "/etc/ufw-docker-bridge/firewalld.rules"); err != nil {
+		t.Fatalf("postinst did not install next to firewalld: %v", err)
+	}
+	expect(t, "after dpkg -i next to firewalld", map[probe]bool{web: false, api: false})
+	if len(treeDiff(t, "/etc/firewalld", pristine)) == 0 {
+		t.Fatal("the package wrote no zone or policy: nothing to remove")
+	}
+
+	fw.Stop(20 * time.Second)
+	out = mustInRoot(t, root, "dpkg -r ufw-docker-bridge")
+	t.Logf("(firewalld stopped) %s", out)
+	if strings.Contains(out, "run it again: ufw-docker-bridge") {
+		t.Errorf("prerm names a command dpkg is deleting:\n%s", out)
+	}
+	if diff := treeDiff(t, "/etc/firewalld", pristine); len(diff) > 0 {
+		t.Errorf("/etc/firewalld after dpkg -r with firewalld stopped: %v", diff)
+	}
+	if tables := mustSh(t, "nft list tables"); strings.Contains(tables, "ufw-docker-bridge") {
+		t.Errorf("a table of ours outlived dpkg -r:\n%s", tables)
+	}
+	// firewalld's stop flushed Docker's DNAT: docker-proxy answers through
+	// INPUT, which nothing filters now; nothing of ours may stop it.
+	expect(t, "after dpkg -r, firewalld stopped: as Docker alone decides", map[probe]bool{web: true, api: true})
+	mustInRoot(t, root, "dpkg -P ufw-docker-bridge")
+	for _, f := range []string{"/etc/ufw-docker-bridge", "/etc/default/ufw-docker-bridge", "/usr/sbin/ufw-docker-bridge",
+		"/etc/firewalld/zones/" + rules.FirewalldZone + ".xml", "/etc/firewalld/policies/" + rules.FirewalldPolicy + ".xml"} {
+		if _, err := os.Stat(root + f); err == nil {
+			t.Errorf("purge left %s", f)
+		}
+	}
+	fw = startFirewalld(t)
+	if out := mustSh(t, "firewall-cmd --get-zones; firewall-cmd --get-policies"); strings.Contains(out, "udb-") {
+		t.Errorf("firewalld's next start loaded a zone or policy of ours: %s", out)
+	}
 }
