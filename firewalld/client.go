@@ -74,9 +74,17 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrNotFound: no such zone, policy or binding.
 	ErrNotFound = errors.New("not found")
-	// ErrNotRunning: firewalld is not on the bus.
-	ErrNotRunning = errors.New("firewalld is not running")
+	// ErrNotRunning: firewalld is not on the bus. It says Unreachable, so
+	// that a pass can tell a firewall it cannot reach from one that failed.
+	ErrNotRunning error = notRunning{}
 )
+
+type notRunning struct{}
+
+func (notRunning) Error() string { return "firewalld is not running" }
+
+// Unreachable says the firewall could not be reached.
+func (notRunning) Unreachable() bool { return true }
 
 // Error is a firewalld exception: its code (NAME_CONFLICT, INVALID_ZONE,
 // ...) and message.
