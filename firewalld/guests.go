@@ -74,6 +74,9 @@ func (g Guests) Ensure(b rules.Bridges) ([]string, error) {
 	}
 	var changed []string
 	zoneChanged, err := c.EnsureZone(rules.FirewalldZone, GuestZone(b))
+	if fe := (*Error)(nil); errors.As(err, &fe) && fe.Code == "ZONE_CONFLICT" {
+		return nil, conflict(c, fe.Message)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +97,19 @@ func (g Guests) Ensure(b rules.Bridges) ([]string, error) {
 		changed = append(changed, fmt.Sprintf("firewalld: reloaded (%d D-Bus calls in %v)", c.Calls()-calls, time.Since(start).Round(time.Millisecond)))
 	}
 	return changed, nil
+}
+
+// conflict is the one-line error for a guest bridge the admin bound to a
+// zone of their own: which zone, and the two ways out.
+func conflict(c *Client, iface string) error {
+	zone, err := c.ZoneOfInterface(iface)
+	where := "zone " + zone
+	if err != nil || zone == "" {
+		zone, where = "ZONE", "another zone"
+	}
+	return fmt.Errorf("bridge %s is in firewalld's %s already, and one interface has one zone: take it out there "+
+		"(firewall-cmd --permanent --zone=%s --remove-interface=%s; firewall-cmd --reload) or leave it there "+
+		"(ufw-docker-bridge bridge %s exclude)", iface, where, zone, iface, iface)
 }
 
 // Remove deletes our zone and policy (and nothing else), reloading when it

@@ -211,3 +211,34 @@ func treeDiff(t testing.TB, root string, before map[string]string) []string {
 	sort.Strings(diff)
 	return diff
 }
+
+// TestFirewalldZoneConflict: `bridge NAME include` of a bridge the admin
+// bound to one of firewalld's zones fails in one line that names that zone
+// and what to do, and changes nothing.
+func TestFirewalldZoneConflict(t *testing.T) {
+	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
+	fresh(t)
+	mustSh(t, "ufw disable")
+	if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
+		mustSh(t, "dbus-daemon --system --fork --nopidfile")
+	}
+	fw := startFirewalld(t)
+	defer func() {
+		runBin("uninstall")
+		lab.Sh("firewall-cmd --permanent --zone=public --remove-interface=br-adm")
+		fw.Stop(20 * time.Second)
+		lab.Sh("nft delete table inet firewalld; ufw --force enable")
+		restartDockerd(t)
+	}()
+	mustSh(t, "firewall-cmd --permanent --zone=public --add-interface=br-adm && firewall-cmd --reload")
+	mustBin(t, "install", "--backend", "firewalld")
+	before := mustBin(t, "list")
+	out, errs, code := runBin("bridge", "br-adm", "include")
+	t.Logf("$ ufw-docker-bridge bridge br-adm include: exit %d: %s%s", code, out, errs)
+	if code != 1 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, "zone public") || strings.Contains(errs, "org.fedoraproject") {
+		t.Errorf("want exit 1 and one plain line naming zone public, got exit %d: %q", code, errs)
+	}
+	if after := mustBin(t, "list"); after != before {
+		t.Errorf("the refused include changed the rules:\n%s", after)
+	}
+}
