@@ -5,7 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/doctor"
 )
 
@@ -34,7 +34,7 @@ func doctorCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return err
 			}
-			bridges, err := (discover.Netlink{}).Bridges()
+			bridges, err := deps.Bridges()
 			if err != nil {
 				return err
 			}
@@ -47,6 +47,7 @@ func doctorCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return err
 			}
+			host.Zones = bridgeZones(deps, names)
 			findings := doctor.Check(host)
 			w := c.App.Writer
 			if c.Bool("json") {
@@ -74,4 +75,21 @@ func doctorCommand(deps Deps) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// bridgeZones asks firewalld which zone each bridge is bound to; nil when
+// firewalld does not run (or the bus cannot be reached).
+func bridgeZones(deps Deps, names []string) map[string]string {
+	bus, err := deps.SystemBus()
+	if err != nil || !firewalld.Running(bus) {
+		return nil
+	}
+	c := &firewalld.Client{Bus: bus}
+	zones := map[string]string{}
+	for _, n := range names {
+		if z, err := c.ZoneOfInterface(n); err == nil && z != "" {
+			zones[n] = z
+		}
+	}
+	return zones
 }

@@ -59,6 +59,9 @@ type Host struct {
 	Rules     rules.Ruleset
 	// Bridges are the names of the host's bridge interfaces.
 	Bridges []string
+	// Zones are the firewalld zones the bridges are bound to at runtime
+	// (bridge -> zone), nil when firewalld does not run.
+	Zones map[string]string
 	// Boot holds the files that load a host's own rules at boot where there
 	// is no UFW or firewalld, by path relative to /etc: iptables-persistent's
 	// rules.v4, rules.v6 and settings, ferm's configuration, and the units
@@ -89,7 +92,27 @@ func Failing(fs []Finding) bool {
 
 var checks = []func(Host) []Finding{
 	checkDockerUser, checkDrift, checkNotInstalled, checkExposed, checkForwarding, checkMixed, checkBridgeNF,
-	checkMasquerade, checkDockerConfig, checkUFW, checkRejectAbove, checkGuestsBlocked, checkBoot,
+	checkMasquerade, checkDockerConfig, checkUFW, checkRejectAbove, checkGuestsBlocked, checkBoot, checkContainerZones,
+}
+
+// checkContainerZones: a container bridge bound to a firewalld zone other
+// than Docker's own ("docker"): that zone's rules then filter its
+// containers' traffic, and allowed ports and container egress stop.
+func checkContainerZones(h Host) []Finding {
+	docker := plan.DockerBridges(filter(h, rules.IPv4), filter(h, rules.IPv6))
+	var out []Finding
+	for _, b := range h.Bridges {
+		zone := h.Zones[b]
+		if zone == "" || zone == "docker" || plan.RoleOf(h.Rules.Bridges(), docker, b) != plan.RoleContainers {
+			continue
+		}
+		out = append(out, Finding{ID: "container-bridge-in-zone", Severity: Error,
+			Summary: fmt.Sprintf("container bridge %s is in firewalld's zone %s: that zone's rules filter its containers' traffic, "+
+				"so allowed published ports and container egress stop", b, zone),
+			Evidence: []string{fmt.Sprintf("firewalld: getZoneOfInterface(%s) = %s", b, zone)},
+			Fix:      fmt.Sprintf("firewall-cmd --permanent --zone=%s --remove-interface=%s; firewall-cmd --reload (Docker binds its bridges to zone docker)", zone, b)})
+	}
+	return out
 }
 
 func filter(h Host, f rules.Family) *rules.Table {

@@ -449,3 +449,20 @@ func TestExposedIPv6(t *testing.T) {
 		}
 	}
 }
+
+// TestContainerBridgeInZone: docker0 in firewalld's public zone is named;
+// in Docker's own zone, or a guest bridge in any zone, is not.
+func TestContainerBridgeInZone(t *testing.T) {
+	h := installed(t)
+	h.Zones = map[string]string{"docker0": "public", "br-79061e23131e": "docker", "virbr0": "libvirt"}
+	h.Bridges = append(h.Bridges, "virbr0")
+	var got []string
+	for _, f := range Check(h) {
+		if f.ID == "container-bridge-in-zone" {
+			got = append(got, f.Summary)
+		}
+	}
+	if len(got) != 1 || !strings.Contains(got[0], "docker0") || !strings.Contains(got[0], "zone public") {
+		t.Errorf("findings %v", got)
+	}
+}

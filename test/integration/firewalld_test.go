@@ -214,7 +214,8 @@ func treeDiff(t testing.TB, root string, before map[string]string) []string {
 
 // TestFirewalldZoneConflict: `bridge NAME include` of a bridge the admin
 // bound to one of firewalld's zones fails in one line that names that zone
-// and what to do, and changes nothing.
+// and what to do, and changes nothing; and doctor names a container bridge
+// moved into one of the admin's zones.
 func TestFirewalldZoneConflict(t *testing.T) {
 	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
 	fresh(t)
@@ -240,5 +241,12 @@ func TestFirewalldZoneConflict(t *testing.T) {
 	}
 	if after := mustBin(t, "list"); after != before {
 		t.Errorf("the refused include changed the rules:\n%s", after)
+	}
+	// docker0 moved into the public zone: doctor names it and the fix.
+	mustSh(t, "firewall-cmd --zone=public --change-interface=docker0")
+	defer lab.Sh("firewall-cmd --zone=docker --change-interface=docker0")
+	out, _, _ = runBin("doctor")
+	if !strings.Contains(out, "container-bridge-in-zone: container bridge docker0 is in firewalld's zone public") {
+		t.Errorf("doctor does not name docker0 in zone public:\n%s", out)
 	}
 }
