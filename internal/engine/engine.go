@@ -162,7 +162,7 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 			}
 		}
 		if err := errors.Join(e.Guard.Remove(ctx), e.NAT.Remove(ctx)); err != nil {
-			return errors.Join(err, e.restoreTables(ctx, rs, change.DockerBridges), undo())
+			return errors.Join(err, e.restoreTables(ctx, rs, change.DockerBridges), e.restoreZones(rs), undo())
 		}
 	}
 	if mode != ufw.Remove && len(change.Families) > 0 && bridges {
@@ -198,6 +198,16 @@ func (e *Engine) restoreTables(ctx context.Context, rs rules.Ruleset, dockerBrid
 	}
 	_, natErr := e.NAT.Ensure(ctx, rs.Bridges())
 	return errors.Join(err, natErr)
+}
+
+// restoreZones puts firewalld's zone and policy of ours back for rs after a
+// failed removal that had taken them out (next to firewalld only).
+func (e *Engine) restoreZones(rs rules.Ruleset) error {
+	if e.Zones == nil {
+		return nil
+	}
+	_, err := e.Zones.Ensure(rs.Bridges())
+	return err
 }
 
 // bridgesChanged reports whether NAT and firewalld's zones may change:
