@@ -35,33 +35,13 @@ func measure() reach {
 func expect(t testing.TB, title string, want reach) {
 	t.Helper()
 	got := measure()
-	mark := func(b bool) string {
-		if b {
-			return "OPEN"
-		}
-		return "closed"
-	}
-	cells := []struct {
-		name      string
-		got, want bool
-	}{
-		{"web 8080 from client", got.web, want.web},
-		{"api 9443 from client", got.api, want.api},
-		{"api 9443 from denied client", got.apiDenied, want.apiDenied},
-		{"host ssh 22 from client", got.ssh, want.ssh},
-		{"container egress", got.egress, want.egress},
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "reachability %s:\n", title)
-	for _, c := range cells {
-		bad := ""
-		if c.got != c.want {
-			bad = "   <-- WRONG"
-			t.Errorf("%s: %s is %s, want %s", title, c.name, mark(c.got), mark(c.want))
-		}
-		fmt.Fprintf(&b, "  %-30s %s%s\n", c.name, mark(c.got), bad)
-	}
-	t.Log(b.String())
+	lab.Matrix(t, title, []lab.Cell{
+		{Name: "web 8080 from client", Got: got.web, Want: want.web},
+		{Name: "api 9443 from client", Got: got.api, Want: want.api},
+		{Name: "api 9443 from denied client", Got: got.apiDenied, Want: want.apiDenied},
+		{Name: "host ssh 22 from client", Got: got.ssh, Want: want.ssh},
+		{Name: "container egress", Got: got.egress, Want: want.egress},
+	})
 }
 
 // nftIn is the plan the live state must match next to Docker's nftables
@@ -125,7 +105,7 @@ func TestDockerNFTables(t *testing.T) {
 	}
 	lat := lab.ClobberRounds(t, 3, clobbers, func(start time.Time) time.Duration { return waitRepaired(t, start) })
 	// dockerd restart: Docker 29 rebuilds its nftables table, not ours.
-	restartDockerd(t)
+	dockerd.Restart(t)
 	t.Logf("%-55s in sync %v after its containers run again", "dockerd restart", waitRepaired(t, time.Now()))
 	// A network created while the watcher runs, its port published.
 	mustSh(t, docker+" network create nftnet && "+run("netweb", "--network nftnet -p 8282:80", "netweb 80"))

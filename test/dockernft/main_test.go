@@ -34,7 +34,7 @@ var (
 	bin     string // the ufw-docker-bridge binary under test
 	docker  string // docker client command line
 	d29     string // directory of dockerd 29 and its runc
-	dockerd *lab.Daemon
+	dockerd *lab.Dockerd
 )
 
 // httpd is a container command that serves its first argument on port $1.
@@ -59,7 +59,14 @@ func TestMain(m *testing.M) {
 func setup() (func(), error) {
 	dir = lab.Dir()
 	bin = lab.Bin()
-	docker = "/usr/bin/docker -H unix://" + filepath.Join(dir, "docker.sock")
+	// Docker 29 with its nftables backend. Debian's docker-proxy is too old
+	// for it: no userland proxy. The 20.10 client talks to it through API
+	// 1.41, which DOCKER_MIN_API_VERSION lets it accept.
+	dockerd = &lab.Dockerd{Dir: dir, Cmd: []string{"env", "DOCKER_MIN_API_VERSION=1.24", filepath.Join(d29, "dockerd")},
+		Flags: []string{"--firewall-backend=nftables", "--userland-proxy=false",
+			"--add-runtime", "runc29=" + filepath.Join(d29, "runc"), "--default-runtime", "runc29"},
+		Wait: 60 * time.Second}
+	docker = dockerd.Client()
 	steps := append(lab.Prepare(dir),
 		// Docker 29 refuses its nftables backend unless forwarding is on.
 		"sysctl -qw net.ipv4.ip_forward=1")
@@ -74,12 +81,12 @@ func setup() (func(), error) {
 			return nil, err
 		}
 	}
-	if err := startDockerd(); err != nil {
-		return stopDockerd, err
+	if err := dockerd.Start(); err != nil {
+		return dockerd.Stop, err
 	}
 	tar, err := lab.BusyboxImage(dir)
 	if err != nil {
-		return stopDockerd, err
+		return dockerd.Stop, err
 	}
 	for _, s := range []string{
 		docker + " import " + tar + " bb:1",
@@ -87,10 +94,10 @@ func setup() (func(), error) {
 		run("api", "-p 9443:443", "api 443"),
 	} {
 		if _, err := lab.Sh(s); err != nil {
-			return stopDockerd, err
+			return dockerd.Stop, err
 		}
 	}
-	return stopDockerd, nil
+	return dockerd.Stop, nil
 }
 
 // run is the docker run command of a busybox web server named name. This
@@ -99,64 +106,15 @@ func run(name, opts, args string) string {
 	return fmt.Sprintf("%s run -d --restart always --security-opt seccomp=unconfined --name %s %s bb:1 %s %s", docker, name, opts, httpd, args)
 }
 
-// startDockerd starts dockerd 29 with its nftables backend. Debian's
-// docker-proxy is too old for it: no userland proxy. The 20.10 client talks
-// to it through API 1.41, which DOCKER_MIN_API_VERSION lets it accept.
-func startDockerd() error {
-	cmd := []string{"env", "DOCKER_MIN_API_VERSION=1.24", filepath.Join(d29, "dockerd"),
-		"--firewall-backend=nftables", "--userland-proxy=false",
-		"--add-runtime", "runc29=" + filepath.Join(d29, "runc"), "--default-runtime", "runc29",
-		"--data-root", filepath.Join(dir, "docker-root"), "--exec-root", filepath.Join(dir, "docker-exec"),
-		"-H", "unix://" + filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"),
-		"--shutdown-timeout", "2"}
-	var err error
-	dockerd, err = lab.Start(filepath.Join(dir, "dockerd.log"), cmd[0], cmd[1:]...)
-	if err != nil {
-		return err
-	}
-	return lab.WaitFor(60*time.Second, func() error {
-		_, err := lab.Sh(docker + " info")
-		return err
-	})
-}
-
-func stopDockerd() {
-	if dockerd != nil {
-		dockerd.Stop(20 * time.Second)
-		os.Remove(filepath.Join(dir, "docker.pid"))
-		dockerd = nil
-	}
-}
-
-// restartDockerd restarts dockerd and waits until its containers run again.
-func restartDockerd(t testing.TB) {
-	t.Helper()
-	n := strings.TrimSpace(mustSh(t, docker+" ps -q | wc -l"))
-	stopDockerd()
-	if err := startDockerd(); err != nil {
-		t.Fatal(err)
-	}
-	mustSh(t, "for i in $(seq 100); do [ $("+docker+" ps -q | wc -l) -ge "+n+" ] && exit 0; sleep 0.2; done; exit 1")
-}
-
 func mustSh(t testing.TB, script string) string {
 	t.Helper()
-	out, err := lab.Sh(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return lab.MustSh(t, script)
 }
 
 // mustBin runs ufw-docker-bridge and fails the test when it fails.
 func mustBin(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	t.Logf("$ ufw-docker-bridge %s\n%s", strings.Join(args, " "), out)
-	if err != nil {
-		t.Fatalf("ufw-docker-bridge %s: %v", strings.Join(args, " "), err)
-	}
-	return string(out)
+	return lab.MustBin(t, bin, args...)
 }
 
 // open reports whether a web page on the host's port answers the external

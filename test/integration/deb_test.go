@@ -217,20 +217,8 @@ func buildDeb(t testing.TB) string {
 // decides), firewalld's next start loads no zone or policy of ours, and
 // dpkg -P leaves nothing of ours on disk.
 func TestDebPackageFirewalldStopped(t *testing.T) {
-	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
 	fresh(t)
-	mustSh(t, "ufw disable")
-	defer mustSh(t, "ufw --force enable")
-	if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
-		mustSh(t, "dbus-daemon --system --fork --nopidfile")
-	}
-	fw := startFirewalld(t)
-	defer func() {
-		fw.Stop(20 * time.Second)
-		lab.Sh("nft delete table inet firewalld")
-		restartDockerd(t)
-	}()
-	restartDockerd(t) // Docker uses firewalld only when it finds it at start
+	fw := startFirewalldLab(t)
 	deb := buildDeb(t)
 	root := overlayRoot(t, "dpkg-firewalld")
 	// firewalld (outside the chroot) and the package (inside) share the
@@ -248,7 +236,7 @@ func TestDebPackageFirewalldStopped(t *testing.T) {
 		t.Fatal("the package wrote no zone or policy: nothing to remove")
 	}
 
-	fw.Stop(20 * time.Second)
+	fw.Stop()
 	out = mustInRoot(t, root, "dpkg -r ufw-docker-bridge")
 	t.Logf("(firewalld stopped) %s", out)
 	if strings.Contains(out, "run it again: ufw-docker-bridge") {
@@ -270,7 +258,7 @@ func TestDebPackageFirewalldStopped(t *testing.T) {
 			t.Errorf("purge left %s", f)
 		}
 	}
-	fw = startFirewalld(t)
+	fw.Start(t)
 	if out := mustSh(t, "firewall-cmd --get-zones; firewall-cmd --get-policies"); strings.Contains(out, "udb-") {
 		t.Errorf("firewalld's next start loaded a zone or policy of ours: %s", out)
 	}

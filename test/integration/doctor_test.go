@@ -118,12 +118,7 @@ func TestExplainAgreesWithPackets(t *testing.T) {
 		port := map[string]int{"web": 80, "api": 443}[name]
 		cases = append(cases, probe{name: name + " routed", from: clientAddr, port: port, want: name, addr: ip})
 	}
-	mustSh(t, "ip link add br-lan type bridge && ip addr add 10.78.0.1/24 dev br-lan && ip link set br-lan up")
-	defer lab.Sh("ip link del br-lan")
-	lanHost := newGuest(t, "udblan", "br-lan")
-	lanHost.static(t, "10.78.0.5/24", "10.78.0.1")
-	mustSh(t, "ip netns exec "+extNS+" ip route replace 10.78.0.0/24 via "+hostAddr)
-	defer lab.Sh("ip netns exec " + extNS + " ip route del 10.78.0.0/24")
+	adminBridge(t, "br-lan", "udblan", "10.78.0.1/24", "10.78.0.5/24")
 	mustSh(t, "ufw route allow proto tcp to 10.78.0.0/24 port 80")
 	defer lab.Sh("ufw route delete allow proto tcp to 10.78.0.0/24 port 80")
 	cases = append(cases, probe{name: "lan host (ufw route)", from: clientAddr, port: 80, want: "udblan", addr: "10.78.0.5"},

@@ -39,22 +39,10 @@ func treeOf(t testing.TB, root string) map[string]string {
 // through firewall-cmd --reload and a firewalld restart, and an uninstall
 // that leaves /etc/firewalld as it was.
 func TestFirewalldBackend(t *testing.T) {
-	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
 	fresh(t)
+	fw := startFirewalldLab(t)
 	labFirewall = plan.FirewallD
 	defer func() { labFirewall = plan.UFW }()
-	mustSh(t, "ufw disable")
-	if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
-		mustSh(t, "dbus-daemon --system --fork --nopidfile")
-	}
-	fw := startFirewalld(t)
-	defer func() {
-		fw.Stop(20 * time.Second)
-		lab.Sh("nft delete table inet firewalld; ufw --force enable")
-		restartDockerd(t)
-	}()
-	// Docker uses firewalld only when it finds it at start.
-	restartDockerd(t)
 	pristineFW := treeOf(t, "/etc/firewalld")
 	// An LXD guest: firewalld's public zone (where lxdbr0 lands) refuses its
 	// DHCP, and nothing forwards it.
@@ -135,8 +123,8 @@ func TestFirewalldBackend(t *testing.T) {
 			if tc.script != "" {
 				mustSh(t, tc.script)
 			} else {
-				fw.Stop(20 * time.Second)
-				fw = startFirewalld(t)
+				fw.Stop()
+				fw.Start(t)
 			}
 			d := waitRepaired(t, start)
 			lat = append(lat, d)
@@ -169,7 +157,7 @@ func TestFirewalldBackend(t *testing.T) {
 		if diff := treeDiff(t, "/etc/firewalld", pristineFW); len(diff) == 0 {
 			t.Fatal("install wrote no zone or policy: nothing to remove")
 		}
-		fw.Stop(20 * time.Second)
+		fw.Stop()
 		// firewalld's stop flushed every iptables table, ours too: sync
 		// repairs what it owns (exit 0) and says what it could not reach.
 		out := mustBin(t, "sync")
@@ -186,7 +174,7 @@ func TestFirewalldBackend(t *testing.T) {
 		if tables := mustSh(t, "nft list tables"); strings.Contains(tables, "ufw-docker-bridge") {
 			t.Errorf("a table of ours outlived the uninstall:\n%s", tables)
 		}
-		fw = startFirewalld(t)
+		fw.Start(t)
 		if out := mustSh(t, "firewall-cmd --get-zones; firewall-cmd --get-policies"); strings.Contains(out, "udb-") {
 			t.Errorf("firewalld's start loaded a zone or policy of ours: %s", out)
 		}
@@ -217,19 +205,11 @@ func treeDiff(t testing.TB, root string, before map[string]string) []string {
 // and what to do, and changes nothing; and doctor names a container bridge
 // moved into one of the admin's zones.
 func TestFirewalldZoneConflict(t *testing.T) {
-	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
 	fresh(t)
-	mustSh(t, "ufw disable")
-	if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
-		mustSh(t, "dbus-daemon --system --fork --nopidfile")
-	}
-	fw := startFirewalld(t)
+	startFirewalldLab(t)
 	defer func() {
 		runBin("uninstall")
 		lab.Sh("firewall-cmd --permanent --zone=public --remove-interface=br-adm")
-		fw.Stop(20 * time.Second)
-		lab.Sh("nft delete table inet firewalld; ufw --force enable")
-		restartDockerd(t)
 	}()
 	mustSh(t, "firewall-cmd --permanent --zone=public --add-interface=br-adm && firewall-cmd --reload")
 	mustBin(t, "install", "--backend", "firewalld")
@@ -250,3 +230,39 @@ func TestFirewalldZoneConflict(t *testing.T) {
 		t.Errorf("doctor does not name docker0 in zone public:\n%s", out)
 	}
 }
+
+// firewalldLab is firewalld running in the lab next to dockerd.
+type firewalldLab struct{ d *lab.Daemon }
+
+// startFirewalldLab disables UFW, starts the lab's system bus and
+// firewalld, and restarts dockerd, which uses firewalld only when it finds
+// it at start. When the test ends it stops firewalld, drops its table,
+// enables UFW again and restarts dockerd.
+func startFirewalldLab(t *testing.T) *firewalldLab {
+	t.Helper()
+	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
+	mustSh(t, "ufw disable")
+	if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
+		mustSh(t, "dbus-daemon --system --fork --nopidfile")
+	}
+	f := &firewalldLab{}
+	f.Start(t)
+	t.Cleanup(func() {
+		f.Stop()
+		lab.Sh("nft delete table inet firewalld; ufw --force enable")
+		restartDockerd(t)
+	})
+	restartDockerd(t)
+	return f
+}
+
+// Stop stops firewalld (by the PID recorded at its start) if it runs.
+func (f *firewalldLab) Stop() {
+	if f.d != nil {
+		f.d.Stop(20 * time.Second)
+		f.d = nil
+	}
+}
+
+// Start starts firewalld and waits until it runs.
+func (f *firewalldLab) Start(t testing.TB) { f.d = startFirewalld(t) }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
@@ -31,7 +30,7 @@ var (
 	// pristine holds UFW's rule files as they were before any test.
 	pristine = map[string][]byte{}
 	ufwFiles = []string{"before.rules", "after.rules", "before6.rules", "after6.rules"}
-	dockerd  *lab.Daemon
+	dockerd  *lab.Dockerd
 )
 
 func TestMain(m *testing.M) { os.Exit(lab.Main(m, setup)) }
@@ -39,8 +38,8 @@ func TestMain(m *testing.M) { os.Exit(lab.Main(m, setup)) }
 func setup() (func(), error) {
 	dir = lab.Dir()
 	bin = lab.Bin()
-	sock := filepath.Join(dir, "docker.sock")
-	docker = "/usr/bin/docker -H unix://" + sock
+	dockerd = &lab.Dockerd{Dir: dir, Cmd: []string{"dockerd"}}
+	docker = dockerd.Client()
 	steps := lab.Prepare(dir)
 	steps = append(steps,
 		fmt.Sprintf("[ ! -d /etc/firewalld ] || { cp -a /etc/firewalld %[1]s/etc-firewalld && mount --bind %[1]s/etc-firewalld /etc/firewalld; }", dir),
@@ -69,12 +68,12 @@ func setup() (func(), error) {
 		}
 		pristine[f] = data
 	}
-	if err := startDockerd(); err != nil {
-		return stopDockerd, err
+	if err := dockerd.Start(); err != nil {
+		return dockerd.Stop, err
 	}
 	tar, err := lab.BusyboxImage(dir)
 	if err != nil {
-		return stopDockerd, err
+		return dockerd.Stop, err
 	}
 	const httpd = "sh -c 'mkdir -p /www && echo $0 > /www/index.html && exec httpd -f -p $1 -h /www'"
 	for _, s := range []string{
@@ -88,48 +87,14 @@ func setup() (func(), error) {
 		docker + " run -d --restart always --name appb --network appnet bb:1 sleep 100000",
 	} {
 		if _, err := lab.Sh(s); err != nil {
-			return stopDockerd, err
+			return dockerd.Stop, err
 		}
 	}
-	return stopDockerd, nil
+	return dockerd.Stop, nil
 }
 
-// startDockerd starts the lab's dockerd, with extra flags if any.
-func startDockerd(extra ...string) error {
-	var err error
-	dockerd, err = lab.Start(filepath.Join(dir, "dockerd.log"), "dockerd", append([]string{
-		"--data-root", filepath.Join(dir, "docker-root"), "--exec-root", filepath.Join(dir, "docker-exec"),
-		"-H", "unix://" + filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"),
-		"--shutdown-timeout", "2"}, extra...)...)
-	if err != nil {
-		return err
-	}
-	return lab.WaitFor(30*time.Second, func() error {
-		_, err := lab.Sh(docker + " info")
-		return err
-	})
-}
-
-// restartDockerd restarts dockerd (with extra flags if any) and waits until
-// every container that ran before runs again (they all have --restart
-// always).
-func restartDockerd(t testing.TB, extra ...string) {
-	t.Helper()
-	n := strings.TrimSpace(mustSh(t, docker+" ps -q | wc -l"))
-	stopDockerd()
-	if err := startDockerd(extra...); err != nil {
-		t.Fatal(err)
-	}
-	mustSh(t, "for i in $(seq 100); do [ $("+docker+" ps -q | wc -l) -ge "+n+" ] && exit 0; sleep 0.2; done; exit 1")
-}
-
-func stopDockerd() {
-	if dockerd != nil {
-		dockerd.Stop(20 * time.Second)
-		os.Remove(filepath.Join(dir, "docker.pid"))
-		dockerd = nil
-	}
-}
+// restartDockerd restarts the lab's dockerd (lab.Dockerd.Restart).
+func restartDockerd(t testing.TB, extra ...string) { t.Helper(); dockerd.Restart(t, extra...) }
 
 // fresh starts a test from an uninstalled host with no rules, whatever the
 // tests before it left.
@@ -170,9 +135,5 @@ func mustBin(t testing.TB, args ...string) string {
 
 func mustSh(t testing.TB, script string) string {
 	t.Helper()
-	out, err := lab.Sh(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return lab.MustSh(t, script)
 }

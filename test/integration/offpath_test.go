@@ -2,7 +2,7 @@ package integration
 
 import (
 	"fmt"
-	"os"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -101,12 +101,7 @@ func TestOffCanonicalPath(t *testing.T) {
 		mustBin(t, "sync")
 	})
 	step("an excluded br-lan is left to its owner: a ufw route rule serves it", func(t *testing.T) {
-		mustSh(t, "ip link add br-lan type bridge && ip addr add 10.78.0.1/24 dev br-lan && ip link set br-lan up")
-		defer lab.Sh("ip link del br-lan")
-		lanHost := newGuest(t, "udblan", "br-lan")
-		lanHost.static(t, "10.78.0.5/24", "10.78.0.1")
-		mustSh(t, "ip netns exec "+extNS+" ip route replace 10.78.0.0/24 via "+hostAddr)
-		defer lab.Sh("ip netns exec " + extNS + " ip route del 10.78.0.0/24")
+		lanHost := adminBridge(t, "br-lan", "udblan", "10.78.0.1/24", "10.78.0.5/24")
 		if lanHost.inbound(t) {
 			t.Fatal("br-lan answers with no rule opening it")
 		}
@@ -123,10 +118,7 @@ func TestOffCanonicalPath(t *testing.T) {
 		}
 	})
 	step("an included br-vms has its way out; its NEW connections to containers are still ours", func(t *testing.T) {
-		mustSh(t, "ip link add br-vms type bridge && ip addr add 10.77.0.1/24 dev br-vms && ip link set br-vms up")
-		defer lab.Sh("ip link del br-vms")
-		vm := newGuest(t, "udbvm", "br-vms")
-		vm.static(t, "10.77.0.5/24", "10.77.0.1")
+		vm := adminBridge(t, "br-vms", "udbvm", "10.77.0.1/24", "10.77.0.5/24")
 		// An admin's NAT for a VPN only (out of wgx, not an uplink) covers
 		// 10.77.0.0/24 by source, not its way out by ext0: our NAT is needed.
 		mustSh(t, "ip link add wgx type veth peer name wgxp && ip link set wgx up && iptables -t nat -A POSTROUTING -s 10.0.0.0/8 -o wgx -j MASQUERADE")
@@ -145,6 +137,20 @@ func TestOffCanonicalPath(t *testing.T) {
 			t.Error("br-vms's guest reaches a container's unpublished address directly")
 		}
 	})
+}
+
+// adminBridge makes a bridge of the admin's, name, with the host at gw, a
+// host behind it in namespace ns at addr (both CIDR), and a route to it
+// from the external client; the test's end removes all of it.
+func adminBridge(t *testing.T, name, ns, gw, addr string) guest {
+	t.Helper()
+	net := netip.MustParsePrefix(gw).Masked().String()
+	mustSh(t, "ip link add "+name+" type bridge && ip addr add "+gw+" dev "+name+" && ip link set "+name+" up && "+
+		"ip netns exec "+extNS+" ip route replace "+net+" via "+hostAddr)
+	t.Cleanup(func() { lab.Sh("ip netns exec " + extNS + " ip route del " + net + "; ip link del " + name) })
+	g := newGuest(t, ns, name)
+	g.static(t, addr, strings.Split(gw, "/")[0])
+	return g
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
@@ -232,18 +238,9 @@ func TestOffPathOtherBackends(t *testing.T) {
 	})
 	t.Run("firewalld", func(t *testing.T) {
 		defer fresh(t)
+		startFirewalldLab(t)
 		labFirewall = plan.FirewallD
 		defer func() { labFirewall = plan.UFW }()
-		if _, err := os.Stat("/run/dbus/system_bus_socket"); err != nil {
-			mustSh(t, "dbus-daemon --system --fork --nopidfile")
-		}
-		fw := startFirewalld(t)
-		defer func() {
-			fw.Stop(20 * time.Second)
-			lab.Sh("nft delete table inet firewalld")
-			restartDockerd(t)
-		}()
-		restartDockerd(t) // Docker uses firewalld only when it finds it at start
 		check(t, "firewalld")
 	})
 }
@@ -255,11 +252,11 @@ func TestOffPathOtherBackends(t *testing.T) {
 // packets.
 func TestDockerFirewallOff(t *testing.T) {
 	fresh(t)
-	stopDockerd()
+	dockerd.Stop()
 	// Docker leaves its chains behind when it stops: without them, no DNAT
 	// of an earlier run answers for it.
 	mustSh(t, "iptables -t nat -F DOCKER; iptables -F DOCKER")
-	if err := startDockerd("--iptables=false"); err != nil {
+	if err := dockerd.Start("--iptables=false"); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {

@@ -85,12 +85,12 @@ func TestIPv6Clients(t *testing.T) {
 		defer func() {
 			fw.Stop(20 * time.Second)
 			lab.Sh("nft delete table inet firewalld")
-			restartDockerd(t)
+			dockerd.Restart(t)
 		}()
 		if err := lab.WaitFor(30*time.Second, func() error { _, err := lab.Sh("firewall-cmd --state"); return err }); err != nil {
 			t.Fatal(err)
 		}
-		restartDockerd(t) // Docker uses firewalld only when it finds it at start
+		dockerd.Restart(t) // Docker uses firewalld only when it finds it at start
 		mustSh(t, "firewall-cmd --add-port=8088/tcp")
 		if err := lab.WaitFor(10*time.Second, func() error {
 			if !open(client6, host6, 8088, "p") {
@@ -106,7 +106,7 @@ func TestIPv6Clients(t *testing.T) {
 		// every table; dockerd 20.10 puts back its IPv4 rules after the
 		// reload but not those of ip6tables (measured here): only its
 		// restart does.
-		restartDockerd(t)
+		dockerd.Restart(t)
 		mustBin(t, "sync")
 		matrix(t, "firewalld backend (its zone opens 8088)", true, false, false, true)
 	})

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +33,7 @@ var (
 	dir     string
 	bin     string
 	docker  string
-	dockerd *lab.Daemon
+	dockerd *lab.Dockerd
 )
 
 func TestMain(m *testing.M) { os.Exit(lab.Main(m, setup)) }
@@ -42,7 +41,9 @@ func TestMain(m *testing.M) { os.Exit(lab.Main(m, setup)) }
 func setup() (func(), error) {
 	dir = lab.Dir()
 	bin = lab.Bin()
-	docker = "/usr/bin/docker -H unix://" + filepath.Join(dir, "docker.sock")
+	dockerd = &lab.Dockerd{Dir: dir, Cmd: []string{"dockerd"},
+		Flags: []string{"--ipv6", "--fixed-cidr-v6", dockerNet6, "--experimental", "--ip6tables"}}
+	docker = dockerd.Client()
 	steps := append(lab.Prepare(dir), "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1")
 	steps = append(steps, lab.External(extNS, []string{hostAddr}, []string{clientAddr})...)
 	steps = append(steps,
@@ -55,10 +56,10 @@ func setup() (func(), error) {
 			return nil, err
 		}
 	}
-	if err := startDockerd(); err != nil {
-		return stopDockerd, err
+	stop := dockerd.Stop
+	if err := dockerd.Start(); err != nil {
+		return stop, err
 	}
-	stop := stopDockerd
 	tar, err := lab.BusyboxImage(dir)
 	if err != nil {
 		return stop, err
@@ -84,40 +85,6 @@ func setup() (func(), error) {
 	return stop, err
 }
 
-// startDockerd starts dockerd 20.10 with IPv6 and ip6tables on its default
-// network and waits until it answers.
-func startDockerd() error {
-	var err error
-	dockerd, err = lab.Start(filepath.Join(dir, "dockerd.log"), "dockerd",
-		"--ipv6", "--fixed-cidr-v6", dockerNet6, "--experimental", "--ip6tables",
-		"--data-root", filepath.Join(dir, "docker-root"), "--exec-root", filepath.Join(dir, "docker-exec"),
-		"-H", "unix://"+filepath.Join(dir, "docker.sock"), "--pidfile", filepath.Join(dir, "docker.pid"),
-		"--shutdown-timeout", "2")
-	if err != nil {
-		return err
-	}
-	return lab.WaitFor(30*time.Second, func() error { _, err := lab.Sh(docker + " info"); return err })
-}
-
-func stopDockerd() {
-	if dockerd != nil {
-		dockerd.Stop(20 * time.Second)
-		os.Remove(filepath.Join(dir, "docker.pid"))
-		dockerd = nil
-	}
-}
-
-// restartDockerd restarts dockerd and waits until web and pv4 run again
-// and web answers over IPv6.
-func restartDockerd(t testing.TB) {
-	t.Helper()
-	stopDockerd()
-	if err := startDockerd(); err != nil {
-		t.Fatal(err)
-	}
-	mustSh(t, "for i in $(seq 100); do [ $("+docker+" ps -q | wc -l) -ge 2 ] && exit 0; sleep 0.2; done; exit 1")
-}
-
 // open reports whether a web page on the host's port answers the external
 // client at source (either family) with want.
 func open(source, addr string, port int, want string) bool {
@@ -132,19 +99,10 @@ func open(source, addr string, port int, want string) bool {
 
 func mustSh(t testing.TB, script string) string {
 	t.Helper()
-	out, err := lab.Sh(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return lab.MustSh(t, script)
 }
 
 func mustBin(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	t.Logf("$ ufw-docker-bridge %s\n%s", strings.Join(args, " "), out)
-	if err != nil {
-		t.Fatalf("ufw-docker-bridge %s: %v", strings.Join(args, " "), err)
-	}
-	return string(out)
+	return lab.MustBin(t, bin, args...)
 }
