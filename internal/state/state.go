@@ -29,12 +29,23 @@ func (s Store) RulesPath() string { return filepath.Join(s.Dir, RulesFile) }
 // BackupDir is where the previous version of each file we rewrite is kept.
 func (s Store) BackupDir() string { return filepath.Join(s.Dir, "backup") }
 
-const header = `# ufw-docker-bridge rules: one rule a line, as typed after the command:
+const header = formatLine + `
+# ufw-docker-bridge rules: one rule a line, as typed after the command:
 #   allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]
 #   deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR
 #   bridge NAME[+] include|exclude|nat-off
 # Written by ufw-docker-bridge; a line it cannot read is refused with its number.
+# Rules go above the last line, which marks the end: a file cut short is refused.
 `
+
+// formatLine says that the file ends with endLine; a file that says so and
+// lacks it was cut short (a full disk, a crash of another writer, a copy
+// that stopped), and is refused rather than read as fewer or wider rules.
+// Files written before it (no formatLine) are read as they are.
+const (
+	formatLine = "# format: 2"
+	endLine    = "# end of rules"
+)
 
 // Load reads the rules; a missing file is an empty rule set. A line that is
 // not a rule is an error naming the file and line.
@@ -49,13 +60,25 @@ func (s Store) Load() (rules.Ruleset, error) {
 	return Parse(string(data), s.RulesPath())
 }
 
-// Parse reads a rules file's text; name is used in errors.
+// Parse reads a rules file's text; name is used in errors. A file in
+// format 2 must end with its end line: one that does not was cut short.
 func Parse(text, name string) (rules.Ruleset, error) {
 	var rs rules.Ruleset
-	for i, line := range strings.Split(text, "\n") {
+	lines := strings.Split(text, "\n")
+	formatted, ended := false, false
+	for i, line := range lines {
 		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
+		switch {
+		case line == formatLine:
+			formatted = true
 			continue
+		case line == endLine:
+			ended = true
+			continue
+		case line == "" || strings.HasPrefix(line, "#"):
+			continue
+		case ended:
+			return nil, fmt.Errorf("%s line %d: a rule after the end line %q (move it above)", name, i+1, endLine)
 		}
 		r, err := rules.Parse(strings.Fields(line))
 		if err != nil {
@@ -65,6 +88,10 @@ func Parse(text, name string) (rules.Ruleset, error) {
 			return nil, fmt.Errorf("%s line %d: duplicate rule %q", name, i+1, r)
 		}
 		rs = append(rs, r)
+	}
+	if formatted && !ended {
+		return nil, fmt.Errorf("%s line %d: the file ends before its end line %q: it was cut short and is not read as fewer or wider rules; "+
+			"nothing was applied and the live rules stay as they are (complete the file, ending it with that line)", name, len(lines), endLine)
 	}
 	return rs, nil
 }
@@ -76,6 +103,7 @@ func Format(rs rules.Ruleset) string {
 	for _, r := range rs {
 		b.WriteString(r.String() + "\n")
 	}
+	b.WriteString(endLine + "\n")
 	return b.String()
 }
 

@@ -63,3 +63,42 @@ func TestLockSerialises(t *testing.T) {
 	unlock()
 	<-got
 }
+
+// TestCutShortIsRefused: a rules file cut anywhere after its header, even
+// in the middle of a source (192.168.77.0/24 -> 192.168.77.0/2, a wider
+// rule), is refused with its line; a file written before the end line
+// existed is read as it is.
+func TestCutShortIsRefused(t *testing.T) {
+	var rs rules.Ruleset
+	for _, l := range []string{"allow 3306/tcp from 192.168.77.0/24", "deny from 203.0.113.7", "allow 443"} {
+		r, err := rules.Parse(strings.Fields(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	full := Format(rs)
+	if got, err := Parse(full, "rules"); err != nil || len(got) != 3 {
+		t.Fatalf("the whole file: %v %v", got, err)
+	}
+	// The format line comes first: any cut after it is caught.
+	start := len(formatLine)
+	if !strings.HasPrefix(full, formatLine+"\n") {
+		t.Fatalf("the format line is not first:\n%s", full)
+	}
+	for cut := start; cut < len(full)-1; cut++ {
+		got, err := Parse(full[:cut], "rules")
+		if err == nil {
+			t.Fatalf("cut at %d of %d read as %v:\n%s", cut, len(full), got, full[:cut])
+		}
+		if !strings.Contains(err.Error(), "rules line ") {
+			t.Fatalf("cut at %d: no line in %v", cut, err)
+		}
+	}
+	if _, err := Parse(full+"allow 80\n", "rules"); err == nil || !strings.Contains(err.Error(), "after the end line") {
+		t.Errorf("a rule after the end line: %v", err)
+	}
+	if got, err := Parse("# an older file\nallow 80\n", "rules"); err != nil || len(got) != 1 {
+		t.Errorf("a file from before the end line: %v %v", got, err)
+	}
+}

@@ -150,11 +150,16 @@ func TestJunkStateFile(t *testing.T) {
 	}
 	defer os.WriteFile(path, orig, 0o644)
 	live := liveSave(t)
+	// Junk written by hand above the end line.
+	body, ok := strings.CutSuffix(string(orig), "# end of rules\n")
+	if !ok {
+		t.Fatalf("the rules file does not end with its end line:\n%s", orig)
+	}
 	for _, junk := range []string{"allow 80\n-A FORWARD -j ACCEPT\n", "allow 80\"\n", "allow ８０\n", "COMMIT\n", "allow 1:0\n"} {
-		if err := os.WriteFile(path, append(append([]byte{}, orig...), junk...), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(body+junk+"# end of rules\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		wantLine := fmt.Sprintf("line %d", strings.Count(string(orig), "\n")+strings.Count(junk, "\n"))
+		wantLine := fmt.Sprintf("line %d", strings.Count(body, "\n")+strings.Count(junk, "\n"))
 		for _, cmd := range [][]string{{"sync"}, {"allow", "7000"}} {
 			_, errs, code := runBin(cmd...)
 			if code == 0 || !strings.Contains(errs, wantLine) {
@@ -165,6 +170,45 @@ func TestJunkStateFile(t *testing.T) {
 			t.Errorf("junk %q changed the live rules", junk)
 		}
 	}
+}
+
+// TestCutShortStateFile: a rules file cut short in the middle of a source
+// (192.168.77.0/24 -> 192.168.77.0/2, which would let 203.0.113.8 in) is
+// refused with its line by sync, a command and the watcher; the live rules
+// stay, and the client stays out.
+func TestCutShortStateFile(t *testing.T) {
+	fresh(t)
+	mustBin(t, "install")
+	mustBin(t, "allow", "3306/tcp", "from", lanNet)
+	defer runBin("uninstall")
+	path := filepath.Join(dir, "state", "rules")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.WriteFile(path, orig, 0o644)
+	live := liveSave(t)
+	w := startWatcherArgs(t, []string{"--safety-interval", "1s"})
+	defer w.Kill(t)
+	cut := strings.Index(string(orig), "192.168.77.0/2") + len("192.168.77.0/2")
+	if err := os.WriteFile(path, orig[:cut], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{{"sync"}, {"allow", "7000"}, {"list"}} {
+		_, errs, code := runBin(cmd...)
+		if code != 1 || !strings.Contains(errs, "cut short") || !strings.Contains(errs, "line ") {
+			t.Errorf("%q with the file cut short: exit %d, %q", cmd, code, errs)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // the watcher's event and safety passes
+	w.Stop(t)
+	if data, _ := os.ReadFile(w.Log); !strings.Contains(string(data), "cut short") {
+		t.Errorf("the watcher did not report the file cut short:\n%s", data)
+	}
+	if liveSave(t) != live {
+		t.Error("a rules file cut short changed the live rules")
+	}
+	expect(t, "rules file cut short", map[probe]bool{db: false, dbLAN: true})
 }
 
 // TestCrashSafety kills allow, delete, uninstall and install with SIGKILL at
