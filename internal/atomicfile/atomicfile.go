@@ -16,7 +16,18 @@ import (
 // file), renamed over path, then the directory fsynced. On error path is
 // unchanged and the temporary file is gone. Callers must serialise writers
 // of one path: Write removes temporary files a killed writer left behind.
+//
+// A path that is a symbolic link (configuration kept in git, etckeeper) is
+// written through: the link's target is replaced, beside itself, and the
+// link stays a link.
 func Write(path string, data []byte, mode fs.FileMode) (err error) {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return fmt.Errorf("following the link %s: %w", path, err)
+		}
+		path = target
+	}
 	uid, gid := -1, -1
 	if st, statErr := os.Stat(path); statErr == nil {
 		mode = st.Mode().Perm()

@@ -27,3 +27,33 @@ func TestWriteKeepsModeAndLeavesNoTemporaryFile(t *testing.T) {
 		t.Error("writing into a missing directory succeeded")
 	}
 }
+
+// TestWriteThroughLink: a symlinked file is written through: the target
+// gets the new content beside itself, the link stays a link.
+func TestWriteThroughLink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "repo", "after.rules")
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, []byte("old\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "after.rules")
+	if err := os.Symlink("repo/after.rules", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(link, []byte("new\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link is no longer a link: %v %v", st, err)
+	}
+	data, err := os.ReadFile(target)
+	if err != nil || string(data) != "new\n" {
+		t.Errorf("target: %q %v", data, err)
+	}
+	if st, _ := os.Stat(target); st.Mode().Perm() != 0o640 {
+		t.Errorf("the target's mode changed: %v", st.Mode())
+	}
+}

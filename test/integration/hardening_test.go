@@ -344,3 +344,36 @@ func TestFailedUninstallKeepsTheGuard(t *testing.T) {
 
 // shellQuote quotes s for sh as one word.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// TestSymlinkedUFWFile: /etc/ufw/after.rules as a link into a repository of
+// the admin's (etckeeper, configuration in git): install writes the block
+// into the link's target and the link stays a link; the published port is
+// closed (and a ufw reload, which reads through the link, keeps it so);
+// uninstall gives the target back byte for byte.
+func TestSymlinkedUFWFile(t *testing.T) {
+	fresh(t)
+	repo := filepath.Join(dir, "etc-repo")
+	mustSh(t, "mkdir -p "+repo+" && mv /etc/ufw/after.rules "+repo+"/after.rules && ln -s "+repo+"/after.rules /etc/ufw/after.rules")
+	defer lab.Sh("rm /etc/ufw/after.rules && mv " + repo + "/after.rules /etc/ufw/after.rules")
+	before, err := os.ReadFile(filepath.Join(repo, "after.rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	isLink := func() bool {
+		st, err := os.Lstat("/etc/ufw/after.rules")
+		return err == nil && st.Mode()&os.ModeSymlink != 0
+	}
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	data, _ := os.ReadFile(filepath.Join(repo, "after.rules"))
+	if !isLink() || !strings.Contains(string(data), rules.MarkerBegin) {
+		t.Fatalf("install: link kept %v, block in the target %v", isLink(), strings.Contains(string(data), rules.MarkerBegin))
+	}
+	mustSh(t, "ufw reload")
+	expect(t, "after.rules a link, installed, ufw reloaded", map[probe]bool{web: false, sshHost: true})
+	mustBin(t, "uninstall")
+	after, _ := os.ReadFile(filepath.Join(repo, "after.rules"))
+	if !isLink() || string(after) != string(before) {
+		t.Errorf("uninstall: link kept %v, target byte for byte %v", isLink(), string(after) == string(before))
+	}
+}
