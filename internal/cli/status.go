@@ -34,8 +34,11 @@ type report struct {
 	Installed map[string]bool `json:"installed"`
 	Rules     []numberedRule  `json:"rules"`
 	Variant   string          `json:"iptables,omitempty"`
-	Live      []ufw.Health    `json:"delegation,omitempty"`
-	Guard     string          `json:"guard,omitempty"`
+	// UFW says, next to UFW, whether it is enabled (ufw.conf's ENABLED):
+	// "enabled" or "disabled".
+	UFW   string       `json:"ufw,omitempty"`
+	Live  []ufw.Health `json:"delegation,omitempty"`
+	Guard string       `json:"guard,omitempty"`
 	// LiveUnknown says why the live part is missing (not root).
 	LiveUnknown string            `json:"live_unknown,omitempty"`
 	Bridges     []discover.Bridge `json:"bridges,omitempty"`
@@ -127,6 +130,12 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 		return nil, err
 	}
 	r.Variant = string(v)
+	if e.UFW.Firewall == plan.UFW {
+		r.UFW = "disabled"
+		if ufw.Enabled(c.String("ufw-dir")) {
+			r.UFW = "enabled"
+		}
+	}
 	var docker []string
 	if r.Live, docker, err = e.UFW.Verify(c.Context, rs); err != nil {
 		return nil, err
@@ -265,6 +274,12 @@ func statusCommand(deps Deps) *cli.Command {
 				return nil
 			}
 			fmt.Fprintf(w, "backend: %s (iptables %s)\n%s\n", r.Backend, r.Variant, installedLine(r))
+			switch r.UFW {
+			case "enabled":
+				fmt.Fprintln(w, "ufw: enabled")
+			case "disabled":
+				fmt.Fprintln(w, "ufw: disabled (its files load at no boot and no reload; the live rules hold until then: ufw enable)")
+			}
 			for _, h := range r.Live {
 				state := "in sync with the files"
 				if !h.InSync {
@@ -274,7 +289,7 @@ func statusCommand(deps Deps) *cli.Command {
 				if h.ForwardJump > 0 {
 					jump = fmt.Sprintf("FORWARD jumps to DOCKER-USER at rule %d", h.ForwardJump)
 				}
-				fmt.Fprintf(w, "live %s: %s; %s; ufw loaded: %v\n", h.Family, state, jump, h.UFWLoaded)
+				fmt.Fprintf(w, "live %s: %s; %s\n", h.Family, state, jump)
 				if c.Bool("verbose") {
 					for _, d := range h.Drift {
 						fmt.Fprintf(w, "  %s\n", d)

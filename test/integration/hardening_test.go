@@ -377,3 +377,20 @@ func TestSymlinkedUFWFile(t *testing.T) {
 		t.Errorf("uninstall: link kept %v, target byte for byte %v", isLink(), string(after) == string(before))
 	}
 }
+
+// TestStatusSaysUFWDisabled: status tells whether UFW is enabled, from
+// UFW's own switch, not from its chains (which ufw disable leaves behind).
+func TestStatusSaysUFWDisabled(t *testing.T) {
+	fresh(t)
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	mustSh(t, "ufw disable")
+	defer mustSh(t, "ufw --force enable")
+	if out := mustBin(t, "status"); !strings.Contains(out, "ufw: disabled") {
+		t.Errorf("status after ufw disable:\n%s", out)
+	}
+	mustSh(t, "ufw --force enable")
+	if out := mustBin(t, "status"); !strings.Contains(out, "ufw: enabled") {
+		t.Errorf("status after ufw enable:\n%s", out)
+	}
+}
