@@ -214,9 +214,18 @@ func installed(c *cli.Context, deps Deps) *engine.Engine {
 	return env(c, deps, fw)
 }
 
-// installedFirewall returns the firewall whose files hold our block (UFW
-// when none does) and whether one does.
+// installedFirewall returns the firewall we are installed next to, and
+// whether we are: from the installed record, else (an installation from
+// before the record) the firewall whose files hold our block (UFW when none
+// does).
 func installedFirewall(c *cli.Context) (plan.Firewall, bool) {
+	if rec, ok, err := (state.Store{Dir: c.String("state-dir")}).Record(); err == nil && ok {
+		for _, fw := range []plan.Firewall{plan.UFW, plan.FirewallD, plan.IPTables} {
+			if fw.String() == rec.Backend {
+				return fw, true
+			}
+		}
+	}
 	for _, fw := range []plan.Firewall{plan.FirewallD, plan.IPTables} {
 		probe := &ufw.Backend{Dir: c.String("state-dir"), Firewall: fw}
 		if inst, err := probe.Installed(); err == nil && (inst[rules.IPv4] || inst[rules.IPv6]) {

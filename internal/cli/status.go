@@ -19,6 +19,7 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
@@ -34,6 +35,9 @@ type report struct {
 	Installed map[string]bool `json:"installed"`
 	Rules     []numberedRule  `json:"rules"`
 	Variant   string          `json:"iptables,omitempty"`
+	// Recorded says the installed record is there: we are installed, and a
+	// file without our block is drift that sync repairs.
+	Recorded bool `json:"recorded"`
 	// UFW says, next to UFW, whether it is enabled (ufw.conf's ENABLED):
 	// "enabled" or "disabled".
 	UFW   string       `json:"ufw,omitempty"`
@@ -114,6 +118,9 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	}
 	for f, ok := range inst {
 		r.Installed[e.UFW.Path(f)] = ok
+	}
+	if _, r.Recorded, err = e.Store.Record(); err != nil {
+		return nil, err
 	}
 	for i, x := range rs {
 		r.Rules = append(r.Rules, numberedRule{i + 1, x.String()})
@@ -221,7 +228,14 @@ func installedLine(r *report) string {
 		parts = append(parts, fmt.Sprintf("%s %s", path, map[bool]string{true: "yes", false: "no"}[ok]))
 	}
 	sort.Strings(parts)
-	return "installed: " + strings.Join(parts, ", ")
+	line := "installed: " + strings.Join(parts, ", ")
+	for _, ok := range r.Installed {
+		if r.Recorded && !ok {
+			line += "\nDRIFT: installed (" + state.RecordFile + " record), but a file lacks our block (ufw reset, or a package's copy): sync writes it again"
+			break
+		}
+	}
+	return line
 }
 
 func listCommand(deps Deps) *cli.Command {

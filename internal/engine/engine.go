@@ -110,7 +110,7 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 		return err
 	}
 	defer unlock()
-	old, err := e.Store.Load()
+	old, err := e.load(mode != ufw.Remove)
 	if err != nil {
 		return err
 	}
@@ -176,8 +176,20 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 			defer fmt.Fprintln(e.Out, "warning:", err)
 		}
 	}
-	if stateChanged {
+	// install leaves a rules file (so that a missing one is never taken for
+	// an empty policy) and the installed record; uninstall removes the record.
+	if stateChanged || mode == ufw.Install && e.Store.RulesMissing() {
 		if err := e.Store.Save(rs); err != nil {
+			return errors.Join(err, undo())
+		}
+	}
+	switch mode {
+	case ufw.Install:
+		if err := e.Store.SaveRecord(state.Record{Backend: e.UFW.Firewall.String(), Dir: e.UFW.Dir}); err != nil {
+			return errors.Join(err, undo())
+		}
+	case ufw.Remove:
+		if err := e.Store.RemoveRecord(); err != nil {
 			return errors.Join(err, undo())
 		}
 	}
@@ -186,6 +198,63 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 		fmt.Fprintln(e.Out, "not installed: the rule is saved and takes effect with `ufw-docker-bridge install`")
 	}
 	return nil
+}
+
+// heal says whether we are installed, from the installed record (or, for
+// an installation from before the record, from our blocks, and then it
+// writes the record). Where the record says installed but a file lacks our
+// block (ufw reset moved it away, a package upgrade put its own copy in
+// place), it writes the block again and applies the rules, as install
+// would, and says so: that drift ends protection at the next boot.
+func (e *Engine) heal(ctx context.Context, rs rules.Ruleset) (healed []string, installed bool, err error) {
+	_, recorded, err := e.Store.Record()
+	if err != nil {
+		return nil, false, err
+	}
+	inst, err := e.UFW.Installed()
+	if err != nil {
+		return nil, false, err
+	}
+	blocks := inst[rules.IPv4] || inst[rules.IPv6]
+	if !recorded {
+		if !blocks {
+			return nil, false, nil
+		}
+		return nil, true, e.Store.SaveRecord(state.Record{Backend: e.UFW.Firewall.String(), Dir: e.UFW.Dir})
+	}
+	if inst[rules.IPv4] && inst[rules.IPv6] {
+		return nil, true, nil
+	}
+	change, err := e.UFW.Prepare(ctx, rs, ufw.Install)
+	if err != nil {
+		return nil, true, fmt.Errorf("writing our block again: %w", err)
+	}
+	if len(change.Files) == 0 {
+		return nil, true, nil
+	}
+	if _, err := e.UFW.Commit(ctx, change); err != nil {
+		return nil, true, fmt.Errorf("writing our block again: %w", err)
+	}
+	for _, fc := range change.Files {
+		healed = append(healed, fmt.Sprintf("%s: our block was missing from %s (ufw reset, or a package's copy of the file): written again", fc.Family, fc.Path))
+	}
+	return healed, true, nil
+}
+
+// load reads the rules. Where the installed record says we are installed,
+// a missing rules file is an error (strict), never an empty policy: it
+// would remove every rule, deny rules included, from the kernel and the
+// files. Only uninstall may go on without it.
+func (e *Engine) load(strict bool) (rules.Ruleset, error) {
+	rs, err := e.Store.Load()
+	if err != nil || !strict || !e.Store.RulesMissing() {
+		return rs, err
+	}
+	if _, installed, err := e.Store.Record(); err != nil || installed {
+		return nil, errors.Join(err, fmt.Errorf("%s is missing while %s says we are installed: it is not read as no rules "+
+			"(nothing was applied; put the file back, or run uninstall)", e.Store.RulesPath(), e.Store.RecordPath()))
+	}
+	return rs, nil
 }
 
 // restoreTables puts the guard (with its sets) and the NAT table back for
@@ -292,16 +361,13 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	defer unlock()
-	rs, err := e.Store.Load()
+	rs, err := e.load(true)
 	if err != nil {
 		return nil, err
 	}
-	inst, err := e.UFW.Installed()
-	if err != nil {
-		return nil, err
-	}
-	if !inst[rules.IPv4] && !inst[rules.IPv6] {
-		return nil, nil
+	healed, installed, err := e.heal(ctx, rs)
+	if err != nil || !installed {
+		return healed, err
 	}
 	// The live rules, the files and the guard are independent: repair them
 	// at once.
@@ -367,7 +433,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	if guardErr == nil && (stale || rebuilt) {
 		guardErr = e.Guard.Published(ctx, changed)
 	}
-	repaired = append(append(append(zones, repaired...), files...), nat...)
+	repaired = append(append(append(append(healed, zones...), repaired...), files...), nat...)
 	if changed {
 		repaired = append(repaired, "guard: nftables table inet "+rules.GuardTable+" missing or changed")
 	}

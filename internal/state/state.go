@@ -47,10 +47,14 @@ const (
 	endLine    = "# end of rules"
 )
 
-// Load reads the rules; a missing file is an empty rule set. A line that is
-// not a rule is an error naming the file and line.
+// Load reads the rules; a missing file is an empty rule set (whether that
+// may be, the installed record decides: see the engine), a link to nothing
+// an error. A line that is not a rule is an error naming the file and line.
 func (s Store) Load() (rules.Ruleset, error) {
 	data, err := os.ReadFile(s.RulesPath())
+	if errors.Is(err, fs.ErrNotExist) && !s.RulesMissing() {
+		return nil, fmt.Errorf("reading rules: %s is a link to nothing: it is not read as no rules", s.RulesPath())
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -394,3 +394,89 @@ func TestStatusSaysUFWDisabled(t *testing.T) {
 		t.Errorf("status after ufw enable:\n%s", out)
 	}
 }
+
+// TestUFWResetHeals: ufw reset moves after.rules (and our block in it)
+// away and disables UFW; at the next boot every published port and every
+// denied source would get through. The installed record keeps us
+// installed: status names the drift, and after a simulated reboot (every
+// table flushed, UFW's boot loading nothing since reset disabled it,
+// dockerd's start, then our unit's first pass) sync writes the block again
+// and the policy holds, with real packets.
+func TestUFWResetHeals(t *testing.T) {
+	fresh(t)
+	snap := filepath.Join(dir, "etc-ufw-before-reset")
+	mustSh(t, "rm -rf "+snap+" && cp -a /etc/ufw "+snap)
+	defer lab.Sh("find /etc/ufw -mindepth 1 -delete && cp -a " + snap + "/. /etc/ufw/ && ufw --force enable")
+	mustBin(t, "install")
+	mustBin(t, "allow", "9443")
+	mustBin(t, "deny", "from", deniedAddr)
+	defer runBin("uninstall")
+	mustSh(t, "ufw --force reset")
+	if data, _ := os.ReadFile("/etc/ufw/after.rules"); strings.Contains(string(data), rules.MarkerBegin) {
+		t.Fatal("ufw reset kept our block: nothing to heal")
+	}
+	if out := mustBin(t, "status"); !strings.Contains(out, "DRIFT: installed") {
+		t.Errorf("status after ufw reset does not name the drift:\n%s", out)
+	}
+	// The reboot: nothing survives in the kernel; UFW, disabled by the
+	// reset, loads nothing; Docker makes its chains again.
+	mustSh(t, "for c in iptables ip6tables; do for tb in filter nat mangle raw; do $c -t $tb -F; $c -t $tb -X; done; "+
+		"$c -P INPUT ACCEPT; $c -P FORWARD ACCEPT; done; nft delete table inet "+rules.GuardTable+"; nft delete table inet "+rules.NATTable+"; true")
+	restartDockerd(t)
+	api := probe{name: "api", from: clientAddr, port: 9443, want: "api"}
+	apiDenied := probe{name: "api", from: deniedAddr, port: 9443, want: "api"}
+	expect(t, "rebooted after ufw reset, before our unit", map[probe]bool{web: true, apiDenied: true})
+	out := mustBin(t, "sync")
+	if !strings.Contains(out, "our block was missing from /etc/ufw/after.rules") {
+		t.Errorf("sync does not say it healed after.rules:\n%s", out)
+	}
+	if data, _ := os.ReadFile("/etc/ufw/after.rules"); !strings.Contains(string(data), rules.MarkerBegin) {
+		t.Error("after.rules has no block after sync")
+	}
+	expect(t, "our unit's first pass", map[probe]bool{web: false, api: true, apiDenied: false})
+	if out := mustBin(t, "sync"); !strings.Contains(out, "in sync: nothing to repair") {
+		t.Errorf("a second sync still repairs:\n%s", out)
+	}
+}
+
+// TestMissingRulesFile: with the installed record there, a deleted rules
+// file, or one that is a link to nothing, is an error for sync, the
+// commands and the watcher, never an empty policy: the live rules (the deny
+// rule included) and UFW's files stay, and the denied client stays out.
+func TestMissingRulesFile(t *testing.T) {
+	fresh(t)
+	mustBin(t, "install")
+	mustBin(t, "allow", "9443")
+	mustBin(t, "deny", "from", deniedAddr)
+	defer runBin("uninstall")
+	path := filepath.Join(dir, "state", "rules")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { os.Remove(path); os.WriteFile(path, orig, 0o644) }()
+	// Our chains, live: Docker's own may change meanwhile (a container
+	// restarting), ours must not.
+	ours := func() string { return mustSh(t, "iptables-save -t filter | grep -E 'DOCKER-USER|ufw-docker-bridge'") }
+	live, files := ours(), readUFW(t)
+	delete(files, "state")
+	apiDenied := probe{name: "api", from: deniedAddr, port: 9443, want: "api"}
+	for _, c := range []struct{ name, script, want string }{
+		{"deleted", "true", "is missing while"},
+		{"a link to nothing", "ln -s " + path + ".gone " + path, "a link to nothing"},
+	} {
+		mustSh(t, "rm -f "+path+" && "+c.script)
+		for _, cmd := range [][]string{{"sync"}, {"allow", "7000"}, {"delete", "allow", "9443"}} {
+			_, errs, code := runBin(cmd...)
+			if code != 1 || !strings.Contains(errs, c.want) {
+				t.Errorf("rules file %s, %q: exit %d, %q", c.name, cmd, code, errs)
+			}
+		}
+		now := readUFW(t)
+		delete(now, "state")
+		if ours() != live || !equalMaps(now, files) {
+			t.Errorf("rules file %s: our live rules or UFW's files changed", c.name)
+		}
+		expect(t, "rules file "+c.name, map[probe]bool{apiDenied: false})
+	}
+}
