@@ -182,6 +182,14 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 		if mode == Update && !has {
 			continue
 		}
+		// A block rendered from another state directory's rules is another
+		// installation's policy: replacing it with ours (a stray
+		// --state-dir, a relative path) would drop its rules, deny rules
+		// included. uninstall may still take it out.
+		if src := BlockSource(string(data)); mode != Remove && src != "" && b.Source != "" && src != b.Source {
+			return nil, fmt.Errorf("the block in %s was rendered from %s, not from %s: refusing to replace that policy "+
+				"(use its state directory, or uninstall first)", path, src, b.Source)
+		}
 		olds[f] = string(data)
 		fams = append(fams, f)
 	}

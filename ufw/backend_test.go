@@ -3,6 +3,7 @@ package ufw
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -290,5 +291,39 @@ func TestDockerNFTBridgesCovered(t *testing.T) {
 	b.DockerNFTChains = func() ([]string, error) { return nil, errors.New("netlink: permission denied") }
 	if _, err := b.Prepare(context.Background(), nil, Install); err == nil || !strings.Contains(err.Error(), "Docker's nftables chains") {
 		t.Errorf("an unreadable table: %v", err)
+	}
+}
+
+// TestOtherStateDirRefused: a block rendered from another rules file (a
+// stray --state-dir) is not replaced by allow or install: the error names
+// both files and nothing is written; uninstall may still take it out.
+func TestOtherStateDirRefused(t *testing.T) {
+	n := &fakeNet{}
+	b := newBackend(t, n)
+	b.Source = "/etc/ufw-docker-bridge/rules"
+	rs := rules.Ruleset{{Action: rules.Deny, Source: netip.MustParsePrefix("203.0.113.7/32")}}
+	c, err := b.Prepare(context.Background(), rs, Install)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := BlockSource(fileOf(t, b, rules.IPv4)); got != b.Source {
+		t.Fatalf("BlockSource = %q", got)
+	}
+	before := fileOf(t, b, rules.IPv4)
+	other := *b
+	other.Source = "state/rules"
+	for _, mode := range []Mode{Update, Install} {
+		if _, err := other.Prepare(context.Background(), nil, mode); err == nil || !strings.Contains(err.Error(), "rendered from /etc/ufw-docker-bridge/rules, not from state/rules") {
+			t.Errorf("mode %d: %v", mode, err)
+		}
+	}
+	if fileOf(t, b, rules.IPv4) != before {
+		t.Error("a refused change wrote the file")
+	}
+	if _, err := other.Prepare(context.Background(), nil, Remove); err != nil {
+		t.Errorf("uninstall from another state directory: %v", err)
 	}
 }

@@ -63,6 +63,27 @@ func HasBlock(content string) (bool, error) {
 	return ok, err
 }
 
+// sourcePrefix starts the line of our block that names the rules file it
+// was rendered from (templates/block.tmpl).
+const sourcePrefix = "# Managed by ufw-docker-bridge: rendered from "
+
+// BlockSource returns the rules file that content's block was rendered
+// from, "" when content has no block or the block does not say.
+func BlockSource(content string) string {
+	s, ok, err := findBlock(content)
+	if err != nil || !ok {
+		return ""
+	}
+	for _, line := range strings.Split(content[s.start:s.end], "\n") {
+		if rest, ok := strings.CutPrefix(line, sourcePrefix); ok {
+			if i := strings.LastIndex(rest, " for "); i > 0 {
+				return rest[:i]
+			}
+		}
+	}
+	return ""
+}
+
 // InsertBlock returns content with block (from its BEGIN line to its END
 // line and newline) in place of our old block, or appended at the end when
 // there is none. Every byte outside the block stays as it was.

@@ -136,6 +136,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    onUsage,
+		Before:          checkPaths,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "ufw-dir", Value: "/etc/ufw", EnvVars: []string{"UFW_DOCKER_BRIDGE_UFW_DIR"}, Usage: "UFW's configuration directory"},
 			&cli.StringFlag{Name: "state-dir", Value: "/etc/ufw-docker-bridge", EnvVars: []string{"UFW_DOCKER_BRIDGE_STATE_DIR"}, Usage: "where the rules are kept"},

@@ -137,3 +137,36 @@ func noTables() ([]string, error) { return nil, nil }
 func noBus() (firewalld.Bus, error) { return nil, errors.New("no system bus in unit tests") }
 
 func noDockerNFT() (map[rules.Family]bool, error) { return nil, nil }
+
+// TestBadPathsAreUsageErrors: empty or relative paths, and a state
+// directory inside UFW's, are refused before anything runs (exit 2, no
+// command run, nothing written).
+func TestBadPathsAreUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	ufwDir := filepath.Join(dir, "ufw")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--state-dir", ""}, "--state-dir is empty"},
+		{[]string{"--ufw-dir", ""}, "--ufw-dir is empty"},
+		{[]string{"--lock", ""}, "--lock is empty"},
+		{[]string{"--state-dir", "state"}, "is relative"},
+		{[]string{"--state-dir", filepath.Join(ufwDir, "udb")}, "inside UFW's directory"},
+		{[]string{"--state-dir", filepath.Join(ufwDir, "..", "ufw", "x")}, "inside UFW's directory"},
+	} {
+		rec := &recorder{}
+		var out, errb bytes.Buffer
+		args := append([]string{Name, "--ufw-dir", ufwDir, "--lock", filepath.Join(dir, "lock"), "--state-dir", filepath.Join(dir, "state")}, c.args...)
+		code := Run(append(args, "allow", "443"), &out, &errb, testDeps(rec))
+		if code != ExitUsage || !strings.Contains(errb.String(), c.want) || strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
+			t.Errorf("%v: exit %d, %q; want exit 2 and one line with %q", c.args, code, errb.String(), c.want)
+		}
+		if len(rec.calls) > 0 {
+			t.Errorf("%v: ran %v", c.args, rec.calls)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+			t.Errorf("%v: wrote %v", c.args, entries)
+		}
+	}
+}
