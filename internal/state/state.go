@@ -45,6 +45,8 @@ const header = formatLine + `
 const (
 	formatLine = "# format: 2"
 	endLine    = "# end of rules"
+	// legacyFirstLine began the files written before formatLine.
+	legacyFirstLine = "# ufw-docker-bridge rules: one rule a line, as typed after the command:"
 )
 
 // Load reads the rules; a missing file is an empty rule set (whether that
@@ -92,6 +94,13 @@ func Parse(text, name string) (rules.Ruleset, error) {
 			return nil, fmt.Errorf("%s line %d: duplicate rule %q", name, i+1, r)
 		}
 		rs = append(rs, r)
+	}
+	// A file with no rule and without the format line that every file we
+	// wrote since starts with is cut short too (emptied, or cut inside its
+	// first line), unless it is a whole file from before the format line.
+	if !formatted && len(rs) == 0 && !strings.HasPrefix(text, legacyFirstLine+"\n") {
+		return nil, fmt.Errorf("%s line 1: the file is empty or cut short before its first rule: it is not read as no rules; "+
+			"nothing was applied and the live rules stay as they are", name)
 	}
 	if formatted && !ended {
 		return nil, fmt.Errorf("%s line %d: the file ends before its end line %q: it was cut short and is not read as fewer or wider rules; "+

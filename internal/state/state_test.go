@@ -81,8 +81,8 @@ func TestCutShortIsRefused(t *testing.T) {
 	if got, err := Parse(full, "rules"); err != nil || len(got) != 3 {
 		t.Fatalf("the whole file: %v %v", got, err)
 	}
-	// The format line comes first: any cut after it is caught.
-	start := len(formatLine)
+	// Any cut is caught, down to an emptied file.
+	start := 0
 	if !strings.HasPrefix(full, formatLine+"\n") {
 		t.Fatalf("the format line is not first:\n%s", full)
 	}
@@ -100,5 +100,8 @@ func TestCutShortIsRefused(t *testing.T) {
 	}
 	if got, err := Parse("# an older file\nallow 80\n", "rules"); err != nil || len(got) != 1 {
 		t.Errorf("a file from before the end line: %v %v", got, err)
+	}
+	if got, err := Parse(legacyFirstLine+"\n# more of the old header\n", "rules"); err != nil || len(got) != 0 {
+		t.Errorf("an old file without rules: %v %v", got, err)
 	}
 }
