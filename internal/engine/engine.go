@@ -79,6 +79,15 @@ type Zones interface {
 // Reloaded (measured in the lab), and ours must land after them.
 const reloadSettle = 300 * time.Millisecond
 
+// commitTries bounds the attempts at a change whose live restore failed
+// because another writer changed the rules meanwhile; commitRetryPause is
+// the wait between them (Docker re-applies its rules 70-230 ms after a
+// firewalld reload, measured in the lab).
+const (
+	commitTries      = 3
+	commitRetryPause = 250 * time.Millisecond
+)
+
 // Mutation changes the rule set; it returns the new set and a message for
 // the user, or an error that leaves everything as it was.
 type Mutation func(rules.Ruleset) (rules.Ruleset, string, error)
@@ -132,6 +141,17 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 		return e.printDryRun(ctx, change, mode, old, rs, stateChanged)
 	}
 	undo, err := e.UFW.Commit(ctx, change)
+	// Another writer may change the live rules between our read and our
+	// restore (firewalld's reload and Docker's re-application after it, a
+	// ufw reload): the restore then fails, and Commit has undone what it
+	// did. Read the live rules again and try again, a few times.
+	for try := 1; err != nil && try < commitTries; try++ {
+		time.Sleep(commitRetryPause)
+		if change, err = e.UFW.Prepare(ctx, rs, mode); err != nil {
+			break
+		}
+		undo, err = e.UFW.Commit(ctx, change)
+	}
 	if err != nil {
 		return errors.Join(err, undoZones())
 	}
