@@ -139,16 +139,7 @@ func TestFullDisk(t *testing.T) {
 // TestJunkStateFile: a hand-edited state file with a bad line is refused
 // with its line number, and nothing is applied.
 func TestJunkStateFile(t *testing.T) {
-	fresh(t)
-	mustBin(t, "install")
-	mustBin(t, "allow", "9443")
-	defer runBin("uninstall")
-	path := filepath.Join(dir, "state", "rules")
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.WriteFile(path, orig, 0o644)
+	path, orig := installedWith(t, []string{"allow", "9443"})
 	live := liveSave(t)
 	// Junk written by hand above the end line.
 	body, ok := strings.CutSuffix(string(orig), "# end of rules\n")
@@ -177,16 +168,7 @@ func TestJunkStateFile(t *testing.T) {
 // refused with its line by sync, a command and the watcher; the live rules
 // stay, and the client stays out.
 func TestCutShortStateFile(t *testing.T) {
-	fresh(t)
-	mustBin(t, "install")
-	mustBin(t, "allow", "3306/tcp", "from", lanNet)
-	defer runBin("uninstall")
-	path := filepath.Join(dir, "state", "rules")
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.WriteFile(path, orig, 0o644)
+	path, orig := installedWith(t, []string{"allow", "3306/tcp", "from", lanNet})
 	live := liveSave(t)
 	w := startWatcherArgs(t, []string{"--safety-interval", "1s"})
 	defer w.Kill(t)
@@ -444,17 +426,7 @@ func TestUFWResetHeals(t *testing.T) {
 // commands and the watcher, never an empty policy: the live rules (the deny
 // rule included) and UFW's files stay, and the denied client stays out.
 func TestMissingRulesFile(t *testing.T) {
-	fresh(t)
-	mustBin(t, "install")
-	mustBin(t, "allow", "9443")
-	mustBin(t, "deny", "from", deniedAddr)
-	defer runBin("uninstall")
-	path := filepath.Join(dir, "state", "rules")
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { os.Remove(path); os.WriteFile(path, orig, 0o644) }()
+	path, _ := installedWith(t, []string{"allow", "9443"}, []string{"deny", "from", deniedAddr})
 	// Our chains, live: Docker's own may change meanwhile (a container
 	// restarting), ours must not.
 	ours := func() string { return mustSh(t, "iptables-save -t filter | grep -E 'DOCKER-USER|ufw-docker-bridge'") }
@@ -479,4 +451,25 @@ func TestMissingRulesFile(t *testing.T) {
 		}
 		expect(t, "rules file "+c.name, map[probe]bool{apiDenied: false})
 	}
+}
+
+// installedWith starts a test from a fresh host, installs, runs each rule
+// command, and returns the rules file's path and content; when the test
+// ends the file is put back as it was (a link or junk in its place
+// removed) and uninstall runs.
+func installedWith(t *testing.T, cmds ...[]string) (string, []byte) {
+	t.Helper()
+	fresh(t)
+	mustBin(t, "install")
+	t.Cleanup(func() { runBin("uninstall") })
+	for _, c := range cmds {
+		mustBin(t, c...)
+	}
+	path := filepath.Join(dir, "state", "rules")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(path); os.WriteFile(path, orig, 0o644) })
+	return path, orig
 }
