@@ -58,6 +58,12 @@ type Backend struct {
 	// (nft.DockerNFTChains), which name its bridges under that backend;
 	// nil means there are none.
 	DockerNFTChains func() ([]string, error)
+	// Known are bridges an earlier read found Docker's (before a firewalld
+	// reload of ours, which takes Docker's rules away until Docker puts
+	// them back): they count as Docker's even where the live rules do not
+	// name them yet. A bridge gone since costs a rule that matches nothing;
+	// one missed would leave its published ports open.
+	Known []string
 }
 
 // dockerBridges returns Docker's bridges: those its iptables rules in lives
@@ -65,9 +71,10 @@ type Backend struct {
 // nftables table has chains for. A table that cannot be read is an error:
 // a bridge with a name of its own would go uncovered.
 func (b *Backend) dockerBridges(lives []*rules.Table, modes map[rules.Family]bool) ([]string, error) {
-	out := plan.DockerBridges(lives...)
+	out := append(plan.DockerBridges(lives...), b.Known...)
 	if b.DockerNFTChains == nil || !modes[rules.IPv4] && !modes[rules.IPv6] {
-		return out, nil
+		slices.Sort(out)
+		return slices.Compact(out), nil
 	}
 	chains, err := b.DockerNFTChains()
 	if err != nil {

@@ -74,10 +74,16 @@ type Zones interface {
 	Remove() ([]string, error)
 }
 
-// reloadSettle is how long a firewalld reload of ours is given before our
-// rules are applied: Docker puts its rules back 70-230 ms after firewalld's
-// Reloaded (measured in the lab), and ours must land after them.
-const reloadSettle = 300 * time.Millisecond
+// After a firewalld reload of ours, Docker puts back the rules the reload
+// took away, 70-230 ms after firewalld's Reloaded in the lab and later on a
+// loaded host; ours must land after them, and Docker's bridges must be read
+// from them. reloadSettle is the least wait, settleMax the most, and
+// settlePoll the pause between two looks (settle).
+const (
+	reloadSettle = 300 * time.Millisecond
+	settleMax    = 5 * time.Second
+	settlePoll   = 100 * time.Millisecond
+)
 
 // commitTries bounds the attempts at a change whose live restore failed
 // because another writer changed the rules meanwhile; commitRetryPause is
@@ -128,7 +134,10 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 		return err
 	}
 	bridges := bridgesChanged(mode, old, rs)
-	undoZones, err := e.ensureZones(mode, old, rs, bridges && !dryRun)
+	// A reload of ours makes the bridges Docker had before it Docker's for
+	// this command (settle); the next command reads them afresh.
+	defer func() { e.UFW.Known = nil }()
+	undoZones, err := e.ensureZones(ctx, mode, old, rs, bridges && !dryRun)
 	if err != nil {
 		return err
 	}
@@ -308,7 +317,7 @@ func bridgesChanged(mode ufw.Mode, old, rs rules.Ruleset) bool {
 // ensureZones puts firewalld's zone and policy of ours in place for rs, when
 // next to firewalld, installed (or installing) and asked to, before any
 // iptables work: a reload flushes iptables. It returns what undoes it.
-func (e *Engine) ensureZones(mode ufw.Mode, old, rs rules.Ruleset, asked bool) (undo func() error, err error) {
+func (e *Engine) ensureZones(ctx context.Context, mode ufw.Mode, old, rs rules.Ruleset, asked bool) (undo func() error, err error) {
 	undo = func() error { return nil }
 	if e.Zones == nil || !asked || mode == ufw.Remove {
 		return undo, nil
@@ -321,6 +330,7 @@ func (e *Engine) ensureZones(mode ufw.Mode, old, rs rules.Ruleset, asked bool) (
 	if mode != ufw.Install && !wasInstalled {
 		return undo, nil
 	}
+	before := e.dockerBridges(ctx)
 	changed, err := e.Zones.Ensure(rs.Bridges())
 	for _, m := range changed {
 		fmt.Fprintln(e.Out, m)
@@ -328,7 +338,7 @@ func (e *Engine) ensureZones(mode ufw.Mode, old, rs rules.Ruleset, asked bool) (
 	if err != nil || len(changed) == 0 {
 		return undo, err
 	}
-	time.Sleep(reloadSettle)
+	e.settle(ctx, before)
 	if !wasInstalled {
 		return func() error { _, err := e.Zones.Remove(); return err }, nil
 	}
@@ -395,8 +405,10 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	var zoneErr error
 	if e.Zones != nil {
 		// Before the rest: a reload of ours flushes iptables.
+		before := e.dockerBridges(ctx)
 		if zones, zoneErr = e.Zones.Ensure(rs.Bridges()); len(zones) > 0 {
-			time.Sleep(reloadSettle)
+			e.settle(ctx, before)
+			defer func() { e.UFW.Known = nil }()
 		}
 	}
 	var files, nat []string
@@ -466,4 +478,28 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		zoneErr = nil
 	}
 	return repaired, errors.Join(zoneErr, err, fileErr, guardErr, natErr)
+}
+
+// dockerBridges reads Docker's bridges from the live rules; a failed read
+// gives none (the read that follows reports it).
+func (e *Engine) dockerBridges(ctx context.Context) []string {
+	out, _ := e.UFW.DockerBridges(ctx)
+	return out
+}
+
+// settle waits after a firewalld reload of ours until the live rules name
+// again every bridge that they named before it (Docker has put its rules
+// back), at least reloadSettle and at most settleMax; then, for the rest of
+// the command, those bridges count as Docker's whatever the live rules say
+// (ufw.Backend.Known), so that a Docker slower than settleMax leaves no
+// bridge of its uncovered.
+func (e *Engine) settle(ctx context.Context, before []string) {
+	time.Sleep(reloadSettle)
+	for deadline := time.Now().Add(settleMax); time.Now().Before(deadline); time.Sleep(settlePoll) {
+		live, err := e.UFW.DockerBridges(ctx)
+		if err == nil && !slices.ContainsFunc(before, func(b string) bool { return !slices.Contains(live, b) }) {
+			break
+		}
+	}
+	e.UFW.Known = before
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
 
 func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
@@ -105,9 +107,16 @@ func expect(t testing.TB, title string, want map[probe]bool) {
 		fmt.Fprintf(&b, "  %-40s %s%s\n", p.key(), mark, bad)
 	}
 	t.Log(b.String())
+	wrong := false
 	for _, p := range ps {
 		if got[p.key()] != want[p] {
 			t.Errorf("%s: %s is %v, want %v", title, p.key(), got[p.key()], want[p])
+			wrong = true
 		}
+	}
+	if wrong {
+		// What decided, for whoever reads a failure from CI.
+		out, _ := lab.Sh("iptables-save -t filter; ip6tables-save -t filter | grep -c . ; iptables-save -t nat | grep -e DNAT -e '^:DOCKER'")
+		t.Logf("live rules when %s:\n%s", title, out)
 	}
 }

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +55,14 @@ func (d *Dockerd) Stop() {
 		os.Remove(filepath.Join(d.Dir, "docker.pid"))
 		d.d = nil
 	}
+}
+
+// Signal sends sig to dockerd (SIGSTOP and SIGCONT make a Docker that lags).
+func (d *Dockerd) Signal(sig os.Signal) error {
+	if d.d == nil {
+		return errors.New("dockerd does not run")
+	}
+	return d.d.Signal(sig)
 }
 
 // Restart restarts dockerd (with extra flags if any) and waits until every

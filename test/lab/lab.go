@@ -6,6 +6,7 @@ package lab
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -229,6 +230,17 @@ func (d *Daemon) Stop(timeout time.Duration) {
 		d.cmd.Process.Kill()
 		<-d.done
 	}
+}
+
+// Signal sends sig to the process it started (by its recorded PID); a
+// daemon that has ended is not signalled.
+func (d *Daemon) Signal(sig os.Signal) error {
+	select {
+	case <-d.done:
+		return errors.New("the daemon has ended")
+	default:
+	}
+	return d.cmd.Process.Signal(sig)
 }
 
 // WaitFor polls check every 100 ms until it succeeds or timeout passes.
