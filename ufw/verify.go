@@ -43,9 +43,7 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, []str
 	for _, f := range rules.Families {
 		live := lives[f]
 		in := plan.Input{Family: f, Rules: rs, Firewall: b.Firewall, DockerNFT: dockerNFT[f], DockerBridges: docker}
-		drift := rules.DiffChains(plan.Filter(in), live, rules.OwnedChains...)
-		jumpDrift, _ := plan.Jumps(in, live, false)
-		drift = append(drift, jumpDrift...)
+		drift, _ := plan.Repair(in, live)
 		stale, err := b.staleFile(f, rs, dockerNFT[f], docker)
 		if err != nil {
 			return nil, nil, err
@@ -72,6 +70,30 @@ func (b *Backend) DockerBridges(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	return b.dockerBridges(tables(lives), b.DockerModes())
+}
+
+// DockerWrites returns Docker's bridges (dockerBridges) and the text of the
+// chains Docker writes in the live filter tables of both families (FORWARD
+// and its DOCKER chains, not DOCKER-USER): two equal reads in a row say
+// Docker has stopped writing.
+func (b *Backend) DockerWrites(ctx context.Context) ([]string, string, error) {
+	lives, err := b.saveFilters(ctx, rules.Families)
+	if err != nil {
+		return nil, "", err
+	}
+	bridges, err := b.dockerBridges(tables(lives), b.DockerModes())
+	if err != nil {
+		return nil, "", err
+	}
+	var text strings.Builder
+	for _, t := range tables(lives) {
+		for _, c := range t.Chains {
+			if c.Name == rules.ChainForwardBuiltin || strings.HasPrefix(c.Name, "DOCKER") && c.Name != rules.ChainDockerUser {
+				fmt.Fprintf(&text, ":%s\n%s\n", c.Name, strings.Join(c.Rules, "\n"))
+			}
+		}
+	}
+	return bridges, text.String(), nil
 }
 
 // Seen is what a repair read of Docker's live rules.

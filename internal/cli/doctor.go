@@ -47,7 +47,7 @@ func doctorCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return err
 			}
-			host.Zones = bridgeZones(deps, names)
+			host.Zones, host.Firewall = bridgeZones(deps, names), e.UFW.Firewall
 			findings := doctor.Check(host)
 			w := c.App.Writer
 			if c.Bool("json") {

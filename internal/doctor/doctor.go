@@ -54,8 +54,11 @@ type Host struct {
 	UFW map[string]string
 	// Docker is /etc/docker/daemon.json, nil when absent.
 	Docker map[string]any
-	// Installed says per family whether our block is in the UFW file.
+	// Installed says per family whether our block is in the installed
+	// backend's file; Firewall is that backend (UFW's files, or ours next to
+	// firewalld or plain iptables).
 	Installed map[rules.Family]bool
+	Firewall  plan.Firewall
 	Rules     rules.Ruleset
 	// Bridges are the names of the host's bridge interfaces.
 	Bridges []string
@@ -167,12 +170,16 @@ func checkDockerUser(h Host) []Finding {
 	return out
 }
 
-// drift lists how our live chains of family f differ from what the rules
-// render.
+// drift lists how our live rules of family f differ from what the rules
+// render for the installed backend: the difference status and sync see
+// (plan.Repair), less FORWARD's jump to DOCKER-USER, which checkDockerUser
+// reports with what decides before it.
 func drift(h Host, f rules.Family) []string {
 	live := filter(h, f)
-	in := plan.Input{Family: f, Rules: h.Rules, DockerNFT: dockerNFT(h, f), DockerBridges: plan.DockerBridges(live)}
-	return rules.DiffChains(plan.Filter(in), live, rules.OwnedChains...)
+	in := plan.Input{Family: f, Rules: h.Rules, Firewall: h.Firewall, DockerNFT: dockerNFT(h, f), DockerBridges: plan.DockerBridges(live)}
+	all, _ := plan.Repair(in, live)
+	jump := plan.ForwardFirst(live)
+	return slices.DeleteFunc(all, func(d string) bool { return slices.Contains(jump, d) })
 }
 
 // dockerNFT reports whether Docker runs its nftables backend in family f:
@@ -307,11 +314,17 @@ func checkForwarding(h Host) []Finding {
 			Summary:  "net.ipv4.ip_forward is 0: containers and guests on " + strings.Join(h.Bridges, ", ") + " have no network",
 			Evidence: []string{"net.ipv4.ip_forward = 0"}, Fix: "sysctl -w net.ipv4.ip_forward=1 (and set it in /etc/ufw/sysctl.conf)"})
 	}
-	if t := filter(h, rules.IPv4); t != nil && plan.DockerManaged(t) {
+	// Next to firewalld, its own nftables chains decide routed traffic.
+	if t := filter(h, rules.IPv4); t != nil && plan.DockerManaged(t) && h.Firewall != plan.FirewallD {
 		if c := t.Chain(rules.ChainForwardBuiltin); c != nil && c.Policy == "ACCEPT" {
-			out = append(out, Finding{ID: "forward-policy-accept", Severity: Warning,
+			f := Finding{ID: "forward-policy-accept", Severity: Warning,
 				Summary:  "FORWARD's policy is ACCEPT next to Docker: routed traffic that no rule drops passes (ufw disable sets it)",
-				Evidence: []string{":FORWARD ACCEPT"}, Fix: "ufw enable (or ufw default deny routed)"})
+				Evidence: []string{":FORWARD ACCEPT"}, Fix: "ufw enable (or ufw default deny routed)"}
+			if h.Firewall == plan.IPTables {
+				f.Summary = "FORWARD's policy is ACCEPT next to Docker: routed traffic that no rule drops passes"
+				f.Fix = "iptables -P FORWARD DROP, and the same in the rules the host loads at boot"
+			}
+			out = append(out, f)
 		}
 	}
 	return out
@@ -471,7 +484,7 @@ func checkDockerConfig(h Host) []Finding {
 func checkUFW(h Host) []Finding {
 	var out []Finding
 	enabled := strings.EqualFold(h.UFW["ENABLED"], "yes")
-	if !enabled && (h.Installed[rules.IPv4] || h.Installed[rules.IPv6]) {
+	if !enabled && h.Firewall == plan.UFW && (h.Installed[rules.IPv4] || h.Installed[rules.IPv6]) {
 		out = append(out, Finding{ID: "ufw-inactive", Severity: Warning,
 			Summary: "UFW is not enabled: the blocks in its files load only when it starts (the live rules still hold)",
 			Fix:     "ufw enable"})

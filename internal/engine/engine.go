@@ -487,19 +487,24 @@ func (e *Engine) dockerBridges(ctx context.Context) []string {
 	return out
 }
 
-// settle waits after a firewalld reload of ours until the live rules name
-// again every bridge that they named before it (Docker has put its rules
-// back), at least reloadSettle and at most settleMax; then, for the rest of
-// the command, those bridges count as Docker's whatever the live rules say
+// settle waits after a firewalld reload of ours until Docker has put its
+// rules back: the live rules name again every bridge that they named before
+// the reload, and Docker's chains read the same twice settlePoll apart (it
+// inserts rules above FORWARD's jump to DOCKER-USER while it works); at
+// least reloadSettle, at most settleMax. Then, for the rest of the command,
+// those bridges count as Docker's whatever the live rules say
 // (ufw.Backend.Known), so that a Docker slower than settleMax leaves no
 // bridge of its uncovered.
 func (e *Engine) settle(ctx context.Context, before []string) {
 	time.Sleep(reloadSettle)
+	last := ""
 	for deadline := time.Now().Add(settleMax); time.Now().Before(deadline); time.Sleep(settlePoll) {
-		live, err := e.UFW.DockerBridges(ctx)
-		if err == nil && !slices.ContainsFunc(before, func(b string) bool { return !slices.Contains(live, b) }) {
+		live, writes, err := e.UFW.DockerWrites(ctx)
+		back := !slices.ContainsFunc(before, func(b string) bool { return !slices.Contains(live, b) })
+		if err == nil && back && writes == last {
 			break
 		}
+		last = writes
 	}
 	e.UFW.Known = before
 }

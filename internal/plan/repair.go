@@ -90,6 +90,13 @@ func Jumps(in Input, live *rules.Table, force bool) (drift, lines []string) {
 	return drift, lines
 }
 
+// ForwardFirst returns what is wrong with FORWARD's jump to DOCKER-USER
+// in live (missing, not first, not once), as Jumps and Repair say it.
+func ForwardFirst(live *rules.Table) []string {
+	drift, _ := first(live, rules.ChainForwardBuiltin, rules.ChainDockerUser, false)
+	return drift
+}
+
 // first checks that built-in chain from jumps to target first and once, and
 // returns what is wrong and the restore lines that mend it (written again
 // with force).

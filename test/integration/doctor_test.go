@@ -148,3 +148,21 @@ func TestExplainAgreesWithPackets(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// healthyDoctor checks that doctor finds nothing wrong with a host that is
+// healthy (exit 0): no drift, no UFW advice on a host whose backend is not
+// UFW.
+func healthyDoctor(t testing.TB, backend string) {
+	t.Helper()
+	ids, code := doctorIDs(t)
+	t.Logf("doctor on a healthy %s host: exit %d, %v", backend, code, ids)
+	if code != 0 {
+		out, _, _ := runBin("doctor")
+		t.Errorf("doctor on a healthy %s host exits %d:\n%s", backend, code, out)
+	}
+	for id := range ids {
+		if id == "drift" || strings.HasPrefix(id, "ufw-") {
+			t.Errorf("doctor on a healthy %s host says %s", backend, id)
+		}
+	}
+}

@@ -75,6 +75,7 @@ func TestFirewalldBackend(t *testing.T) {
 		if !strings.Contains(status, "backend: firewalld") || !strings.Contains(status, "in sync") {
 			t.Errorf("status:\n%s", status)
 		}
+		healthyDoctor(t, "firewalld")
 		if _, err := os.Stat(filepath.Join(dir, "state", "firewalld.rules")); err != nil {
 			t.Errorf("our own rules file: %v", err)
 		}

@@ -105,6 +105,7 @@ func TestIPTablesBackend(t *testing.T) {
 		if !strings.Contains(status, "backend: iptables") || !strings.Contains(status, "in sync") {
 			t.Errorf("status:\n%s", status)
 		}
+		healthyDoctor(t, "iptables")
 		data, err := os.ReadFile(filepath.Join(dir, "state", "iptables.rules"))
 		if err != nil || !strings.Contains(string(data), rules.MarkerBegin) {
 			t.Fatalf("our own rules file: %v\n%s", err, data)
