@@ -64,6 +64,22 @@ type Backend struct {
 	// name them yet. A bridge gone since costs a rule that matches nothing;
 	// one missed would leave its published ports open.
 	Known []string
+	// Unmanaged are the families left alone here, with why: IPv6 where UFW
+	// runs with IPV6=no (it loads no after6.rules and drops every IPv6
+	// packet but loopback's), or where ip6tables cannot run. Nothing of
+	// theirs is read or written, and no drift is seen in them.
+	Unmanaged map[rules.Family]string
+}
+
+// Managed returns the families we manage here, in order.
+func (b *Backend) Managed() []rules.Family {
+	var out []rules.Family
+	for _, f := range rules.Families {
+		if _, off := b.Unmanaged[f]; !off {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // dockerBridges returns Docker's bridges: those its iptables rules in lives
@@ -150,7 +166,7 @@ type Change struct {
 // with damaged markers is an error.
 func (b *Backend) Installed() (map[rules.Family]bool, error) {
 	out := map[rules.Family]bool{}
-	for _, f := range rules.Families {
+	for _, f := range b.Managed() {
 		data, err := os.ReadFile(b.Path(f))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -171,7 +187,7 @@ func (b *Backend) Installed() (map[rules.Family]bool, error) {
 func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Change, error) {
 	olds := map[rules.Family]string{}
 	var fams []rules.Family
-	for _, f := range rules.Families {
+	for _, f := range b.Managed() {
 		path := b.Path(f)
 		data, err := os.ReadFile(path)
 		switch {

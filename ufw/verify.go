@@ -32,7 +32,7 @@ type Health struct {
 func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, []string, error) {
 	var out []Health
 	dockerNFT := b.DockerModes()
-	lives, err := b.saveFilters(ctx, rules.Families)
+	lives, err := b.saveFilters(ctx, b.Managed())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -40,7 +40,7 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, []str
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, f := range rules.Families {
+	for _, f := range b.Managed() {
 		live := lives[f]
 		in := plan.Input{Family: f, Rules: rs, Firewall: b.Firewall, DockerNFT: dockerNFT[f], DockerBridges: docker}
 		drift, _ := plan.Repair(in, live)
@@ -65,7 +65,7 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, []str
 // DockerBridges returns Docker's bridges as its live rules of both families
 // name them (dockerBridges).
 func (b *Backend) DockerBridges(ctx context.Context) ([]string, error) {
-	lives, err := b.saveFilters(ctx, rules.Families)
+	lives, err := b.saveFilters(ctx, b.Managed())
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (b *Backend) DockerBridges(ctx context.Context) ([]string, error) {
 // and its DOCKER chains, not DOCKER-USER): two equal reads in a row say
 // Docker has stopped writing.
 func (b *Backend) DockerWrites(ctx context.Context) ([]string, string, error) {
-	lives, err := b.saveFilters(ctx, rules.Families)
+	lives, err := b.saveFilters(ctx, b.Managed())
 	if err != nil {
 		return nil, "", err
 	}
@@ -161,7 +161,7 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset, dockerNFT map[ru
 // what it rewrote. dockerNFT is DockerModes, dockerBridges Seen.Bridges.
 func (b *Backend) RepairFiles(rs rules.Ruleset, dockerNFT map[rules.Family]bool, dockerBridges []string) ([]string, error) {
 	var repaired []string
-	for _, f := range rules.Families {
+	for _, f := range b.Managed() {
 		fc, err := b.staleFile(f, rs, dockerNFT[f], dockerBridges)
 		if err != nil {
 			return repaired, err

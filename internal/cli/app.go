@@ -61,6 +61,11 @@ type Deps struct {
 	// SystemBus connects to the system bus (godbus's shared connection by
 	// default), where firewalld is.
 	SystemBus func() (firewalld.Bus, error)
+	// IPv6Missing says why the host cannot filter IPv6 with ip6tables, or
+	// "" (discover.IPv6Missing by default).
+	IPv6Missing func() string
+	// UFWDefaults is UFW's defaults file (ufw.DefaultsPath by default).
+	UFWDefaults string
 }
 
 func usagef(format string, args ...any) error {
@@ -78,6 +83,12 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.LocalAddrs == nil {
 		deps.LocalAddrs = discover.Netlink{}.LocalAddrs
+	}
+	if deps.UFWDefaults == "" {
+		deps.UFWDefaults = ufw.DefaultsPath
+	}
+	if deps.IPv6Missing == nil {
+		deps.IPv6Missing = discover.IPv6Missing
 	}
 	if deps.Uplinks == nil {
 		deps.Uplinks = discover.Netlink{}.Uplinks
@@ -185,9 +196,11 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 			Source:          store.RulesPath(),
 			DockerNFT:       deps.DockerNFT,
 			DockerNFTChains: deps.DockerNFTChains,
+			Unmanaged:       unmanaged(deps, fw),
 		},
-		Guard:    nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}},
-		NAT:      nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables, Uplinks: deps.Uplinks},
+		Guard: nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}},
+		NAT: nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables, Uplinks: deps.Uplinks,
+			Families: readable(deps)},
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,
 	}

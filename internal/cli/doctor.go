@@ -43,7 +43,8 @@ func doctorCommand(deps Deps) *cli.Command {
 				names = append(names, b.Name)
 			}
 			host, err := doctor.Collector{Runner: deps.Runner, UFWDir: c.String("ufw-dir"), DefaultUFW: "/etc/default/ufw",
-				DockerConfig: c.String("docker-config"), ProcSys: "/proc/sys", Etc: c.String("etc")}.Collect(c.Context, inst, rs, names)
+				DockerConfig: c.String("docker-config"), ProcSys: "/proc/sys", Etc: c.String("etc"),
+				Families: readable(deps)}.Collect(c.Context, inst, rs, names)
 			if err != nil {
 				return err
 			}

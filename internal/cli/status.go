@@ -43,6 +43,9 @@ type report struct {
 	UFW   string       `json:"ufw,omitempty"`
 	Live  []ufw.Health `json:"delegation,omitempty"`
 	Guard string       `json:"guard,omitempty"`
+	// Unmanaged are the families left alone here, with why
+	// (ufw.Backend.Unmanaged).
+	Unmanaged map[string]string `json:"unmanaged,omitempty"`
 	// LiveUnknown says why the live part is missing (not root).
 	LiveUnknown string            `json:"live_unknown,omitempty"`
 	Bridges     []discover.Bridge `json:"bridges,omitempty"`
@@ -58,7 +61,7 @@ func jsonFlag() cli.Flag { return &cli.BoolFlag{Name: "json", Usage: "print JSON
 // verbose adds the hooks and nftables tables to r.
 func verbose(c *cli.Context, deps Deps, r *report) error {
 	saves := map[rules.Family]*rules.Dump{}
-	for _, f := range rules.Families {
+	for _, f := range readable(deps) {
 		d, err := (iptables.Tables{Runner: deps.Runner}).SaveAll(c.Context, f, true)
 		if err != nil {
 			return err
@@ -119,6 +122,12 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	for f, ok := range inst {
 		r.Installed[e.UFW.Path(f)] = ok
 	}
+	for f, why := range e.UFW.Unmanaged {
+		if r.Unmanaged == nil {
+			r.Unmanaged = map[string]string{}
+		}
+		r.Unmanaged[f.String()] = why
+	}
 	if _, r.Recorded, err = e.Store.Record(); err != nil {
 		return nil, err
 	}
@@ -169,7 +178,7 @@ func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset, docker []strin
 		return nil, err
 	}
 	tables := iptables.Tables{Runner: deps.Runner}
-	masq, ruleset, err := nft.NAT{Runner: deps.Runner, Tables: tables, Uplinks: deps.Uplinks}.Read(c.Context)
+	masq, ruleset, err := nft.NAT{Runner: deps.Runner, Tables: tables, Uplinks: deps.Uplinks, Families: readable(deps)}.Read(c.Context)
 	if err != nil {
 		return nil, err
 	}
@@ -308,6 +317,11 @@ func statusCommand(deps Deps) *cli.Command {
 					for _, d := range h.Drift {
 						fmt.Fprintf(w, "  %s\n", d)
 					}
+				}
+			}
+			for _, f := range rules.Families {
+				if why, off := r.Unmanaged[f.String()]; off {
+					fmt.Fprintf(w, "%s: not managed: %s\n", f, why)
 				}
 			}
 			fmt.Fprintf(w, "guard (nftables table inet %s): %s\n", rules.GuardTable, r.Guard)

@@ -27,6 +27,9 @@ type Collector struct {
 	ProcSys string
 	// Etc is /etc, where the boot-time rule loaders keep their files.
 	Etc string
+	// Families are the families whose rules can be read here (nil: both;
+	// IPv4 alone on a host without ip6tables).
+	Families []rules.Family
 }
 
 // Collect reads everything Check needs; installed, rs and bridges come from
@@ -35,7 +38,11 @@ func (c Collector) Collect(ctx context.Context, installed map[rules.Family]bool,
 	h := Host{Saves: map[rules.Family]*rules.Dump{}, Installed: installed, Rules: rs, Bridges: bridges,
 		Sysctl: map[string]string{}, UFW: map[string]string{}}
 	tables := iptables.Tables{Runner: c.Runner}
-	for _, f := range rules.Families {
+	fams := c.Families
+	if fams == nil {
+		fams = rules.Families
+	}
+	for _, f := range fams {
 		d, err := tables.SaveAll(ctx, f, false)
 		if err != nil {
 			return h, err

@@ -164,6 +164,13 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	if err != nil {
 		return errors.Join(err, undoZones())
 	}
+	if mode == ufw.Install {
+		for _, f := range rules.Families {
+			if why, off := e.UFW.Unmanaged[f]; off {
+				fmt.Fprintf(e.Out, "%s: not managed: %s\n", f, why)
+			}
+		}
+	}
 	undoCommit := undo
 	undo = func() error { return errors.Join(undoCommit(), undoZones()) }
 	switch {
@@ -251,7 +258,7 @@ func (e *Engine) heal(ctx context.Context, rs rules.Ruleset) (healed []string, i
 		}
 		return nil, true, e.Store.SaveRecord(state.Record{Backend: e.UFW.Firewall.String(), Dir: e.UFW.Dir})
 	}
-	if inst[rules.IPv4] && inst[rules.IPv6] {
+	if !slices.ContainsFunc(e.UFW.Managed(), func(f rules.Family) bool { return !inst[f] }) {
 		return nil, true, nil
 	}
 	change, err := e.UFW.Prepare(ctx, rs, ufw.Install)

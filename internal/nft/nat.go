@@ -32,6 +32,9 @@ type NAT struct {
 	// (discover.Netlink); nil means none is known, and then no NAT rule
 	// limited to an output interface covers a subnet.
 	Uplinks func() ([]string, error)
+	// Families are the families whose nat tables can be read (nil: both;
+	// IPv4 alone on a host without ip6tables).
+	Families []rules.Family
 }
 
 func (n NAT) table() table { return table{runner: n.Runner, name: rules.NATTable} }
@@ -85,7 +88,11 @@ func (n NAT) Read(ctx context.Context) (masq []netip.Prefix, ruleset string, err
 			return nil, "", err
 		}
 	}
-	for _, f := range rules.Families {
+	fams := n.Families
+	if fams == nil {
+		fams = rules.Families
+	}
+	for _, f := range fams {
 		nat, err := n.Tables.Save(ctx, f, "nat")
 		if err != nil {
 			return nil, "", fmt.Errorf("reading the %s nat table: %w", f, err)

@@ -473,3 +473,73 @@ func installedWith(t *testing.T, cmds ...[]string) (string, []byte) {
 	t.Cleanup(func() { os.Remove(path); os.WriteFile(path, orig, 0o644) })
 	return path, orig
 }
+
+// TestIPv6NotManaged: with IPV6=no in /etc/default/ufw, UFW loads no
+// after6.rules and, on every start and reload, deletes every IPv6 chain
+// (ours too) and drops IPv6 but loopback's. install manages IPv4 alone and
+// says so in one line; status and doctor see no drift, through a ufw
+// reload; published ports stay closed and allow opens one. A host without
+// ip6tables at all (the binaries hidden) installs the same way.
+func TestIPv6NotManaged(t *testing.T) {
+	fresh(t)
+	// The file is a bind mount of the lab's copy: written in place.
+	mustSh(t, "cp /etc/default/ufw "+dir+"/default-ufw.saved && sed 's/^IPV6=.*/IPV6=no/' "+dir+"/default-ufw.saved > /etc/default/ufw && ufw reload")
+	defer func() {
+		runBin("uninstall")
+		lab.Sh("cat " + dir + "/default-ufw.saved > /etc/default/ufw && ufw reload")
+		// UFW's IPV6=no start deleted Docker's IPv6 chains.
+		restartDockerd(t)
+	}()
+	healthy := func(t *testing.T, title string) {
+		t.Helper()
+		out, _, code := runBin("status")
+		if code != 0 || strings.Contains(out, "DRIFT") || !strings.Contains(out, "ipv6: not managed: IPV6=no") {
+			t.Errorf("status %s: exit %d, want 0, no DRIFT and the IPv6 line:\n%s", title, code, out)
+		}
+		healthyDoctor(t, "ufw (IPV6=no)")
+		if out := mustBin(t, "sync"); !strings.Contains(out, "in sync: nothing to repair") {
+			t.Errorf("sync %s repairs:\n%s", title, out)
+		}
+	}
+	t.Run("install manages IPv4 alone and says so", func(t *testing.T) {
+		out := mustBin(t, "install")
+		if n := strings.Count(out, "not managed"); n != 1 || !strings.Contains(out, "ipv6: not managed: IPV6=no in /etc/default/ufw") {
+			t.Errorf("install does not say in one line that IPv6 is not managed:\n%s", out)
+		}
+		files := readUFW(t)
+		if !strings.Contains(files["after.rules"], rules.MarkerBegin) || strings.Contains(files["after6.rules"], rules.MarkerBegin) {
+			t.Errorf("want our block in after.rules alone")
+		}
+		expect(t, "installed, IPV6=no", map[probe]bool{web: false, api: false})
+		mustBin(t, "allow", "9443")
+		expect(t, "allow 9443, IPV6=no", map[probe]bool{web: false, api: true})
+		healthy(t, "after install")
+	})
+	t.Run("a ufw reload changes nothing we see", func(t *testing.T) {
+		mustSh(t, "ufw reload")
+		healthy(t, "after ufw reload")
+		expect(t, "after ufw reload, IPV6=no", map[probe]bool{web: false, api: true})
+	})
+	t.Run("a host without ip6tables", func(t *testing.T) {
+		mustSh(t, "cat "+dir+"/default-ufw.saved > /etc/default/ufw")
+		runBin("uninstall")
+		// /usr/sbin without the ip6tables commands, over the real one.
+		sbin := filepath.Join(dir, "sbin-no-ip6")
+		mustSh(t, "rm -rf "+sbin+" && cp -a /usr/sbin "+sbin+" && rm -f "+sbin+"/ip6tables* && mount --bind "+sbin+" /usr/sbin")
+		defer mustSh(t, "umount /usr/sbin")
+		out, errs, code := runBin("install")
+		if code != 0 || !strings.Contains(out, "ipv6: not managed: ip6tables-restore is not installed") {
+			t.Fatalf("install without ip6tables: exit %d:\n%s%s", code, out, errs)
+		}
+		expect(t, "installed without ip6tables", map[probe]bool{web: false, api: true})
+		if out, errs, code := runBin("status"); code != 0 || strings.Contains(out, "DRIFT") {
+			t.Errorf("status without ip6tables: exit %d:\n%s%s", code, out, errs)
+		}
+		if out := mustBin(t, "sync"); !strings.Contains(out, "in sync: nothing to repair") {
+			t.Errorf("sync without ip6tables repairs:\n%s", out)
+		}
+		if _, errs, code := runBin("uninstall"); code != 0 {
+			t.Errorf("uninstall without ip6tables: exit %d: %s", code, errs)
+		}
+	})
+}
