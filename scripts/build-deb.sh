@@ -41,6 +41,7 @@ for s in postinst prerm postrm; do
 	install -m 0755 "packaging/deb/$s" "$root/DEBIAN/$s"
 done
 install -m 0644 packaging/deb/conffiles "$root/DEBIAN/conffiles"
+install -m 0644 packaging/deb/triggers "$root/DEBIAN/triggers"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" packaging/deb/control.in > "$root/DEBIAN/control"
 (cd "$root" && find . -type f ! -path './DEBIAN/*' ! -path './etc/*' -printf '%P\0' | sort -z | xargs -0 md5sum) > "$root/DEBIAN/md5sums"

@@ -77,13 +77,14 @@ fi
 [ "$profile" = all ] || exit 0
 # iptables-persistent and netfilter-persistent, downloaded, not installed:
 # UFW's package Breaks them. The tests unpack them into an overlay of the
-# root inside their lab and run netfilter-persistent there.
+# root inside their lab and run netfilter-persistent there. ufw's own
+# package too: the tests upgrade ufw there, to see our dpkg trigger heal.
 debs=/var/cache/ufw-docker-bridge-test/debs
-if ! ls "$debs"/netfilter-persistent_*.deb "$debs"/iptables-persistent_*.deb >/dev/null 2>&1; then
-	echo "deps: downloading netfilter-persistent and iptables-persistent into $debs"
+if ! ls "$debs"/netfilter-persistent_*.deb "$debs"/iptables-persistent_*.deb "$debs"/ufw_*.deb >/dev/null 2>&1; then
+	echo "deps: downloading netfilter-persistent, iptables-persistent and ufw into $debs"
 	mkdir -p "$debs"
-	(cd "$debs" && { apt-get download -qq netfilter-persistent iptables-persistent 2>/dev/null ||
-		{ apt-get update -qq && apt-get download -qq netfilter-persistent iptables-persistent 2>/dev/null; }; })
+	(cd "$debs" && { apt-get download -qq netfilter-persistent iptables-persistent ufw 2>/dev/null ||
+		{ apt-get update -qq && apt-get download -qq netfilter-persistent iptables-persistent ufw 2>/dev/null; }; })
 fi
 elapsed "$docker29" "building Docker 29 (scripts/docker29.sh, about four minutes the first time)"
 if ! wait "$docker29"; then

@@ -263,3 +263,44 @@ func TestDebPackageFirewalldStopped(t *testing.T) {
 		t.Errorf("firewalld's next start loaded a zone or policy of ours: %s", out)
 	}
 }
+
+// TestDebTriggerHealsUFWUpgrade: ufw's own package upgraded over ours,
+// taking the maintainer's version of its files (ucf, as "install the
+// package maintainer's version" does): after.rules loses our block. Our
+// dpkg file trigger runs sync once ufw is configured: the block is back,
+// and the live policy holds, without the watcher and without a reboot.
+func TestDebTriggerHealsUFWUpgrade(t *testing.T) {
+	fresh(t)
+	ufwDebs, _ := filepath.Glob(filepath.Join(persistentDebs, "ufw_*.deb"))
+	if len(ufwDebs) == 0 {
+		if os.Getenv(lab.RequireEnv) == "1" {
+			t.Fatalf("no ufw package in %s (make deps downloads it)", persistentDebs)
+		}
+		t.Skipf("no ufw package in %s", persistentDebs)
+	}
+	deb := buildDeb(t)
+	root := overlayRoot(t, "dpkg-trigger")
+	mustSh(t, "cp "+deb+" "+root+"/tmp/pkg.deb && cp "+ufwDebs[0]+" "+root+"/tmp/ufw.deb")
+	defer inRoot(root, "dpkg -P ufw-docker-bridge")
+	mustInRoot(t, root, "dpkg -i /tmp/pkg.deb && ufw-docker-bridge allow 8080 && ufw-docker-bridge deny from "+deniedAddr)
+	expect(t, "after dpkg -i, allow 8080, deny from "+deniedAddr, map[probe]bool{web: true, webDeny: false, api: false})
+
+	// ucf offers the maintainer's version only when it changed since the
+	// last install, as it does in an upgrade that touches after.rules:
+	// forget the hash of the last one.
+	mustInRoot(t, root, `sed -i 's|^[0-9a-f]*  /etc/ufw/after.rules$|00000000000000000000000000000000  /etc/ufw/after.rules|' /var/lib/ucf/hashfile`)
+	out := mustInRoot(t, root, "UCF_FORCE_CONFFNEW=1 dpkg -i /tmp/ufw.deb 2>&1")
+	t.Logf("%s", out)
+	if !strings.Contains(out, "Processing triggers for ufw-docker-bridge") {
+		t.Errorf("upgrading ufw did not trigger us:\n%s", out)
+	}
+	if !strings.Contains(out, "our block was missing from /etc/ufw/after.rules") {
+		t.Errorf("the trigger's sync does not say it wrote the block again:\n%s", out)
+	}
+	if !strings.Contains(readFiles(t, root)["after.rules"], rules.MarkerBegin) {
+		t.Fatal("after.rules has no block after ufw's upgrade")
+	}
+	// What UFW's next boot loads: the files alone.
+	mustInRoot(t, root, "ufw reload")
+	expect(t, "after ufw's upgrade and a ufw reload", map[probe]bool{web: true, webDeny: false, api: false})
+}
