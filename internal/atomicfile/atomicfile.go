@@ -18,11 +18,17 @@ import (
 // of one path: Write removes temporary files a killed writer left behind.
 //
 // A path that is a symbolic link (configuration kept in git, etckeeper) is
-// written through: the link's target is replaced, beside itself, and the
-// link stays a link.
+// written through: the link's target is replaced, beside itself (created
+// where the link leads to nothing), and the link stays a link.
 func Write(path string, data []byte, mode fs.FileMode) (err error) {
 	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
 		target, err := filepath.EvalSymlinks(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			// A link to nothing: its target is created.
+			if target, err = os.Readlink(path); err == nil && !filepath.IsAbs(target) {
+				target = filepath.Join(filepath.Dir(path), target)
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("following the link %s: %w", path, err)
 		}

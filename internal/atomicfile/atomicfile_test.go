@@ -57,3 +57,22 @@ func TestWriteThroughLink(t *testing.T) {
 		t.Errorf("the target's mode changed: %v", st.Mode())
 	}
 }
+
+// A link to nothing gets its target created, relative to the link's
+// directory, and stays a link.
+func TestWriteThroughDanglingLink(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "rules")
+	if err := os.Symlink("rules.gone", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(link, []byte("new\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link is no longer a link: %v %v", st, err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "rules.gone")); err != nil || string(data) != "new\n" {
+		t.Errorf("target: %q %v", data, err)
+	}
+}

@@ -116,7 +116,8 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 		code = ec.ExitCode()
 	}
 	// urfave/cli reports a missing required flag with an error of its own.
-	if errors.Is(err, rules.ErrSyntax) || strings.HasPrefix(err.Error(), "Required flag") {
+	var damaged *state.FileError
+	if !errors.As(err, &damaged) && errors.Is(err, rules.ErrSyntax) || strings.HasPrefix(err.Error(), "Required flag") {
 		code = ExitUsage
 	}
 	if msg := oneLine(err.Error()); msg != "" {
@@ -164,7 +165,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 			installCommand(deps), uninstallCommand(deps),
 			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), ruleCommand(deps, rules.Bridge), deleteCommand(deps),
 			listCommand(deps), statusCommand(deps), syncCommand(deps), watchCommand(deps), doctorCommand(deps),
-			explainCommand(deps),
+			explainCommand(deps), historyCommand(deps), restoreCommand(deps),
 		},
 	}
 	for _, cmd := range app.Commands {

@@ -119,13 +119,30 @@ func keep(msg string) Mutation {
 	return func(rs rules.Ruleset) (rules.Ruleset, string, error) { return rs, msg, nil }
 }
 
+// Restore makes rule set rs (from the journal, described by what) the rules
+// again. Unlike other changes it goes on when the rules file cannot be read
+// (cut short, missing while installed): it replaces that file, and says so.
+func (e *Engine) Restore(ctx context.Context, rs rules.Ruleset, what string, dryRun bool) error {
+	return e.runFrom(ctx, ufw.Update, func(rules.Ruleset) (rules.Ruleset, string, error) { return rs, what, nil }, dryRun, true)
+}
+
 func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool) error {
+	return e.runFrom(ctx, mode, m, dryRun, false)
+}
+
+// runFrom is run; replacing says the mutation does not read the current
+// rules, so a rules file that cannot be read is replaced, not an error.
+func (e *Engine) runFrom(ctx context.Context, mode ufw.Mode, m Mutation, dryRun, replacing bool) error {
 	unlock, err := state.Lock(e.LockPath)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	old, err := e.load(mode != ufw.Remove)
+	if err != nil && replacing {
+		fmt.Fprintf(e.Out, "the rules file was not read (%v): it is replaced\n", err)
+		old, err = nil, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -217,6 +234,13 @@ func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool
 	if stateChanged || mode == ufw.Install && e.Store.RulesMissing() {
 		if err := e.Store.Save(rs); err != nil {
 			return errors.Join(err, undo())
+		}
+	}
+	// The journal is a record, not a protection: a failure to write it
+	// is said, and the change stands.
+	if stateChanged {
+		if err := e.Store.Journal(old, rs, msg, time.Now()); err != nil {
+			defer fmt.Fprintln(e.Out, "warning:", err)
 		}
 	}
 	switch mode {

@@ -66,9 +66,26 @@ func (s Store) Load() (rules.Ruleset, error) {
 	return Parse(string(data), s.RulesPath())
 }
 
-// Parse reads a rules file's text; name is used in errors. A file in
-// format 2 must end with its end line: one that does not was cut short.
+// FileError is a rules file that cannot be read: a line of the file, not
+// the command line, is wrong (a failure, not a usage error, even where the
+// line is a rule's syntax error).
+type FileError struct{ Err error }
+
+func (e *FileError) Error() string { return e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Parse reads a rules file's text; name is used in errors, which are
+// FileErrors. A file in format 2 must end with its end line: one that does
+// not was cut short.
 func Parse(text, name string) (rules.Ruleset, error) {
+	rs, err := parse(text, name)
+	if err != nil {
+		return nil, &FileError{err}
+	}
+	return rs, nil
+}
+
+func parse(text, name string) (rules.Ruleset, error) {
 	var rs rules.Ruleset
 	lines := strings.Split(text, "\n")
 	formatted, ended := false, false

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/textdiff"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
@@ -187,8 +188,8 @@ func TestCutShortStateFile(t *testing.T) {
 	if data, _ := os.ReadFile(w.Log); !strings.Contains(string(data), "cut short") {
 		t.Errorf("the watcher did not report the file cut short:\n%s", data)
 	}
-	if liveSave(t) != live {
-		t.Error("a rules file cut short changed the live rules")
+	if now := liveSave(t); now != live {
+		t.Errorf("a rules file cut short changed the live rules:\n%s", textdiff.Unified(live, now, 2))
 	}
 	expect(t, "rules file cut short", map[probe]bool{db: false, dbLAN: true})
 }
@@ -542,4 +543,80 @@ func TestIPv6NotManaged(t *testing.T) {
 			t.Errorf("uninstall without ip6tables: exit %d: %s", code, errs)
 		}
 	})
+}
+
+// TestRulesFileDamageMatrix: the rules file cut at every byte, emptied,
+// deleted, or a link to nothing: sync never changes our live chains (never
+// wider, never emptier) and succeeds only where every rule and the end line
+// are still there; the denied client stays out. (SIGKILL at random moments
+// of a write is TestCrashSafety.) Then history still lists the journal, and
+// restore 1 puts the last good rule set back in place of the damaged file.
+func TestRulesFileDamageMatrix(t *testing.T) {
+	path, orig := installedWith(t, []string{"allow", "3306/tcp", "from", lanNet}, []string{"deny", "from", deniedAddr},
+		[]string{"allow", "9443"})
+	ours := func() string { return mustSh(t, "iptables-save -t filter | grep -E 'DOCKER-USER|ufw-docker-bridge'") }
+	live := ours()
+	refused := 0
+	for cut := 0; cut < len(orig); cut++ {
+		if err := os.WriteFile(path, orig[:cut], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, errs, code := runBin("sync")
+		whole := strings.Contains(string(orig[:cut]), "# end of rules")
+		switch {
+		case code == 1 && !whole:
+			refused++
+		case code == 0 && whole:
+		default:
+			t.Errorf("cut at byte %d of %d: sync exit %d (the end line there: %v): %s", cut, len(orig), code, whole, errs)
+		}
+		if code == 1 && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("cut at byte %d: more than one line: %q", cut, errs)
+		}
+		if ours() != live {
+			t.Fatalf("cut at byte %d: %q changed our live rules", cut, orig[:cut])
+		}
+	}
+	t.Logf("%d cuts refused, %d accepted (every rule and the end line there); our live rules never changed", refused, len(orig)-refused)
+	t.Cleanup(func() { os.Remove(path + ".gone") })
+	for _, c := range []struct{ name, script string }{
+		{"deleted", "rm " + path},
+		{"a link to nothing", "rm -f " + path + " && ln -s " + path + ".gone " + path},
+	} {
+		mustSh(t, c.script)
+		if _, errs, code := runBin("sync"); code != 1 || ours() != live {
+			t.Errorf("rules file %s: sync exit %d (%s), or our live rules changed", c.name, code, errs)
+		}
+	}
+	expect(t, "after every damage", map[probe]bool{db: false, dbLAN: true, api: true,
+		probe{name: "api", from: deniedAddr, port: 9443, want: "api"}: false})
+
+	out := mustBin(t, "history")
+	if n := strings.Count(out, "\n"); n != 3 || !strings.Contains(out, "  1  ") || !strings.Contains(out, "added") {
+		t.Errorf("history after three changes:\n%s", out)
+	}
+	out = mustBin(t, "restore", "1")
+	if !strings.Contains(out, "is replaced") || !strings.Contains(out, "restored: rule set 1") {
+		t.Errorf("restore 1 over a damaged file does not say what it did:\n%s", out)
+	}
+	if data, err := os.ReadFile(path); err != nil || string(data) != string(orig) {
+		t.Errorf("restore 1 did not write the last good rules file back (%v):\n%s", err, data)
+	}
+	if ours() != live {
+		t.Error("restore 1 of the live rule set changed our live rules")
+	}
+	// Numbers count back from now, as restore 1 made a set of its own:
+	// 4 is the first set, before the deny and allow 9443; after its
+	// restore, 2 is the whole set again.
+	apiDenied := probe{name: "api", from: deniedAddr, port: 9443, want: "api"}
+	mustBin(t, "restore", "4")
+	expect(t, "restore 4 (before the deny and allow 9443)", map[probe]bool{api: false, db: false, dbLAN: true})
+	mustBin(t, "restore", "2")
+	expect(t, "restore 2 (the whole set again)", map[probe]bool{api: true, apiDenied: false, db: false, dbLAN: true})
+	if _, errs, code := runBin("restore", "99"); code != 1 || !strings.Contains(errs, "no number 99") {
+		t.Errorf("restore 99: exit %d, %q", code, errs)
+	}
+	if _, errs, code := runBin("restore", "x"); code != 2 {
+		t.Errorf("restore x: exit %d, %q, want 2", code, errs)
+	}
 }

@@ -104,6 +104,9 @@ func fresh(t testing.TB) {
 	if err := os.Remove(filepath.Join(dir, "state", "rules")); err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
+	if err := os.RemoveAll(filepath.Join(dir, "state", "journal")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // runBin runs ufw-docker-bridge and returns stdout, stderr and the exit code.
