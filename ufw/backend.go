@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
@@ -69,6 +70,10 @@ type Backend struct {
 	// packet but loopback's), or where ip6tables cannot run. Nothing of
 	// theirs is read or written, and no drift is seen in them.
 	Unmanaged map[rules.Family]string
+	// KeepDir receives a whole file whose block was edited by hand, before
+	// the block is rendered again (the journal); Warn says so.
+	KeepDir string
+	Warn    func(string)
 }
 
 // Managed returns the families we manage here, in order.
@@ -340,6 +345,9 @@ func (b *Backend) replace(fc FileChange) error {
 	if err := b.backup(fc); err != nil {
 		return err
 	}
+	if err := b.keepEdit(fc); err != nil {
+		return err
+	}
 	if fc.New == "" && b.ownFiles() {
 		if err := os.Remove(fc.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("removing %s: %w", fc.Path, err)
@@ -348,6 +356,28 @@ func (b *Backend) replace(fc FileChange) error {
 	}
 	if err := atomicfile.Write(fc.Path, []byte(fc.New), 0o640); err != nil {
 		return fmt.Errorf("writing %s: %w", fc.Path, err)
+	}
+	return nil
+}
+
+// keepEdit keeps fc.Old in KeepDir, and says where, when its block was
+// edited by hand: the edit is never dropped without a word, and the one
+// backup slot does not hold it for long.
+func (b *Backend) keepEdit(fc FileChange) error {
+	first, last, edited := EditedBlock(fc.Old)
+	if !edited || b.KeepDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(b.KeepDir, 0o755); err != nil {
+		return fmt.Errorf("keeping the edited %s: %w", fc.Path, err)
+	}
+	kept := filepath.Join(b.KeepDir, "edited-"+time.Now().UTC().Format("20060102T150405.000000000Z")+"-"+filepath.Base(fc.Path))
+	if err := atomicfile.Write(kept, []byte(fc.Old), 0o600); err != nil {
+		return fmt.Errorf("keeping the edited %s: %w", fc.Path, err)
+	}
+	if b.Warn != nil {
+		b.Warn(fmt.Sprintf("%s lines %d-%d: our block was edited by hand; the edited file is kept as %s, and the block is "+
+			"rendered from the rules again (keep such a rule as a rule of ours, or outside the markers)", fc.Path, first, last, kept))
 	}
 	return nil
 }

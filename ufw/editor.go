@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -55,6 +56,30 @@ func findBlock(content string) (span, bool, error) {
 		return span{}, false, fmt.Errorf("marker %q without %q", rules.MarkerBegin, rules.MarkerEnd)
 	}
 	return s, begins == 1, nil
+}
+
+// EditedBlock reports whether our block in content was edited by hand: its
+// lines after the checksum line no longer have that checksum
+// (rules.BlockSumPrefix). It returns the block's first and last line
+// numbers. A block without the line (rendered before it) is not judged.
+func EditedBlock(content string) (first, last int, edited bool) {
+	s, ok, err := findBlock(content)
+	if err != nil || !ok {
+		return 0, 0, false
+	}
+	block := content[s.start:s.end]
+	first = strings.Count(content[:s.start], "\n") + 1
+	last = first + strings.Count(strings.TrimSuffix(block, "\n"), "\n")
+	i := strings.Index(block, "\n"+rules.BlockSumPrefix)
+	if i < 0 {
+		return first, last, false
+	}
+	sumLine, rest, _ := strings.Cut(block[i+1:], "\n")
+	body, _, found := strings.Cut(rest, rules.MarkerEnd)
+	if !found {
+		return first, last, true
+	}
+	return first, last, strings.TrimPrefix(sumLine, rules.BlockSumPrefix) != plan.BlockSum(body)
 }
 
 // HasBlock reports whether content holds our block; damaged markers are an error.

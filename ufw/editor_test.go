@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -109,4 +110,27 @@ func FuzzBlockEditor(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An edit between the markers shows through the block's checksum, with the
+// block's lines; a block from before the checksum line is not judged.
+func TestEditedBlock(t *testing.T) {
+	rendered := plan.Block(plan.File(rules.IPv4, nil, plan.UFW, false, nil), rules.IPv4, "/etc/ufw-docker-bridge/rules")
+	content := "# mine\n*filter\nCOMMIT\n" + rendered + "# after\n"
+	if first, last, edited := EditedBlock(content); edited || first != 4 || last != 3+strings.Count(rendered, "\n") {
+		t.Fatalf("a rendered block: lines %d-%d, edited %v", first, last, edited)
+	}
+	handEdited := strings.Replace(content, "-j DROP\n", "-j ACCEPT\n", 1)
+	if _, _, edited := EditedBlock(handEdited); !edited {
+		t.Error("a DROP made ACCEPT by hand is not seen")
+	}
+	var legacy []string
+	for _, l := range strings.Split(handEdited, "\n") {
+		if !strings.HasPrefix(l, rules.BlockSumPrefix) {
+			legacy = append(legacy, l)
+		}
+	}
+	if _, _, edited := EditedBlock(strings.Join(legacy, "\n")); edited {
+		t.Error("a block without the checksum line is judged")
+	}
 }

@@ -205,6 +205,8 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,
 	}
+	e.UFW.KeepDir = store.JournalPath()
+	e.UFW.Warn = func(m string) { fmt.Fprintln(e.Out, "warning: "+m) }
 	if fw == plan.IPTables {
 		e.UFW.Dir = store.Dir
 	}

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"text/template"
@@ -18,12 +20,15 @@ var blockTmpl = template.Must(template.ParseFS(templates.FS, "ufw-block.tmpl"))
 // source names the state file the rules come from.
 func Block(t *rules.Table, f rules.Family, source string) string {
 	var b bytes.Buffer
+	table := t.String()
 	err := blockTmpl.Execute(&b, map[string]string{
-		"Begin":  rules.MarkerBegin,
-		"End":    rules.MarkerEnd,
-		"Source": source,
-		"Family": f.String(),
-		"Table":  t.String(),
+		"Begin":     rules.MarkerBegin,
+		"End":       rules.MarkerEnd,
+		"Source":    source,
+		"Family":    f.String(),
+		"SumPrefix": rules.BlockSumPrefix,
+		"Sum":       BlockSum(table),
+		"Table":     table,
 	})
 	if err != nil {
 		// The template is embedded and its data fixed: this is a bug.
@@ -119,4 +124,11 @@ func AppendLines(input string, lines []string) string {
 		input = "*filter\nCOMMIT\n"
 	}
 	return strings.TrimSuffix(input, "COMMIT\n") + strings.Join(lines, "\n") + "\nCOMMIT\n"
+}
+
+// BlockSum is the checksum a block carries of its lines after the checksum
+// line, up to the END marker (rules.BlockSumPrefix).
+func BlockSum(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:])
 }

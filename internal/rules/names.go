@@ -95,6 +95,10 @@ const (
 	// appended to a file that did not end in a newline, so that removing the
 	// block also removes the newline we added.
 	MarkerAddedNewline = " (newline added)"
+	// BlockSumPrefix begins the block's line that holds the SHA-256 (hex)
+	// of the rest of the block, up to the END marker: an edit by hand
+	// shows, and is kept aside before the block is rendered again.
+	BlockSumPrefix = "# sha256 of the lines below: "
 
 	// LogPrefix tags the kernel log lines of connections we drop.
 	LogPrefix = "[UFW-DOCKER-BRIDGE BLOCK] "

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -619,4 +620,50 @@ func TestRulesFileDamageMatrix(t *testing.T) {
 	if _, errs, code := runBin("restore", "x"); code != 2 {
 		t.Errorf("restore x: exit %d, %q, want 2", code, errs)
 	}
+}
+
+// TestHandEditKeptAside: a rule added by hand inside our block of
+// after.rules (it opens 3306 from everywhere when UFW next loads the
+// file) is seen before the next write: the command says, in one warning
+// line, where the edit was and where the edited file is kept, and the
+// block is rendered from the rules again. Nothing is dropped without a
+// word, and the kept copy outlives the one backup slot.
+func TestHandEditKeptAside(t *testing.T) {
+	installedWith(t, []string{"allow", "9443"})
+	const edit = "-A ufw-docker-bridge-forward -p tcp --dport 3306 -j RETURN"
+	mustSh(t, `sed '/^`+rules.MarkerBegin+`$/,/^`+rules.MarkerEnd+`$/s/^COMMIT$/`+edit+`\nCOMMIT/' /etc/ufw/after.rules > `+dir+
+		`/after.edited && cat `+dir+`/after.edited > /etc/ufw/after.rules`)
+	if !strings.Contains(readUFW(t)["after.rules"], edit) {
+		t.Fatal("the hand edit did not land")
+	}
+	out := mustBin(t, "allow", "8080")
+	var warning string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "warning: /etc/ufw/after.rules lines ") && strings.Contains(l, "edited by hand") {
+			warning = l
+		}
+	}
+	if warning == "" {
+		t.Fatalf("allow after a hand edit of our block says nothing of it:\n%s", out)
+	}
+	kept := regexp.MustCompile(`kept as (\S+),`).FindStringSubmatch(warning)
+	if kept == nil {
+		t.Fatalf("the warning does not say where the edit is kept: %s", warning)
+	}
+	if data, err := os.ReadFile(kept[1]); err != nil || !strings.Contains(string(data), edit) {
+		t.Errorf("the kept file %s does not hold the edit: %v", kept[1], err)
+	}
+	if strings.Contains(readUFW(t)["after.rules"], edit) {
+		t.Error("the block still holds the hand edit after allow rendered it")
+	}
+	// Another write: the backup slot turns over, the kept copy stays.
+	mustBin(t, "delete", "allow", "8080")
+	if _, err := os.Stat(kept[1]); err != nil {
+		t.Errorf("the kept copy is gone after the next write: %v", err)
+	}
+	if out := mustBin(t, "delete", "allow", "9443"); strings.Contains(out, "edited by hand") {
+		t.Errorf("a block we rendered is taken for a hand edit:\n%s", out)
+	}
+	mustSh(t, "ufw reload")
+	expect(t, "after ufw reload", map[probe]bool{db: false, api: false})
 }
