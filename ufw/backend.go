@@ -74,6 +74,10 @@ type Backend struct {
 	// the block is rendered again (the journal); Warn says so.
 	KeepDir string
 	Warn    func(string)
+	// UFWLock is UFW's own lock (LockPath) next to UFW, "" elsewhere: Commit
+	// holds it around its writes, which keeps every ufw command (ufw reload
+	// above all) from loading after.rules half-way through them.
+	UFWLock string
 }
 
 // Managed returns the families we manage here, in order.
@@ -282,6 +286,13 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 // failed. The returned undo puts everything back (for a caller whose own
 // later step fails).
 func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err error) {
+	if b.UFWLock != "" && (len(c.Runtime) > 0 || len(c.Files) > 0) {
+		release, err := holdUFW(b.UFWLock)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	var applied []RuntimeChange
 	undoRuntime := func() error {
 		errs := each(applied, func(rt RuntimeChange) error {

@@ -205,6 +205,9 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,
 	}
+	if fw == plan.UFW {
+		e.UFW.UFWLock = ufw.LockPath
+	}
 	e.UFW.KeepDir = store.JournalPath()
 	e.UFW.Warn = func(m string) { fmt.Fprintln(e.Out, "warning: "+m) }
 	if fw == plan.IPTables {

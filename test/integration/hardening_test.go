@@ -667,3 +667,85 @@ func TestHandEditKeptAside(t *testing.T) {
 	mustSh(t, "ufw reload")
 	expect(t, "after ufw reload", map[probe]bool{db: false, api: false})
 }
+
+// TestUFWReloadRace: UFW's own commands hold /run/ufw.lock for their whole
+// run, and ours take it around their writes. First, with the lock held as
+// ufw holds it, allow waits: nothing of it is live or in after.rules until
+// the lock is let go. Then 30 commands (allow, then delete, of one port,
+// in turn) against a loop of `ufw reload`: right after each, with no
+// watcher, the rule is live exactly when after.rules has it and the
+// command said so.
+func TestUFWReloadRace(t *testing.T) {
+	installedWith(t)
+	const rule = "--ctorigdstport 6300 "
+	has := func() (live, file bool) {
+		return strings.Contains(mustSh(t, "iptables-save -t filter"), rule), strings.Contains(readUFW(t)["after.rules"], rule)
+	}
+	t.Run("allow waits for UFW's lock", func(t *testing.T) {
+		holder := exec.Command("python3", "-c", "import fcntl,sys\nf=open('/run/ufw.lock','w')\nfcntl.lockf(f,fcntl.LOCK_EX)\n"+
+			"print('held',flush=True)\nsys.stdin.read()")
+		stdin, _ := holder.StdinPipe()
+		stdout, _ := holder.StdoutPipe()
+		if err := holder.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer holder.Wait()
+		if _, err := stdout.Read(make([]byte, 4)); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan int, 1)
+		go func() { _, _, code := runBin("allow", "6300/tcp"); done <- code }()
+		time.Sleep(time.Second)
+		if live, file := has(); live || file {
+			t.Errorf("allow wrote while ufw's lock was held: live %v, after.rules %v", live, file)
+		}
+		stdin.Close()
+		if code := <-done; code != 0 {
+			t.Fatalf("allow after the lock was let go: exit %d", code)
+		}
+		if live, file := has(); !live || !file {
+			t.Errorf("allow once the lock was let go: live %v, after.rules %v", live, file)
+		}
+		mustBin(t, "delete", "allow", "6300/tcp")
+	})
+	t.Run("30 commands against a reload loop", func(t *testing.T) {
+		stop := make(chan struct{})
+		loopDone := make(chan int)
+		go func() {
+			n := 0
+			for {
+				select {
+				case <-stop:
+					loopDone <- n
+					return
+				default:
+				}
+				lab.Sh("ufw reload")
+				n++
+			}
+		}()
+		wrong := 0
+		start := time.Now()
+		for i := 0; i < 30; i++ {
+			cmd := []string{"allow", "6300/tcp"}
+			if i%2 == 1 {
+				cmd = []string{"delete", "allow", "6300/tcp"}
+			}
+			if _, errs, code := runBin(cmd...); code != 0 {
+				t.Errorf("%v: exit %d: %s", cmd, code, errs)
+			}
+			want := i%2 == 0
+			if live, file := has(); live != want || file != want {
+				wrong++
+				t.Logf("%v against the reload loop: live %v, after.rules %v, want %v", cmd, live, file, want)
+			}
+		}
+		close(stop)
+		reloads := <-loopDone
+		t.Logf("30 commands against %d ufw reloads in %v: %d ended with the live rules or after.rules wrong",
+			reloads, time.Since(start).Round(time.Millisecond), wrong)
+		if wrong > 0 {
+			t.Errorf("%d of 30 commands against a reload loop ended wrong", wrong)
+		}
+	})
+}
