@@ -18,13 +18,9 @@ func guestsOn(b *fakeBus) (Guests, *Client) {
 }
 
 func settings(t *testing.T, lines ...string) rules.Bridges {
-	var rs rules.Ruleset
-	for _, l := range lines {
-		r, err := rules.Parse(strings.Fields(l))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs = append(rs, r)
+	rs, err := rules.ParseLines(lines...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return rs.Bridges()
 }

@@ -1,6 +1,9 @@
 package rules
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Ruleset is the user's rules in the order they were added; list numbers
 // them from 1.
@@ -52,4 +55,18 @@ func (rs Ruleset) Of(a Action) Ruleset {
 		}
 	}
 	return out
+}
+
+// ParseLines parses rules written one a line, as typed after the command;
+// the first line that is not a rule is the error.
+func ParseLines(lines ...string) (Ruleset, error) {
+	var rs Ruleset
+	for _, l := range lines {
+		r, err := Parse(strings.Fields(l))
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", l, err)
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
 }

@@ -14,13 +14,9 @@ import (
 
 func ruleset(t *testing.T, lines ...string) rules.Ruleset {
 	t.Helper()
-	var rs rules.Ruleset
-	for _, l := range lines {
-		r, err := rules.Parse(strings.Fields(l))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs = append(rs, r)
+	rs, err := rules.ParseLines(lines...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return rs
 }
