@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/godbus/dbus/v5"
@@ -66,6 +67,9 @@ type Deps struct {
 	IPv6Missing func() string
 	// UFWDefaults is UFW's defaults file (ufw.DefaultsPath by default).
 	UFWDefaults string
+	// DefaultStateDir is --state-dir's default (state.DefaultDir by
+	// default), where the package installs.
+	DefaultStateDir string
 }
 
 func usagef(format string, args ...any) error {
@@ -83,6 +87,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.LocalAddrs == nil {
 		deps.LocalAddrs = discover.Netlink{}.LocalAddrs
+	}
+	if deps.DefaultStateDir == "" {
+		deps.DefaultStateDir = state.DefaultDir
 	}
 	if deps.UFWDefaults == "" {
 		deps.UFWDefaults = ufw.DefaultsPath
@@ -106,6 +113,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 		deps.SystemBus = func() (firewalld.Bus, error) { return dbus.SystemBus() }
 	}
 	app := newApp(stdout, stderr, deps)
+	app.Metadata = map[string]any{defaultStateDir: deps.DefaultStateDir, explicitStateDir: slices.ContainsFunc(args, func(a string) bool {
+		return a == "--state-dir" || a == "-state-dir" || strings.HasPrefix(a, "--state-dir=") || strings.HasPrefix(a, "-state-dir=")
+	})}
 	err := app.Run(args)
 	if err == nil {
 		return ExitOK
@@ -151,7 +161,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 		Before:          checkPaths,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "ufw-dir", Value: "/etc/ufw", EnvVars: []string{"UFW_DOCKER_BRIDGE_UFW_DIR"}, Usage: "UFW's configuration directory"},
-			&cli.StringFlag{Name: "state-dir", Value: "/etc/ufw-docker-bridge", EnvVars: []string{"UFW_DOCKER_BRIDGE_STATE_DIR"}, Usage: "where the rules are kept"},
+			&cli.StringFlag{Name: "state-dir", Value: deps.DefaultStateDir, EnvVars: []string{stateDirEnv}, Usage: "where the rules are kept"},
 			&cli.StringFlag{Name: "lock", Value: "/run/ufw-docker-bridge.lock", EnvVars: []string{"UFW_DOCKER_BRIDGE_LOCK"}, Usage: "the lock every writer takes"},
 		},
 		Action: func(c *cli.Context) error {

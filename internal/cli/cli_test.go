@@ -171,3 +171,36 @@ func TestBadPathsAreUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// A state directory from the environment alone, while the default one holds
+// an installed record, is refused before anything runs; the flag, given on
+// purpose, is not.
+func TestStateDirFromEnvBesideAnInstallation(t *testing.T) {
+	installedDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(installedDir, "installed"), []byte("BACKEND=ufw\nDIR=/etc/ufw\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "state")
+	t.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", other)
+	deps := testDeps(&recorder{})
+	deps.DefaultStateDir = installedDir
+	var out, errb bytes.Buffer
+	if code := Run([]string{Name, "list"}, &out, &errb, deps); code != ExitUsage ||
+		!strings.Contains(errb.String(), "differs from the installed state directory "+installedDir) {
+		t.Errorf("list with the variable elsewhere: exit %d, %q", code, errb.String())
+	}
+	if _, err := os.Stat(other); err == nil {
+		t.Error("the refused command created the other state directory")
+	}
+	errb.Reset()
+	if code := Run([]string{Name, "--state-dir", other, "list"}, &out, &errb, deps); code != 0 {
+		t.Errorf("list with --state-dir given: exit %d, %q", code, errb.String())
+	}
+	if os.Geteuid() != 0 {
+		return // a state directory not owned by root is refused for that
+	}
+	t.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", installedDir)
+	if code := Run([]string{Name, "list"}, &out, &errb, deps); code != 0 {
+		t.Errorf("list with the variable naming the installed directory: exit %d, %q", code, errb.String())
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	statepkg "github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 )
 
 // checkPaths refuses, before any command runs, paths that would make a
@@ -37,8 +39,29 @@ func checkPaths(c *cli.Context) error {
 			return usagef("--state-dir %q is owned by uid %d, not root: whoever owns it could rewrite the firewall", c.String("state-dir"), sys.Uid)
 		}
 	}
+	// A state directory from the environment alone while the package's
+	// records an installation: a stray variable (a shell profile, a unit
+	// copied from another host) would act beside that policy, and next to
+	// firewalld or plain iptables replace its live rules. Only the flag,
+	// given on purpose, may do that.
+	def, _ := c.App.Metadata[defaultStateDir].(string)
+	explicit, _ := c.App.Metadata[explicitStateDir].(bool)
+	if env := os.Getenv(stateDirEnv); env != "" && def != "" && !explicit && state != resolved(def) {
+		if _, err := os.Stat(filepath.Join(def, statepkg.RecordFile)); err == nil {
+			return usagef("%s=%s differs from the installed state directory %s (its installed record is there): "+
+				"refusing to act beside that policy; give --state-dir on the command line to mean it", stateDirEnv, env, def)
+		}
+	}
 	return nil
 }
+
+// stateDirEnv sets --state-dir. In the app's metadata, explicitStateDir
+// says --state-dir was on the command line, defaultStateDir is its default.
+const (
+	stateDirEnv      = "UFW_DOCKER_BRIDGE_STATE_DIR"
+	explicitStateDir = "explicit-state-dir"
+	defaultStateDir  = "default-state-dir"
+)
 
 // resolved is path with its symbolic links followed as far as they exist.
 func resolved(path string) string {

@@ -15,8 +15,12 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
-// RulesFile is the name of the rules file inside the state directory.
-const RulesFile = "rules"
+// RulesFile is the name of the rules file inside the state directory;
+// DefaultDir is the state directory the package installs.
+const (
+	RulesFile  = "rules"
+	DefaultDir = "/etc/ufw-docker-bridge"
+)
 
 // Store is the state directory.
 type Store struct {

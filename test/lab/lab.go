@@ -349,7 +349,8 @@ func (p *Prober) Stop() (attempts, successes int64) {
 // and /etc at the lab's scratch directory dir (doctor then reads no boot
 // loader of the machine's), and makes private copies of UFW's configuration and a private /run (Docker's,
 // D-Bus's, firewalld's and ip netns' sockets and the xtables lock stay
-// inside the lab). It returns the shell steps; the variables it sets at once.
+// inside the lab), and hides the machine's own /etc/ufw-docker-bridge. It
+// returns the shell steps; the variables it sets at once.
 func Prepare(dir string) []string {
 	os.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", filepath.Join(dir, "state"))
 	os.Setenv("UFW_DOCKER_BRIDGE_LOCK", filepath.Join(dir, "udb.lock"))
@@ -359,6 +360,9 @@ func Prepare(dir string) []string {
 		fmt.Sprintf("cp -a /etc/ufw %[1]s/etc-ufw && mount --bind %[1]s/etc-ufw /etc/ufw", dir),
 		fmt.Sprintf("cp -a /etc/default/ufw %[1]s/default-ufw && mount --bind %[1]s/default-ufw /etc/default/ufw", dir),
 		"mount -t tmpfs tmpfs /run && mkdir -p /run/docker /run/containerd /run/netns /run/dbus /run/firewalld",
+		// A machine with the package installed: its state stays out of the
+		// lab (and its installed record would refuse the lab's state dir).
+		"[ ! -d /etc/ufw-docker-bridge ] || mount -t tmpfs tmpfs /etc/ufw-docker-bridge",
 	}
 }
 
