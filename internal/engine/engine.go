@@ -435,8 +435,9 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	var zones []string
 	var zoneErr error
 	if e.Zones != nil {
-		// Before the rest: a reload of ours flushes iptables.
-		before := e.dockerBridges(ctx)
+		// Before the rest: a reload of ours flushes iptables. Docker's
+		// bridges before it are the last pass's (none before the first).
+		before := e.bridgesSeen
 		if zones, zoneErr = e.Zones.Ensure(rs.Bridges()); len(zones) > 0 {
 			e.settle(ctx, before)
 			defer func() { e.UFW.Known = nil }()
