@@ -436,8 +436,11 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	var zoneErr error
 	if e.Zones != nil {
 		// Before the rest: a reload of ours flushes iptables. Docker's
-		// bridges before it are the last pass's (none before the first).
+		// bridges before it are the last pass's, read now on the first.
 		before := e.bridgesSeen
+		if !e.passed {
+			before = e.dockerBridges(ctx)
+		}
 		if zones, zoneErr = e.Zones.Ensure(rs.Bridges()); len(zones) > 0 {
 			e.settle(ctx, before)
 			defer func() { e.UFW.Known = nil }()
