@@ -246,19 +246,11 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 			if updated, err = b.render(old, f, rs, dockerNFT[f], c.DockerBridges); err != nil {
 				return nil, err
 			}
-			declare := live.Chain(f.UFWUserForward()) == nil
-			in := plan.Input{Family: f, Rules: rs, DeclareUFWForward: declare, Firewall: b.Firewall,
+			in := plan.Input{Family: f, Rules: rs, DeclareUFWForward: live.Chain(f.UFWUserForward()) == nil, Firewall: b.Firewall,
 				DockerNFT: dockerNFT[f], DockerBridges: c.DockerBridges}
-			want := plan.Filter(in)
-			input = want.String()
-			// allow/deny/delete edit our chains in place when they are there.
-			if mode == Update && !declare {
-				if edit, ok := plan.Edit(want, live, rules.OwnedChains...); ok {
-					input = edit
-				}
-			}
-			_, jumps := plan.Jumps(in, live, false)
-			input = plan.AppendLines(input, jumps)
+			// allow/deny/delete edit our chains in place when they are
+			// there; install writes them anew.
+			input = plan.Restore(in, live, mode != Update, false)
 		}
 		if updated != old {
 			// install and uninstall check the whole new file. allow/deny/delete

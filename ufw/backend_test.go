@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -325,5 +326,48 @@ func TestOtherStateDirRefused(t *testing.T) {
 	}
 	if _, err := other.Prepare(context.Background(), nil, Remove); err != nil {
 		t.Errorf("uninstall from another state directory: %v", err)
+	}
+}
+
+// Next to plain iptables (and firewalld), where UFW's route chain is never
+// there, allow edits our chains in place as next to UFW, instead of
+// flushing and refilling them.
+func TestUpdateEditsInPlaceOnEveryBackend(t *testing.T) {
+	old := rules.Ruleset{{Action: rules.Allow, Ports: rules.Ports{First: 80, Last: 80}}}
+	for _, fw := range []plan.Firewall{plan.UFW, plan.IPTables, plan.FirewallD} {
+		n := &fakeNet{live: func(f rules.Family) *rules.Table {
+			t := plan.Filter(plan.Input{Family: f, Rules: old, Firewall: fw})
+			t.Chains = append(t.Chains,
+				&rules.Chain{Name: rules.ChainForwardBuiltin, Policy: "DROP", Rules: []string{"-j " + rules.ChainDockerUser}},
+				&rules.Chain{Name: rules.ChainInputBuiltin, Policy: "DROP", Rules: []string{"-j " + rules.ChainInput}},
+				&rules.Chain{Name: f.UFWUserForward(), Policy: "-"})
+			if fw != plan.UFW {
+				t.Chains = t.Chains[:len(t.Chains)-1]
+			}
+			return t
+		}}
+		b := newBackend(t, n)
+		b.Firewall = fw
+		if fw != plan.UFW {
+			b.Dir = t.TempDir()
+		}
+		ctx := context.Background()
+		c, err := b.Prepare(ctx, old, Install)
+		if err == nil {
+			_, err = b.Commit(ctx, c)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err = b.Prepare(ctx, append(slices.Clone(old), rules.Rule{Action: rules.Allow, Ports: rules.Ports{First: 443, Last: 443}}), Update)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rt := range c.Runtime {
+			lines := strings.Count(rt.Input, "\n")
+			if strings.Contains(rt.Input, ":"+rules.ChainForward+" ") || lines > 8 {
+				t.Errorf("%s, %s: allow flushes and refills our chains (%d lines):\n%s", fw, rt.Family, lines, rt.Input)
+			}
+		}
 	}
 }

@@ -114,18 +114,6 @@ func withDeletes(t *rules.Table, lines []string) string {
 	return s + "COMMIT\n"
 }
 
-// AppendLines adds restore lines before the COMMIT of a filter-table restore
-// input (making one when input is empty).
-func AppendLines(input string, lines []string) string {
-	if len(lines) == 0 {
-		return input
-	}
-	if input == "" {
-		input = "*filter\nCOMMIT\n"
-	}
-	return strings.TrimSuffix(input, "COMMIT\n") + strings.Join(lines, "\n") + "\nCOMMIT\n"
-}
-
 // BlockSum is the checksum a block carries of its lines after the checksum
 // line, up to the END marker (rules.BlockSumPrefix).
 func BlockSum(text string) string {

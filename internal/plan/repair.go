@@ -25,23 +25,43 @@ var dockerChains = []string{"DOCKER", "DOCKER-FORWARD"}
 func Repair(in Input, live *rules.Table) (drift []string, input string) {
 	in.DockerBridges = union(in.DockerBridges, DockerBridges(live))
 	in.DeclareUFWForward = live.Chain(in.Family.UFWUserForward()) == nil
-	want := Filter(in)
-	drift = rules.DiffChains(want, live, rules.OwnedChains...)
-	jumpDrift, jumps := Jumps(in, live, len(drift) > 0)
+	drift = rules.DiffChains(Filter(in), live, rules.OwnedChains...)
+	jumpDrift, _ := Jumps(in, live, len(drift) > 0)
 	drift = append(drift, jumpDrift...)
 	if len(drift) == 0 {
 		return nil, ""
 	}
+	return drift, Restore(in, live, EditInPlace, len(drift) > 0)
+}
+
+// How Restore writes our chains.
+const (
+	// EditInPlace edits the chains that are there in place (see Edit:
+	// several times faster than a flush and refill).
+	EditInPlace = false
+	// Refill declares every chain of ours, flushing and filling it anew.
+	Refill = true
+)
+
+// Restore is the one builder of the iptables-restore --noflush input that
+// brings our chains in live to what in renders (refill: EditInPlace or
+// Refill), then mends the jumps into them (written again with forceJumps,
+// see Jumps); "" when nothing changes. Next to UFW a route chain that is
+// not there yet is declared, and so every chain is refilled.
+func Restore(in Input, live *rules.Table, refill, forceJumps bool) string {
+	want := Filter(in)
 	s := strings.TrimSuffix(want.String(), "COMMIT\n")
-	// Chains that are there are edited in place (see Edit: several times
-	// faster than a flush and refill).
-	if edit, ok := Edit(want, live, rules.OwnedChains...); ok && !(in.DeclareUFWForward && in.Firewall == UFW) {
+	if edit, ok := Edit(want, live, rules.OwnedChains...); ok && refill == EditInPlace && !(in.DeclareUFWForward && in.Firewall == UFW) {
 		s = "*filter\n" + strings.TrimSuffix(strings.TrimPrefix(edit, "*filter\n"), "COMMIT\n")
 	}
+	_, jumps := Jumps(in, live, forceJumps)
 	for _, j := range jumps {
 		s += j + "\n"
 	}
-	return drift, s + "COMMIT\n"
+	if s == "*filter\n" {
+		return "" // nothing to change
+	}
+	return s + "COMMIT\n"
 }
 
 // Jumps checks the jumps into our chains from chains that are not ours, in
