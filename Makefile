@@ -35,7 +35,7 @@ test: deps lint
 
 # Unit tests only: no root, no namespaces.
 unit:
-	$(GO) test -count=1 ./internal/... ./ufw/...
+	$(GO) test -count=1 ./internal/... ./ufw/... ./firewalld/...
 
 # The whole story in a disposable namespace lab: reachability matrices before
 # install, after install, after allow/deny/delete, through ufw reload and
