@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -23,22 +22,11 @@ func liveWith(t *testing.T, f rules.Family, forward ...string) *rules.Table {
 // are flushed, then the input's rules and edits apply in order.
 func applyTo(t *testing.T, live *rules.Table, input string) {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString("*filter\n")
-	for _, c := range live.Chains {
-		if !strings.Contains(input, "\n:"+c.Name+" ") {
-			fmt.Fprintf(&b, ":%s %s [0:0]\n", c.Name, c.Policy)
-			for _, r := range c.Rules {
-				fmt.Fprintf(&b, "-A %s %s\n", c.Name, r)
-			}
-		}
-	}
-	b.WriteString(strings.TrimPrefix(input, "*filter\n"))
-	d, err := rules.ParseSave(b.String())
+	after, err := rules.Apply(live, input)
 	if err != nil {
-		t.Fatalf("repair input does not apply: %v\n%s", err, b.String())
+		t.Fatalf("repair input does not apply: %v\n%s", err, input)
 	}
-	*live = *d.Table("filter")
+	*live = *after
 }
 
 func TestRepairNothingWhenInSync(t *testing.T) {

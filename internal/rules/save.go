@@ -239,3 +239,30 @@ func Arg(words []string, flag string) string {
 	}
 	return ""
 }
+
+// Apply returns live with an iptables-restore --noflush input of its table
+// applied, as the kernel would apply it: a chain the input declares is
+// flushed and filled from it, the others keep their rules and take the
+// input's -A, -I and -D lines. It is the model of the kernel the tests'
+// fakes share.
+func Apply(live *Table, input string) (*Table, error) {
+	var b strings.Builder
+	b.WriteString("*" + live.Name + "\n")
+	for _, c := range live.Chains {
+		if !strings.Contains(input, "\n:"+c.Name+" ") {
+			fmt.Fprintf(&b, ":%s %s [0:0]\n", c.Name, c.Policy)
+			for _, r := range c.Rules {
+				fmt.Fprintf(&b, "-A %s %s\n", c.Name, r)
+			}
+		}
+	}
+	b.WriteString(strings.TrimPrefix(input, "*"+live.Name+"\n"))
+	d, err := ParseSave(b.String())
+	if err != nil {
+		return nil, fmt.Errorf("applying restore input: %w", err)
+	}
+	if t := d.Table(live.Name); t != nil {
+		return t, nil
+	}
+	return &Table{Name: live.Name}, nil
+}
