@@ -28,7 +28,7 @@ install -m 0644 "$docs/_ufw-docker-bridge" "$root/usr/share/zsh/vendor-completio
 install -m 0644 packaging/systemd/ufw-docker-bridge.service "$root/lib/systemd/system/"
 for unit in docker ufw firewalld; do
 	mkdir -p "$root/lib/systemd/system/$unit.service.d"
-	install -m 0644 "packaging/hooks/$unit.service.d/ufw-docker-bridge.conf" "$root/lib/systemd/system/$unit.service.d/"
+	install -m 0644 "hooks/systemd/$unit.service.d/ufw-docker-bridge.conf" "$root/lib/systemd/system/$unit.service.d/"
 done
 install -m 0644 packaging/deb/default "$root/etc/default/ufw-docker-bridge"
 mkdir -p "$root/usr/share/lintian/overrides"
@@ -41,7 +41,7 @@ for s in postinst prerm postrm; do
 	install -m 0755 "packaging/deb/$s" "$root/DEBIAN/$s"
 done
 install -m 0644 packaging/deb/conffiles "$root/DEBIAN/conffiles"
-install -m 0644 packaging/deb/triggers "$root/DEBIAN/triggers"
+install -m 0644 hooks/dpkg/triggers "$root/DEBIAN/triggers"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" packaging/deb/control.in > "$root/DEBIAN/control"
 (cd "$root" && find . -type f ! -path './DEBIAN/*' ! -path './etc/*' -printf '%P\0' | sort -z | xargs -0 md5sum) > "$root/DEBIAN/md5sums"
