@@ -22,6 +22,12 @@ type Netfilter interface {
 	Save(ctx context.Context, f rules.Family, table string) (*rules.Table, error)
 }
 
+// What a Netfilter restore does with its input.
+const (
+	apply     = false // applies it
+	checkOnly = true  // checks it (iptables-restore --test), changing nothing
+)
+
 // Mode says what Prepare does with the managed blocks.
 type Mode int
 
@@ -250,7 +256,11 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 				DockerNFT: dockerNFT[f], DockerBridges: c.DockerBridges}
 			// allow/deny/delete edit our chains in place when they are
 			// there; install writes them anew.
-			input = plan.Restore(in, live, mode != Update, false)
+			how := plan.Refill
+			if mode == Update {
+				how = plan.EditInPlace
+			}
+			input = plan.Restore(in, live, how, plan.KeepJumps)
 		}
 		if updated != old {
 			// install and uninstall check the whole new file. allow/deny/delete
@@ -259,7 +269,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 			// changes nothing and stops the command, so a --test pass would
 			// only add a process to the hot path.
 			if mode != Update {
-				if err := b.Net.Restore(ctx, f, updated, true); err != nil {
+				if err := b.Net.Restore(ctx, f, updated, checkOnly); err != nil {
 					return nil, fmt.Errorf("validating new %s: %w", path, err)
 				}
 			}
@@ -288,7 +298,7 @@ func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err
 	var applied []RuntimeChange
 	undoRuntime := func() error {
 		errs := each(applied, func(rt RuntimeChange) error {
-			if err := b.Net.Restore(ctx, rt.Family, rt.Rollback, false); err != nil {
+			if err := b.Net.Restore(ctx, rt.Family, rt.Rollback, apply); err != nil {
 				return fmt.Errorf("rolling back live %s rules: %w", rt.Family, err)
 			}
 			return nil
@@ -296,7 +306,7 @@ func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err
 		return errors.Join(errs...)
 	}
 	errs := each(c.Runtime, func(rt RuntimeChange) error {
-		if err := b.Net.Restore(ctx, rt.Family, rt.Input, false); err != nil {
+		if err := b.Net.Restore(ctx, rt.Family, rt.Input, apply); err != nil {
 			return fmt.Errorf("applying live %s rules: %w", rt.Family, err)
 		}
 		return nil

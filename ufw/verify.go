@@ -140,7 +140,7 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset, dockerNFT map[ru
 		if input == "" {
 			return nil
 		}
-		if err := b.Net.Restore(ctx, f, input, false); err != nil {
+		if err := b.Net.Restore(ctx, f, input, apply); err != nil {
 			return fmt.Errorf("repairing live %s rules: %w", f, err)
 		}
 		for _, d := range drift {

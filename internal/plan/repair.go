@@ -26,12 +26,13 @@ func Repair(in Input, live *rules.Table) (drift []string, input string) {
 	in.DockerBridges = union(in.DockerBridges, DockerBridges(live))
 	in.DeclareUFWForward = live.Chain(in.Family.UFWUserForward()) == nil
 	drift = rules.DiffChains(Filter(in), live, rules.OwnedChains...)
-	jumpDrift, _ := Jumps(in, live, len(drift) > 0)
+	chainsDrift := len(drift) > 0
+	jumpDrift, _ := Jumps(in, live, chainsDrift)
 	drift = append(drift, jumpDrift...)
 	if len(drift) == 0 {
 		return nil, ""
 	}
-	return drift, Restore(in, live, EditInPlace, len(drift) > 0)
+	return drift, Restore(in, live, EditInPlace, chainsDrift)
 }
 
 // How Restore writes our chains.
@@ -41,6 +42,12 @@ const (
 	EditInPlace = false
 	// Refill declares every chain of ours, flushing and filling it anew.
 	Refill = true
+)
+
+// What Jumps and Restore do with a jump into our chains that is right.
+const (
+	KeepJumps    = false // leave it
+	RewriteJumps = true  // write it again (our chains are rewritten anyway)
 )
 
 // Restore is the one builder of the iptables-restore --noflush input that
