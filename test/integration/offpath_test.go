@@ -210,7 +210,8 @@ ip neigh replace %[2]s lladdr %[3]s dev ext1'`, extNS, hostAddr, mac))
 // TestOffPathOtherBackends: the same cases next to firewalld and on the
 // iptables backend (UFW disabled): the renamed bridge's port closed until
 // allowed and the denied client kept out; allow 80 opening no routed
-// traffic; allow 8089 not opening a loopback publish.
+// traffic; allow 8089 not opening a loopback publish. Next to firewalld,
+// also an install while Docker lags (installWhileDockerLags).
 func TestOffPathOtherBackends(t *testing.T) {
 	lab.Need(t, "firewalld", "firewall-cmd", "dbus-daemon")
 	fresh(t)
@@ -242,6 +243,7 @@ func TestOffPathOtherBackends(t *testing.T) {
 		labFirewall = plan.FirewallD
 		defer func() { labFirewall = plan.UFW }()
 		check(t, "firewalld")
+		t.Run("install while Docker lags", func(t *testing.T) { installWhileDockerLags(t, o.mail) })
 	})
 }
 
