@@ -132,15 +132,9 @@ func (b *Backend) DockerModes() map[rules.Family]bool {
 	return m
 }
 
-// Path returns the after*.rules file of family f.
+// Path returns the rules file of family f (the profile's Files).
 func (b *Backend) Path(f rules.Family) string {
-	name := "after"
-	switch b.Firewall {
-	case plan.FirewallD:
-		name = "firewalld"
-	case plan.IPTables:
-		name = "iptables"
-	}
+	name := b.Firewall.Profile().Files
 	if f == rules.IPv6 {
 		name += "6"
 	}
@@ -149,7 +143,7 @@ func (b *Backend) Path(f rules.Family) string {
 
 // ownFiles reports whether the files are ours (created on install, deleted
 // on uninstall) rather than the firewall's.
-func (b *Backend) ownFiles() bool { return b.Firewall != plan.UFW }
+func (b *Backend) ownFiles() bool { return b.Firewall.Profile().OwnFiles }
 
 // FileChange is a new content for one file.
 type FileChange struct {

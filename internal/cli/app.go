@@ -220,11 +220,10 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 	}
 	e.UFW.KeepDir = store.JournalPath()
 	e.UFW.Warn = func(m string) { fmt.Fprintln(e.Out, "warning: "+m) }
-	if fw == plan.IPTables {
+	if fw.Profile().OwnFiles {
 		e.UFW.Dir = store.Dir
 	}
-	if fw == plan.FirewallD {
-		e.UFW.Dir = store.Dir
+	if fw.Profile().Zones {
 		e.Zones = firewalld.Guests{ConfigDir: "/etc/firewalld", Connect: func() (*firewalld.Client, error) {
 			bus, err := deps.SystemBus()
 			if err != nil {

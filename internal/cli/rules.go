@@ -57,7 +57,7 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 				return err
 			}
 			e := installed(c, deps)
-			if r.HostToo && e.UFW.Firewall == plan.FirewallD {
+			if r.HostToo && e.UFW.Firewall.Profile().Input == plan.NoInput {
 				return cli.Exit("--host-too: next to firewalld the host's own ports are its zones' (firewall-cmd --add-port)", ExitFailure)
 			}
 			if err := honoured(c, r, e.UFW.Firewall); err != nil {
@@ -139,7 +139,7 @@ func honoured(c *cli.Context, r rules.Rule, fw plan.Firewall) error {
 		return nil
 	}
 	instead := "add --host-too so that this rule decides in our input chain"
-	if fw == plan.FirewallD {
+	if fw.Profile().Input == plan.NoInput {
 		instead = "firewalld's zones decide (firewall-cmd --add-port)"
 	}
 	return cli.Exit(fmt.Sprintf("not added: Docker does not manage this host's published ports (%s): docker-proxy serves them through INPUT, where the host's own input rules decide; %s",

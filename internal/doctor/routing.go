@@ -20,16 +20,12 @@ func checkForwarding(h Host) []Finding {
 			Evidence: []string{"net.ipv4.ip_forward = 0"}, Fix: "sysctl -w net.ipv4.ip_forward=1 (and set it in /etc/ufw/sysctl.conf)"})
 	}
 	// Next to firewalld, its own nftables chains decide routed traffic.
-	if t := filter(h, rules.IPv4); t != nil && plan.DockerManaged(t) && h.Firewall != plan.FirewallD {
+	fix := h.Firewall.Profile().ForwardPolicyFix
+	if t := filter(h, rules.IPv4); t != nil && plan.DockerManaged(t) && fix != "" {
 		if c := t.Chain(rules.ChainForwardBuiltin); c != nil && c.Policy == "ACCEPT" {
-			f := Finding{ID: "forward-policy-accept", Severity: Warning,
-				Summary:  "FORWARD's policy is ACCEPT next to Docker: routed traffic that no rule drops passes (ufw disable sets it)",
-				Evidence: []string{":FORWARD ACCEPT"}, Fix: "ufw enable (or ufw default deny routed)"}
-			if h.Firewall == plan.IPTables {
-				f.Summary = "FORWARD's policy is ACCEPT next to Docker: routed traffic that no rule drops passes"
-				f.Fix = "iptables -P FORWARD DROP, and the same in the rules the host loads at boot"
-			}
-			out = append(out, f)
+			out = append(out, Finding{ID: "forward-policy-accept", Severity: Warning,
+				Summary:  "FORWARD's policy is ACCEPT next to Docker: routed traffic that no rule drops passes",
+				Evidence: []string{":FORWARD ACCEPT"}, Fix: fix})
 		}
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -15,8 +16,10 @@ import (
 )
 
 // kernel is a fake of the live filter tables (rules.Apply): a restore whose
-// input fail names fails and changes nothing.
+// input fail names fails and changes nothing. The backend restores the
+// families at once.
 type kernel struct {
+	mu   sync.Mutex
 	live map[rules.Family]*rules.Table
 	fail func(input string) bool
 }
@@ -26,6 +29,8 @@ func newKernel() *kernel {
 }
 
 func (k *kernel) Restore(_ context.Context, f rules.Family, input string, test bool) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if test { // a whole file, checked
 		_, err := rules.ParseSave(input)
 		return err
@@ -42,6 +47,8 @@ func (k *kernel) Restore(_ context.Context, f rules.Family, input string, test b
 }
 
 func (k *kernel) Save(_ context.Context, f rules.Family, _ string) (*rules.Table, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	return k.live[f], nil
 }
 

@@ -27,17 +27,6 @@ const (
 	IPTables
 )
 
-// String names the firewall as `install --backend` does.
-func (f Firewall) String() string {
-	switch f {
-	case FirewallD:
-		return "firewalld"
-	case IPTables:
-		return "iptables"
-	}
-	return "ufw"
-}
-
 // Input is everything the filter plan of one family depends on.
 type Input struct {
 	Family rules.Family
@@ -73,14 +62,15 @@ func Filter(in Input) *rules.Table {
 	guests := &rules.Chain{Name: rules.ChainGuests, Policy: "-", Declared: true}
 	input := &rules.Chain{Name: rules.ChainInput, Policy: "-", Declared: true}
 	t := &rules.Table{Name: "filter", Chains: []*rules.Chain{user, fwd, guests, input}}
-	if in.DeclareUFWForward && in.Firewall == UFW {
+	p := in.Firewall.Profile()
+	if in.DeclareUFWForward && p.RouteChain {
 		t.Chains = append(t.Chains, &rules.Chain{Name: in.Family.UFWUserForward(), Policy: "-", Declared: true})
 	}
 	ro := rolesOf(in.Rules.Bridges(), in.DockerBridges)
 	// route is the jump to the user's own forward rules; FirewallD's
 	// policies never see this traffic, so there is none to delegate to.
 	var route []string
-	if in.Firewall == UFW {
+	if p.RouteChain {
 		route = []string{"-j " + in.Family.UFWUserForward()}
 	}
 	// egress is a guest's way out: the user's ufw route rules first.
@@ -152,7 +142,7 @@ func Filter(in Input) *rules.Table {
 
 	guests.Rules = append(append(append(guests.Rules, denies(in)...), route...), dropLogged()...)
 
-	if in.Firewall == FirewallD {
+	if p.Input == NoInput {
 		// The host's own ports and guests' services are firewalld's zones'.
 		return t
 	}
@@ -192,7 +182,7 @@ func Filter(in Input) *rules.Table {
 // loads a block that already knows a bridge with a name of its own.
 func File(f rules.Family, rs rules.Ruleset, fw Firewall, dockerNFT bool, dockerBridges []string) *rules.Table {
 	t := Filter(Input{Family: f, Rules: rs, DeclareUFWForward: true, Firewall: fw, DockerNFT: dockerNFT, DockerBridges: dockerBridges})
-	if fw == UFW {
+	if fw.Profile().Input == InputFromUFW {
 		t.Chains = append(t.Chains, &rules.Chain{Name: f.UFWBeforeInput(), Policy: "-", Rules: []string{InputJump}})
 	}
 	return t

@@ -77,6 +77,23 @@ func TestBlockGolden(t *testing.T) {
 	}
 }
 
+// The blocks of the other profiles, their removal and the snapshot a
+// change rolls back to: what firewalld and plain iptables hosts load.
+func TestProfileGolden(t *testing.T) {
+	for _, fw := range []Firewall{FirewallD, IPTables} {
+		for _, f := range rules.Families {
+			golden(t, "block,profile="+fw.String()+",family="+f.String(),
+				Block(File(f, mustRules(t, story...), fw, false, nil), f, "/etc/ufw-docker-bridge/rules"))
+		}
+		live := Filter(Input{Family: rules.IPv4, Rules: mustRules(t, story...), Firewall: fw})
+		live.Chains = append(live.Chains,
+			&rules.Chain{Name: rules.ChainForwardBuiltin, Policy: "DROP", Rules: []string{"-j " + rules.ChainDockerUser}},
+			&rules.Chain{Name: rules.ChainInputBuiltin, Policy: "DROP", Rules: []string{"-j " + rules.ChainInput}})
+		golden(t, "removal,profile="+fw.String(), Removal(live, rules.IPv4))
+		golden(t, "snapshot,profile="+fw.String(), Snapshot(live, rules.IPv4))
+	}
+}
+
 // bridgeRules include a hand-made bridge, exclude one libvirt network and
 // keep NAT off for one LXD bridge.
 var bridgeRules = []string{"allow 8080", "bridge br-vms include", "bridge virbr7 exclude", "bridge lxdbr1 nat-off", "deny from 2001:db8:bad::/48"}

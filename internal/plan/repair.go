@@ -58,7 +58,7 @@ const (
 func Restore(in Input, live *rules.Table, refill, forceJumps bool) string {
 	want := Filter(in)
 	s := strings.TrimSuffix(want.String(), "COMMIT\n")
-	if edit, ok := Edit(want, live, rules.OwnedChains...); ok && refill == EditInPlace && !(in.DeclareUFWForward && in.Firewall == UFW) {
+	if edit, ok := Edit(want, live, rules.OwnedChains...); ok && refill == EditInPlace && !(in.DeclareUFWForward && in.Firewall.Profile().RouteChain) {
 		s = "*filter\n" + strings.TrimSuffix(strings.TrimPrefix(edit, "*filter\n"), "COMMIT\n")
 	}
 	_, jumps := Jumps(in, live, forceJumps)
@@ -85,11 +85,11 @@ func Jumps(in Input, live *rules.Table, force bool) (drift, lines []string) {
 	if DockerManaged(live) || in.DockerNFT {
 		drift, lines = first(live, rules.ChainForwardBuiltin, rules.ChainDockerUser, force)
 	}
-	if in.Firewall == IPTables {
+	if in.Firewall.Profile().Input == InputFirst {
 		d, l := first(live, rules.ChainInputBuiltin, rules.ChainInput, force)
 		drift, lines = append(drift, d...), append(lines, l...)
 	}
-	if chain := f.UFWBeforeInput(); live.Chain(chain) != nil && in.Firewall == UFW {
+	if chain := f.UFWBeforeInput(); live.Chain(chain) != nil && in.Firewall.Profile().Input == InputFromUFW {
 		rs := live.Chain(chain).Rules
 		// UFW loads after*.rules before it hooks its user chain in, so the
 		// jump our block appends lands just before "-j ufw-user-input":
