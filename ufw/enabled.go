@@ -1,3 +1,7 @@
+// Package ufw is what is UFW's own: whether it is enabled, whether it
+// manages IPv6 (IPV6 in its defaults), and its lock. The backend that
+// keeps our block in its after.rules is internal/backend, with UFW's
+// profile (plan.Profile).
 package ufw
 
 import (

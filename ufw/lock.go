@@ -16,10 +16,10 @@ const LockPath = "/run/ufw.lock"
 // it waits for an answer (ufw enable over ssh).
 const lockWait = 30 * time.Second
 
-// holdUFW takes UFW's lock at path, waiting for a ufw command that holds
+// Hold takes UFW's lock at path, waiting for a ufw command that holds
 // it, so that no ufw reload reads after.rules between our write of the
 // file and of the live rules. It returns what releases it.
-func holdUFW(path string) (release func(), err error) {
+func Hold(path string) (release func(), err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening UFW's lock: %w", err)

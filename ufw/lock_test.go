@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// holdUFW waits while another process holds the lock as ufw does (Python's
+// Hold waits while another process holds the lock as ufw does (Python's
 // fcntl.lockf), and takes it once that process lets go.
 func TestHoldUFWWaitsForUFW(t *testing.T) {
 	py, err := exec.LookPath("python3")
@@ -31,7 +31,7 @@ func TestHoldUFWWaitsForUFW(t *testing.T) {
 	// The holder's stdout closes as it exits, which releases its lock.
 	exited := make(chan struct{})
 	go func() { out.Read(make([]byte, 1)); holder.Wait(); close(exited) }()
-	release, err := holdUFW(path)
+	release, err := Hold(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +39,6 @@ func TestHoldUFWWaitsForUFW(t *testing.T) {
 	select {
 	case <-exited:
 	case <-time.After(200 * time.Millisecond):
-		t.Error("holdUFW took the lock while the holder still held it")
+		t.Error("Hold took the lock while the holder still held it")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/backend"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
@@ -199,7 +200,7 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 	tables := iptables.Tables{Runner: deps.Runner}
 	e := &engine.Engine{
 		Store: store,
-		UFW: &ufw.Backend{
+		Backend: &backend.Backend{
 			Dir:             c.String("ufw-dir"),
 			Firewall:        fw,
 			Net:             tables,
@@ -216,12 +217,12 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 		Out:      c.App.Writer,
 	}
 	if fw == plan.UFW {
-		e.UFW.UFWLock = ufw.LockPath
+		e.Backend.UFWLock = ufw.LockPath
 	}
-	e.UFW.KeepDir = store.JournalPath()
-	e.UFW.Warn = func(m string) { fmt.Fprintln(e.Out, "warning: "+m) }
+	e.Backend.KeepDir = store.JournalPath()
+	e.Backend.Warn = func(m string) { fmt.Fprintln(e.Out, "warning: "+m) }
 	if fw.Profile().OwnFiles {
-		e.UFW.Dir = store.Dir
+		e.Backend.Dir = store.Dir
 	}
 	if fw.Profile().Zones {
 		e.Zones = firewalld.Guests{ConfigDir: "/etc/firewalld", Connect: func() (*firewalld.Client, error) {
@@ -256,12 +257,12 @@ func installedFirewall(c *cli.Context) (plan.Firewall, bool) {
 		}
 	}
 	for _, fw := range []plan.Firewall{plan.FirewallD, plan.IPTables} {
-		probe := &ufw.Backend{Dir: c.String("state-dir"), Firewall: fw}
+		probe := &backend.Backend{Dir: c.String("state-dir"), Firewall: fw}
 		if inst, err := probe.Installed(); err == nil && (inst[rules.IPv4] || inst[rules.IPv6]) {
 			return fw, true
 		}
 	}
-	probe := &ufw.Backend{Dir: c.String("ufw-dir")}
+	probe := &backend.Backend{Dir: c.String("ufw-dir")}
 	inst, err := probe.Installed()
 	return plan.UFW, err == nil && (inst[rules.IPv4] || inst[rules.IPv6])
 }

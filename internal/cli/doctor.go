@@ -30,7 +30,7 @@ func doctorCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return err
 			}
-			inst, err := e.UFW.Installed()
+			inst, err := e.Backend.Installed()
 			if err != nil {
 				return err
 			}
@@ -48,7 +48,7 @@ func doctorCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return err
 			}
-			host.Zones, host.Firewall = bridgeZones(deps, names), e.UFW.Firewall
+			host.Zones, host.Firewall = bridgeZones(deps, names), e.Backend.Firewall
 			findings := doctor.Check(host)
 			w := c.App.Writer
 			if c.Bool("json") {

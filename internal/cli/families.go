@@ -7,7 +7,7 @@ import (
 )
 
 // unmanaged returns the families we leave alone next to firewall fw, with
-// why (ufw.Backend.Unmanaged): IPv6 on a host without ip6tables, and next
+// why (backend.Backend.Unmanaged): IPv6 on a host without ip6tables, and next
 // to UFW when UFW runs with IPV6=no.
 func unmanaged(deps Deps, fw plan.Firewall) map[rules.Family]string {
 	if why := deps.IPv6Missing(); why != "" {

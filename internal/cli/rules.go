@@ -57,10 +57,10 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 				return err
 			}
 			e := installed(c, deps)
-			if r.HostToo && e.UFW.Firewall.Profile().Input == plan.NoInput {
+			if r.HostToo && e.Backend.Firewall.Profile().Input == plan.NoInput {
 				return cli.Exit("--host-too: next to firewalld the host's own ports are its zones' (firewall-cmd --add-port)", ExitFailure)
 			}
-			if err := honoured(c, r, e.UFW.Firewall); err != nil {
+			if err := honoured(c, r, e.Backend.Firewall); err != nil {
 				return err
 			}
 			return e.Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {

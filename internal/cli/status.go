@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/backend"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/doctor"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
@@ -40,11 +41,11 @@ type report struct {
 	Recorded bool `json:"recorded"`
 	// UFW says, next to UFW, whether it is enabled (ufw.conf's ENABLED):
 	// "enabled" or "disabled".
-	UFW   string       `json:"ufw,omitempty"`
-	Live  []ufw.Health `json:"delegation,omitempty"`
-	Guard string       `json:"guard,omitempty"`
+	UFW   string           `json:"ufw,omitempty"`
+	Live  []backend.Health `json:"delegation,omitempty"`
+	Guard string           `json:"guard,omitempty"`
 	// Unmanaged are the families left alone here, with why
-	// (ufw.Backend.Unmanaged).
+	// (backend.Backend.Unmanaged).
 	Unmanaged map[string]string `json:"unmanaged,omitempty"`
 	// LiveUnknown says why the live part is missing (not root).
 	LiveUnknown string            `json:"live_unknown,omitempty"`
@@ -112,17 +113,17 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &report{Backend: e.UFW.Firewall.String(), Installed: map[string]bool{}, Rules: []numberedRule{}}
-	inst, err := e.UFW.Installed()
+	r := &report{Backend: e.Backend.Firewall.String(), Installed: map[string]bool{}, Rules: []numberedRule{}}
+	inst, err := e.Backend.Installed()
 	if errors.Is(err, fs.ErrPermission) {
 		r.LiveUnknown = "reading UFW's files and the live firewall needs root"
 	} else if err != nil {
 		return nil, err
 	}
 	for f, ok := range inst {
-		r.Installed[e.UFW.Path(f)] = ok
+		r.Installed[e.Backend.Path(f)] = ok
 	}
-	for f, why := range e.UFW.Unmanaged {
+	for f, why := range e.Backend.Unmanaged {
 		if r.Unmanaged == nil {
 			r.Unmanaged = map[string]string{}
 		}
@@ -146,14 +147,14 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 		return nil, err
 	}
 	r.Variant = string(v)
-	if e.UFW.Firewall == plan.UFW {
+	if e.Backend.Firewall == plan.UFW {
 		r.UFW = "disabled"
 		if ufw.Enabled(c.String("ufw-dir")) {
 			r.UFW = "enabled"
 		}
 	}
 	var docker []string
-	if r.Live, docker, err = e.UFW.Verify(c.Context, rs); err != nil {
+	if r.Live, docker, err = e.Backend.Verify(c.Context, rs); err != nil {
 		return nil, err
 	}
 	if r.Guard, err = guardState(c, deps.Runner, rs, docker); err != nil {

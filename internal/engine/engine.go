@@ -12,19 +12,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/backend"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/textdiff"
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
-// Engine ties the state, the lock, the UFW backend and the guard together.
+// Engine ties the state, the lock, the backend (our block in the rules
+// files and the live rules) and the guard together.
 type Engine struct {
-	Store state.Store
-	UFW   *ufw.Backend
-	Guard Guard
-	NAT   NAT
+	Store   state.Store
+	Backend *backend.Backend
+	Guard   Guard
+	NAT     NAT
 	// Zones is firewalld's configuration of ours (nil next to UFW).
 	Zones    Zones
 	LockPath string
@@ -100,19 +101,19 @@ type Mutation func(rules.Ruleset) (rules.Ruleset, string, error)
 
 // Install writes the blocks and applies the live rules.
 func (e *Engine) Install(ctx context.Context, dryRun bool) error {
-	return e.run(ctx, ufw.Install, keep("installed"), dryRun)
+	return e.run(ctx, backend.Install, keep("installed"), dryRun)
 }
 
 // Uninstall removes the blocks and the live rules; the user's rules stay in
 // the state directory for a later install.
 func (e *Engine) Uninstall(ctx context.Context, dryRun bool) error {
-	return e.run(ctx, ufw.Remove, keep("uninstalled"), dryRun)
+	return e.run(ctx, backend.Remove, keep("uninstalled"), dryRun)
 }
 
 // Change applies a mutation of the rule set to the state, the installed
 // blocks and the live rules.
 func (e *Engine) Change(ctx context.Context, m Mutation, dryRun bool) error {
-	return e.run(ctx, ufw.Update, m, dryRun)
+	return e.run(ctx, backend.Update, m, dryRun)
 }
 
 func keep(msg string) Mutation {
@@ -123,22 +124,22 @@ func keep(msg string) Mutation {
 // again. Unlike other changes it goes on when the rules file cannot be read
 // (cut short, missing while installed): it replaces that file, and says so.
 func (e *Engine) Restore(ctx context.Context, rs rules.Ruleset, what string, dryRun bool) error {
-	return e.runFrom(ctx, ufw.Update, func(rules.Ruleset) (rules.Ruleset, string, error) { return rs, what, nil }, dryRun, true)
+	return e.runFrom(ctx, backend.Update, func(rules.Ruleset) (rules.Ruleset, string, error) { return rs, what, nil }, dryRun, true)
 }
 
-func (e *Engine) run(ctx context.Context, mode ufw.Mode, m Mutation, dryRun bool) error {
+func (e *Engine) run(ctx context.Context, mode backend.Mode, m Mutation, dryRun bool) error {
 	return e.runFrom(ctx, mode, m, dryRun, false)
 }
 
 // runFrom is run; replacing says the mutation does not read the current
 // rules, so a rules file that cannot be read is replaced, not an error.
-func (e *Engine) runFrom(ctx context.Context, mode ufw.Mode, m Mutation, dryRun, replacing bool) error {
+func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dryRun, replacing bool) error {
 	unlock, err := state.Lock(e.LockPath)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	old, err := e.load(mode != ufw.Remove)
+	old, err := e.load(mode != backend.Remove)
 	if err != nil && replacing {
 		fmt.Fprintf(e.Out, "the rules file was not read (%v): it is replaced\n", err)
 		old, err = nil, nil
@@ -153,12 +154,12 @@ func (e *Engine) runFrom(ctx context.Context, mode ufw.Mode, m Mutation, dryRun,
 	bridges := bridgesChanged(mode, old, rs)
 	// A reload of ours makes the bridges Docker had before it Docker's for
 	// this command (settle); the next command reads them afresh.
-	defer func() { e.UFW.Known = nil }()
+	defer func() { e.Backend.Known = nil }()
 	undoZones, err := e.ensureZones(ctx, mode, old, rs, bridges && !dryRun)
 	if err != nil {
 		return err
 	}
-	change, err := e.UFW.Prepare(ctx, rs, mode)
+	change, err := e.Backend.Prepare(ctx, rs, mode)
 	if err != nil {
 		return errors.Join(err, undoZones())
 	}
@@ -166,24 +167,24 @@ func (e *Engine) runFrom(ctx context.Context, mode ufw.Mode, m Mutation, dryRun,
 	if dryRun {
 		return e.printDryRun(ctx, change, mode, old, rs, stateChanged)
 	}
-	undo, err := e.UFW.Commit(ctx, change)
+	undo, err := e.Backend.Commit(ctx, change)
 	// Another writer may change the live rules between our read and our
 	// restore (firewalld's reload and Docker's re-application after it, a
 	// ufw reload): the restore then fails, and Commit has undone what it
 	// did. Read the live rules again and try again, a few times.
 	for try := 1; err != nil && try < commitTries; try++ {
 		time.Sleep(commitRetryPause)
-		if change, err = e.UFW.Prepare(ctx, rs, mode); err != nil {
+		if change, err = e.Backend.Prepare(ctx, rs, mode); err != nil {
 			break
 		}
-		undo, err = e.UFW.Commit(ctx, change)
+		undo, err = e.Backend.Commit(ctx, change)
 	}
 	if err != nil {
 		return errors.Join(err, undoZones())
 	}
-	if mode == ufw.Install {
+	if mode == backend.Install {
 		for _, f := range rules.Families {
-			if why, off := e.UFW.Unmanaged[f]; off {
+			if why, off := e.Backend.Unmanaged[f]; off {
 				fmt.Fprintf(e.Out, "%s: not managed: %s\n", f, why)
 			}
 		}
@@ -191,7 +192,7 @@ func (e *Engine) runFrom(ctx context.Context, mode ufw.Mode, m Mutation, dryRun,
 	undoCommit := undo
 	undo = func() error { return errors.Join(undoCommit(), undoZones()) }
 	switch {
-	case mode == ufw.Install || bridges && len(change.Families) > 0:
+	case mode == backend.Install || bridges && len(change.Families) > 0:
 		// A bridge rule changes the guard too (an excluded bridge is left
 		// to its owner there as well).
 		changed, err := e.Guard.Ensure(ctx, rs.Bridges(), change.DockerBridges)
@@ -201,7 +202,7 @@ func (e *Engine) runFrom(ctx context.Context, mode ufw.Mode, m Mutation, dryRun,
 		if err != nil {
 			return errors.Join(err, undo())
 		}
-	case mode == ufw.Remove:
+	case mode == backend.Remove:
 		// firewalld's zone and policy go first: they are what a stopped
 		// firewalld keeps us from removing, and the guard must still be
 		// in place when that fails.
@@ -218,7 +219,7 @@ func (e *Engine) runFrom(ctx context.Context, mode ufw.Mode, m Mutation, dryRun,
 			return errors.Join(err, e.restoreTables(ctx, rs, change.DockerBridges), e.restoreZones(rs), undo())
 		}
 	}
-	if mode != ufw.Remove && len(change.Families) > 0 && bridges {
+	if mode != backend.Remove && len(change.Families) > 0 && bridges {
 		// NAT is not a protection: a failure here is reported, and the
 		// rules and files already committed stay (sync retries it).
 		nat, err := e.NAT.Ensure(ctx, rs.Bridges())
@@ -231,7 +232,7 @@ func (e *Engine) runFrom(ctx context.Context, mode ufw.Mode, m Mutation, dryRun,
 	}
 	// install leaves a rules file (so that a missing one is never taken for
 	// an empty policy) and the installed record; uninstall removes the record.
-	if stateChanged || mode == ufw.Install && e.Store.RulesMissing() {
+	if stateChanged || mode == backend.Install && e.Store.RulesMissing() {
 		if err := e.Store.Save(rs); err != nil {
 			return errors.Join(err, undo())
 		}
@@ -244,17 +245,17 @@ func (e *Engine) runFrom(ctx context.Context, mode ufw.Mode, m Mutation, dryRun,
 		}
 	}
 	switch mode {
-	case ufw.Install:
-		if err := e.Store.SaveRecord(state.Record{Backend: e.UFW.Firewall.String(), Dir: e.UFW.Dir}); err != nil {
+	case backend.Install:
+		if err := e.Store.SaveRecord(state.Record{Backend: e.Backend.Firewall.String(), Dir: e.Backend.Dir}); err != nil {
 			return errors.Join(err, undo())
 		}
-	case ufw.Remove:
+	case backend.Remove:
 		if err := e.Store.RemoveRecord(); err != nil {
 			return errors.Join(err, undo())
 		}
 	}
 	fmt.Fprintln(e.Out, msg)
-	if mode == ufw.Update && len(change.Families) == 0 {
+	if mode == backend.Update && len(change.Families) == 0 {
 		fmt.Fprintln(e.Out, "not installed: the rule is saved and takes effect with `ufw-docker-bridge install`")
 	}
 	return nil
@@ -271,7 +272,7 @@ func (e *Engine) heal(ctx context.Context, rs rules.Ruleset) (healed []string, i
 	if err != nil {
 		return nil, false, err
 	}
-	inst, err := e.UFW.Installed()
+	inst, err := e.Backend.Installed()
 	if err != nil {
 		return nil, false, err
 	}
@@ -280,19 +281,19 @@ func (e *Engine) heal(ctx context.Context, rs rules.Ruleset) (healed []string, i
 		if !blocks {
 			return nil, false, nil
 		}
-		return nil, true, e.Store.SaveRecord(state.Record{Backend: e.UFW.Firewall.String(), Dir: e.UFW.Dir})
+		return nil, true, e.Store.SaveRecord(state.Record{Backend: e.Backend.Firewall.String(), Dir: e.Backend.Dir})
 	}
-	if !slices.ContainsFunc(e.UFW.Managed(), func(f rules.Family) bool { return !inst[f] }) {
+	if !slices.ContainsFunc(e.Backend.Managed(), func(f rules.Family) bool { return !inst[f] }) {
 		return nil, true, nil
 	}
-	change, err := e.UFW.Prepare(ctx, rs, ufw.Install)
+	change, err := e.Backend.Prepare(ctx, rs, backend.Install)
 	if err != nil {
 		return nil, true, fmt.Errorf("writing our block again: %w", err)
 	}
 	if len(change.Files) == 0 {
 		return nil, true, nil
 	}
-	if _, err := e.UFW.Commit(ctx, change); err != nil {
+	if _, err := e.Backend.Commit(ctx, change); err != nil {
 		return nil, true, fmt.Errorf("writing our block again: %w", err)
 	}
 	for _, fc := range change.Files {
@@ -341,24 +342,24 @@ func (e *Engine) restoreZones(rs rules.Ruleset) error {
 
 // bridgesChanged reports whether NAT and firewalld's zones may change:
 // install, or a change of the bridge rules (allow and deny touch neither).
-func bridgesChanged(mode ufw.Mode, old, rs rules.Ruleset) bool {
-	return mode == ufw.Install || fmt.Sprint(rs.Bridges()) != fmt.Sprint(old.Bridges())
+func bridgesChanged(mode backend.Mode, old, rs rules.Ruleset) bool {
+	return mode == backend.Install || fmt.Sprint(rs.Bridges()) != fmt.Sprint(old.Bridges())
 }
 
 // ensureZones puts firewalld's zone and policy of ours in place for rs, when
 // next to firewalld, installed (or installing) and asked to, before any
 // iptables work: a reload flushes iptables. It returns what undoes it.
-func (e *Engine) ensureZones(ctx context.Context, mode ufw.Mode, old, rs rules.Ruleset, asked bool) (undo func() error, err error) {
+func (e *Engine) ensureZones(ctx context.Context, mode backend.Mode, old, rs rules.Ruleset, asked bool) (undo func() error, err error) {
 	undo = func() error { return nil }
-	if e.Zones == nil || !asked || mode == ufw.Remove {
+	if e.Zones == nil || !asked || mode == backend.Remove {
 		return undo, nil
 	}
-	inst, err := e.UFW.Installed()
+	inst, err := e.Backend.Installed()
 	if err != nil {
 		return undo, err
 	}
 	wasInstalled := inst[rules.IPv4] || inst[rules.IPv6]
-	if mode != ufw.Install && !wasInstalled {
+	if mode != backend.Install && !wasInstalled {
 		return undo, nil
 	}
 	before := e.dockerBridges(ctx)
@@ -376,7 +377,7 @@ func (e *Engine) ensureZones(ctx context.Context, mode ufw.Mode, old, rs rules.R
 	return func() error { _, err := e.Zones.Ensure(old.Bridges()); return err }, nil
 }
 
-func (e *Engine) printDryRun(ctx context.Context, c *ufw.Change, mode ufw.Mode, old, rs rules.Ruleset, stateChanged bool) error {
+func (e *Engine) printDryRun(ctx context.Context, c *backend.Change, mode backend.Mode, old, rs rules.Ruleset, stateChanged bool) error {
 	fmt.Fprintln(e.Out, "dry run: nothing was changed")
 	if stateChanged {
 		fmt.Fprintf(e.Out, "--- %s\n+++ %s (new)\n%s", e.Store.RulesPath(), e.Store.RulesPath(),
@@ -389,10 +390,10 @@ func (e *Engine) printDryRun(ctx context.Context, c *ufw.Change, mode ufw.Mode, 
 		fmt.Fprintf(e.Out, "live %s: iptables-restore --noflush <<EOF\n%sEOF\n", rt.Family, rt.Input)
 	}
 	switch mode {
-	case ufw.Install:
+	case backend.Install:
 		script, _ := plan.Guard(rs.Bridges(), c.DockerBridges)
 		fmt.Fprintf(e.Out, "guard: nft -f - <<EOF\n%sEOF\n", script)
-	case ufw.Remove:
+	case backend.Remove:
 		fmt.Fprintf(e.Out, "guard: nft -f - <<EOF\n%sEOF\n", plan.GuardRemoval())
 		fmt.Fprintf(e.Out, "nat: nft -f - <<EOF\n%sEOF\n", plan.NATRemoval())
 		return nil
@@ -443,7 +444,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		}
 		if zones, zoneErr = e.Zones.Ensure(rs.Bridges()); len(zones) > 0 {
 			e.settle(ctx, before)
-			defer func() { e.UFW.Known = nil }()
+			defer func() { e.Backend.Known = nil }()
 		}
 	}
 	var files, nat []string
@@ -452,7 +453,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	var wg sync.WaitGroup
 	wg.Add(3)
 	// One look at Docker's firewall mode serves the files and the rules.
-	modes := e.UFW.DockerModes()
+	modes := e.Backend.DockerModes()
 	// The first pass of a process (a sync command, the watcher's start) has
 	// no clobber to race: it reads Docker's bridges first, and fills the
 	// guard's sets beside the repair.
@@ -460,13 +461,13 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	e.passed = true
 	if first {
 		// A read that fails leaves the patterns; the repair says why.
-		e.bridgesSeen, _ = e.UFW.DockerBridges(ctx)
+		e.bridgesSeen, _ = e.Backend.DockerBridges(ctx)
 	}
 	// The files and the guard start from Docker's bridges as the last pass
 	// saw them; the repair reads them afresh, and where they changed (a
 	// network with a bridge name of its own), both are done again below.
 	bridges := e.bridgesSeen
-	go func() { defer wg.Done(); files, fileErr = e.UFW.RepairFiles(rs, modes, bridges) }()
+	go func() { defer wg.Done(); files, fileErr = e.Backend.RepairFiles(rs, modes, bridges) }()
 	go func() {
 		defer wg.Done()
 		if changed, guardErr = e.Guard.Ensure(ctx, rs.Bridges(), bridges); guardErr == nil && first {
@@ -474,13 +475,13 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		}
 	}()
 	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
-	repaired, seen, err := e.UFW.Repair(ctx, rs, modes)
+	repaired, seen, err := e.Backend.Repair(ctx, rs, modes)
 	wg.Wait()
 	// rebuilt says the guard was made again for new bridges (its sets empty).
 	rebuilt := false
 	if err == nil && !slices.Equal(seen.Bridges, bridges) {
 		e.bridgesSeen = seen.Bridges
-		more, ferr := e.UFW.RepairFiles(rs, modes, seen.Bridges)
+		more, ferr := e.Backend.RepairFiles(rs, modes, seen.Bridges)
 		files, fileErr = append(files, more...), errors.Join(fileErr, ferr)
 		if guardErr == nil {
 			rebuilt, guardErr = e.Guard.Ensure(ctx, rs.Bridges(), seen.Bridges)
@@ -518,7 +519,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 // dockerBridges reads Docker's bridges from the live rules; a failed read
 // gives none (the read that follows reports it).
 func (e *Engine) dockerBridges(ctx context.Context) []string {
-	out, _ := e.UFW.DockerBridges(ctx)
+	out, _ := e.Backend.DockerBridges(ctx)
 	return out
 }
 
@@ -528,18 +529,18 @@ func (e *Engine) dockerBridges(ctx context.Context) []string {
 // inserts rules above FORWARD's jump to DOCKER-USER while it works); at
 // least reloadSettle, at most settleMax. Then, for the rest of the command,
 // those bridges count as Docker's whatever the live rules say
-// (ufw.Backend.Known), so that a Docker slower than settleMax leaves no
+// (backend.Backend.Known), so that a Docker slower than settleMax leaves no
 // bridge of its uncovered.
 func (e *Engine) settle(ctx context.Context, before []string) {
 	time.Sleep(reloadSettle)
 	last := ""
 	for deadline := time.Now().Add(settleMax); time.Now().Before(deadline); time.Sleep(settlePoll) {
-		live, writes, err := e.UFW.DockerWrites(ctx)
+		live, writes, err := e.Backend.DockerWrites(ctx)
 		back := !slices.ContainsFunc(before, func(b string) bool { return !slices.Contains(live, b) })
 		if err == nil && back && writes == last {
 			break
 		}
 		last = writes
 	}
-	e.UFW.Known = before
+	e.Backend.Known = before
 }

@@ -10,9 +10,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/backend"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
 // kernel is a fake of the live filter tables (rules.Apply): a restore whose
@@ -90,7 +90,7 @@ func newEngine(t *testing.T, k *kernel, g *guard) (*Engine, *bytes.Buffer) {
 	store := state.Store{Dir: filepath.Join(dir, "state")}
 	var out bytes.Buffer
 	return &Engine{Store: store, Guard: g, NAT: nat{}, LockPath: filepath.Join(dir, "lock"), Out: &out,
-		UFW: &ufw.Backend{Dir: ufwDir, Net: k, BackupDir: store.BackupDir(), Source: store.RulesPath()}}, &out
+		Backend: &backend.Backend{Dir: ufwDir, Net: k, BackupDir: store.BackupDir(), Source: store.RulesPath()}}, &out
 }
 
 func allow(port uint16) Mutation {
@@ -120,8 +120,8 @@ func TestInstallUndoneWhenTheGuardFails(t *testing.T) {
 		t.Fatalf("install with a failing guard: %v", err)
 	}
 	for _, f := range rules.Families {
-		if got := read(t, e.UFW.Path(f)); got != afterRules {
-			t.Errorf("%s after a failed install:\n%s", e.UFW.Path(f), got)
+		if got := read(t, e.Backend.Path(f)); got != afterRules {
+			t.Errorf("%s after a failed install:\n%s", e.Backend.Path(f), got)
 		}
 		if c := k.live[f].Chain(rules.ChainForward); c != nil && len(c.Rules) > 0 {
 			t.Errorf("%s: our chains stayed live after a failed install:\n%s", f, k.live[f])
@@ -147,13 +147,13 @@ func TestChangeUndoneWhenTheRestoreFails(t *testing.T) {
 	if err := e.Change(ctx, allow(80), false); err != nil {
 		t.Fatal(err)
 	}
-	files := read(t, e.UFW.Path(rules.IPv4))
+	files := read(t, e.Backend.Path(rules.IPv4))
 	rulesFile := read(t, e.Store.RulesPath())
 	k.fail = func(input string) bool { return strings.Contains(input, "--ctorigdstport 443 ") }
 	if err := e.Change(ctx, allow(443), false); err == nil {
 		t.Fatal("allow 443 with every restore failing succeeded")
 	}
-	if got := read(t, e.UFW.Path(rules.IPv4)); got != files {
+	if got := read(t, e.Backend.Path(rules.IPv4)); got != files {
 		t.Error("a failed change rewrote after.rules")
 	}
 	if got := read(t, e.Store.RulesPath()); got != rulesFile {

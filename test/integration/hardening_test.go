@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/block"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/textdiff"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
 // brokenRestore puts iptables-restore and ip6tables-restore wrappers that
@@ -224,7 +224,7 @@ func TestCrashSafety(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := ufw.HasBlock(string(data)); err != nil {
+			if _, err := block.Has(string(data)); err != nil {
 				t.Fatalf("round %d: %s: %v", i, f, err)
 			}
 			restore := "iptables-restore"

@@ -1,4 +1,4 @@
-package ufw
+package block
 
 import (
 	"strings"
@@ -15,21 +15,21 @@ func TestInsertRemoveRoundTrip(t *testing.T) {
 	for _, orig := range []string{
 		"", "*filter\nCOMMIT\n", "*filter\nCOMMIT", "# no newline at end", "\n\n", "a\r\nb\r\n",
 	} {
-		with, err := InsertBlock(orig, block)
+		with, err := Insert(orig, block)
 		if err != nil {
 			t.Fatalf("%q: %v", orig, err)
 		}
 		if !strings.HasPrefix(with, orig) {
 			t.Errorf("%q: insertion changed the user's text: %q", orig, with)
 		}
-		replaced, err := InsertBlock(with, block2)
+		replaced, err := Insert(with, block2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(replaced, block2[len(rules.MarkerBegin):]) || strings.Contains(replaced, "-A DOCKER-USER -j RETURN") {
 			t.Errorf("%q: block not replaced: %q", orig, replaced)
 		}
-		back, err := RemoveBlock(replaced)
+		back, err := Remove(replaced)
 		if err != nil || back != orig {
 			t.Errorf("%q: remove gave %q, %v", orig, back, err)
 		}
@@ -38,11 +38,11 @@ func TestInsertRemoveRoundTrip(t *testing.T) {
 
 func TestReplaceInPlaceKeepsSurroundings(t *testing.T) {
 	in := "head\n" + block + "tail written by the user\n"
-	out, err := InsertBlock(in, block2)
+	out, err := Insert(in, block2)
 	if err != nil || out != "head\n"+block2+"tail written by the user\n" {
 		t.Fatalf("got %q, %v", out, err)
 	}
-	back, _ := RemoveBlock(out)
+	back, _ := Remove(out)
 	if back != "head\ntail written by the user\n" {
 		t.Errorf("remove: %q", back)
 	}
@@ -58,14 +58,14 @@ func TestDamagedMarkersRefused(t *testing.T) {
 		"  " + rules.MarkerBegin + "\n" + rules.MarkerEnd + "\n",
 		rules.MarkerBegin + "\n" + rules.MarkerEnd + "x\n",
 	} {
-		if _, err := InsertBlock(in, block); err == nil {
+		if _, err := Insert(in, block); err == nil {
 			t.Errorf("%q: insert accepted damaged markers", in)
 		}
-		if out, err := RemoveBlock(in); err == nil || out != in {
+		if out, err := Remove(in); err == nil || out != in {
 			t.Errorf("%q: remove accepted damaged markers", in)
 		}
 	}
-	if _, err := InsertBlock("x\n", "*filter\nCOMMIT\n"); err == nil {
+	if _, err := Insert("x\n", "*filter\nCOMMIT\n"); err == nil {
 		t.Error("a block without markers was accepted")
 	}
 }
@@ -85,8 +85,8 @@ func FuzzBlockEditor(f *testing.F) {
 		if strings.Contains(body, rules.MarkerBegin[2:]) || strings.Contains(body, rules.MarkerEnd[2:]) {
 			return
 		}
-		has, err := HasBlock(orig)
-		with, ierr := InsertBlock(orig, b)
+		has, err := Has(orig)
+		with, ierr := Insert(orig, b)
 		if err != nil {
 			if ierr == nil {
 				t.Fatalf("damaged file %q accepted", orig)
@@ -96,7 +96,7 @@ func FuzzBlockEditor(f *testing.F) {
 		if ierr != nil {
 			t.Fatalf("insert into %q: %v", orig, ierr)
 		}
-		back, err := RemoveBlock(with)
+		back, err := Remove(with)
 		if err != nil {
 			t.Fatalf("remove after insert: %v", err)
 		}
@@ -104,7 +104,7 @@ func FuzzBlockEditor(f *testing.F) {
 			t.Fatalf("round trip changed %q into %q", orig, back)
 		}
 		if has {
-			want, _ := RemoveBlock(orig)
+			want, _ := Remove(orig)
 			if back != want {
 				t.Fatalf("replace then remove: %q, want %q", back, want)
 			}
@@ -117,11 +117,11 @@ func FuzzBlockEditor(f *testing.F) {
 func TestEditedBlock(t *testing.T) {
 	rendered := plan.Block(plan.File(rules.IPv4, nil, plan.UFW, false, nil), rules.IPv4, "/etc/ufw-docker-bridge/rules")
 	content := "# mine\n*filter\nCOMMIT\n" + rendered + "# after\n"
-	if first, last, edited := EditedBlock(content); edited || first != 4 || last != 3+strings.Count(rendered, "\n") {
+	if first, last, edited := Edited(content); edited || first != 4 || last != 3+strings.Count(rendered, "\n") {
 		t.Fatalf("a rendered block: lines %d-%d, edited %v", first, last, edited)
 	}
 	handEdited := strings.Replace(content, "-j DROP\n", "-j ACCEPT\n", 1)
-	if _, _, edited := EditedBlock(handEdited); !edited {
+	if _, _, edited := Edited(handEdited); !edited {
 		t.Error("a DROP made ACCEPT by hand is not seen")
 	}
 	var legacy []string
@@ -130,7 +130,7 @@ func TestEditedBlock(t *testing.T) {
 			legacy = append(legacy, l)
 		}
 	}
-	if _, _, edited := EditedBlock(strings.Join(legacy, "\n")); edited {
+	if _, _, edited := Edited(strings.Join(legacy, "\n")); edited {
 		t.Error("a block without the checksum line is judged")
 	}
 }

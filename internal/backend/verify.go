@@ -1,4 +1,4 @@
-package ufw
+package backend
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/block"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -185,7 +186,7 @@ func (b *Backend) staleFile(f rules.Family, rs rules.Ruleset, dockerNFT bool, do
 		return nil, nil // no file: not installed in this family
 	}
 	old := string(data)
-	if ok, err := HasBlock(old); err != nil || !ok {
+	if ok, err := block.Has(old); err != nil || !ok {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Path(f), err)
 		}

@@ -1,4 +1,4 @@
-package ufw
+package backend
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/block"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -310,7 +311,7 @@ func TestOtherStateDirRefused(t *testing.T) {
 	if _, err := b.Commit(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	if got := BlockSource(fileOf(t, b, rules.IPv4)); got != b.Source {
+	if got := block.Source(fileOf(t, b, rules.IPv4)); got != b.Source {
 		t.Fatalf("BlockSource = %q", got)
 	}
 	before := fileOf(t, b, rules.IPv4)

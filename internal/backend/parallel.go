@@ -1,4 +1,4 @@
-package ufw
+package backend
 
 import (
 	"context"

@@ -1,7 +1,8 @@
-// Package ufw is the UFW backend: it keeps our managed block in UFW's
-// after.rules and after6.rules, edits nothing outside the markers, and keeps
-// the live ruleset equal to those blocks without a `ufw reload`.
-package ufw
+// Package block edits our managed block in a rules file (UFW's after.rules,
+// or a file of our own): it finds, inserts, replaces and removes the text
+// between our markers, checks its checksum, and leaves every byte outside
+// the markers as it was.
+package block
 
 import (
 	"fmt"
@@ -58,11 +59,11 @@ func findBlock(content string) (span, bool, error) {
 	return s, begins == 1, nil
 }
 
-// EditedBlock reports whether our block in content was edited by hand: its
+// Edited reports whether our block in content was edited by hand: its
 // lines after the checksum line no longer have that checksum
 // (rules.BlockSumPrefix). It returns the block's first and last line
 // numbers. A block without the line (rendered before it) is not judged.
-func EditedBlock(content string) (first, last int, edited bool) {
+func Edited(content string) (first, last int, edited bool) {
 	s, ok, err := findBlock(content)
 	if err != nil || !ok {
 		return 0, 0, false
@@ -82,8 +83,8 @@ func EditedBlock(content string) (first, last int, edited bool) {
 	return first, last, strings.TrimPrefix(sumLine, rules.BlockSumPrefix) != plan.BlockSum(body)
 }
 
-// HasBlock reports whether content holds our block; damaged markers are an error.
-func HasBlock(content string) (bool, error) {
+// Has reports whether content holds our block; damaged markers are an error.
+func Has(content string) (bool, error) {
 	_, ok, err := findBlock(content)
 	return ok, err
 }
@@ -92,9 +93,9 @@ func HasBlock(content string) (bool, error) {
 // was rendered from (templates/block.tmpl).
 const sourcePrefix = "# Managed by ufw-docker-bridge: rendered from "
 
-// BlockSource returns the rules file that content's block was rendered
+// Source returns the rules file that content's block was rendered
 // from, "" when content has no block or the block does not say.
-func BlockSource(content string) string {
+func Source(content string) string {
 	s, ok, err := findBlock(content)
 	if err != nil || !ok {
 		return ""
@@ -109,10 +110,10 @@ func BlockSource(content string) string {
 	return ""
 }
 
-// InsertBlock returns content with block (from its BEGIN line to its END
+// Insert returns content with block (from its BEGIN line to its END
 // line and newline) in place of our old block, or appended at the end when
 // there is none. Every byte outside the block stays as it was.
-func InsertBlock(content, block string) (string, error) {
+func Insert(content, block string) (string, error) {
 	if !strings.HasPrefix(block, rules.MarkerBegin+"\n") || !strings.HasSuffix(block, rules.MarkerEnd+"\n") {
 		return "", fmt.Errorf("block must run from %q to %q", rules.MarkerBegin, rules.MarkerEnd)
 	}
@@ -129,10 +130,10 @@ func InsertBlock(content, block string) (string, error) {
 	return content + "\n" + flagged(block, true), nil
 }
 
-// RemoveBlock returns content without our block, and without the newline the
+// Remove returns content without our block, and without the newline the
 // block's insertion added (unless text was written after the block since):
-// the exact text the file had before InsertBlock.
-func RemoveBlock(content string) (string, error) {
+// the exact text the file had before Insert.
+func Remove(content string) (string, error) {
 	s, ok, err := findBlock(content)
 	if err != nil || !ok {
 		return content, err

@@ -1,4 +1,10 @@
-package ufw
+// Package backend keeps our managed block in a rules file per family and
+// the live ruleset in step with it, for every firewall we sit next to (its
+// plan.Profile says which files): UFW's after.rules and after6.rules, which
+// UFW loads on every start and reload, or files of our own in the state
+// directory next to firewalld and plain iptables. It prepares and validates
+// a change, commits it with rollback, verifies and repairs.
+package backend
 
 import (
 	"context"
@@ -11,8 +17,10 @@ import (
 	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/block"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
 // Netfilter is what the backend needs of iptables: atomic restores and saves.
@@ -183,7 +191,7 @@ func (b *Backend) Installed() (map[rules.Family]bool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", b.Path(f), err)
 		}
-		if out[f], err = HasBlock(string(data)); err != nil {
+		if out[f], err = block.Has(string(data)); err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Path(f), err)
 		}
 	}
@@ -207,7 +215,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 		case err != nil:
 			return nil, fmt.Errorf("reading %s: %w", path, err)
 		}
-		has, err := HasBlock(string(data))
+		has, err := block.Has(string(data))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w (fix the markers by hand; the file was not changed)", path, err)
 		}
@@ -218,7 +226,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 		// installation's policy: replacing it with ours (a stray
 		// --state-dir, a relative path) would drop its rules, deny rules
 		// included. uninstall may still take it out.
-		if src := BlockSource(string(data)); mode != Remove && src != "" && b.Source != "" && src != b.Source {
+		if src := block.Source(string(data)); mode != Remove && src != "" && b.Source != "" && src != b.Source {
 			return nil, fmt.Errorf("the block in %s was rendered from %s, not from %s: refusing to replace that policy "+
 				"(use its state directory, or uninstall first)", path, src, b.Source)
 		}
@@ -238,7 +246,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 		path, old, live := b.Path(f), olds[f], lives[f]
 		var updated, input string
 		if mode == Remove {
-			if updated, err = RemoveBlock(old); err != nil {
+			if updated, err = block.Remove(old); err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}
 			input = plan.Removal(live, f)
@@ -283,7 +291,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 // later step fails).
 func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err error) {
 	if b.UFWLock != "" && (len(c.Runtime) > 0 || len(c.Files) > 0) {
-		release, err := holdUFW(b.UFWLock)
+		release, err := ufw.Hold(b.UFWLock)
 		if err != nil {
 			return nil, err
 		}
@@ -339,7 +347,7 @@ func (b *Backend) Commit(ctx context.Context, c *Change) (undo func() error, err
 // of the block it has, or appended (dockerNFT: Docker's nftables backend;
 // dockerBridges: plan.DockerBridges).
 func (b *Backend) render(old string, f rules.Family, rs rules.Ruleset, dockerNFT bool, dockerBridges []string) (string, error) {
-	updated, err := InsertBlock(old, plan.Block(plan.File(f, rs, b.Firewall, dockerNFT, dockerBridges), f, b.Source))
+	updated, err := block.Insert(old, plan.Block(plan.File(f, rs, b.Firewall, dockerNFT, dockerBridges), f, b.Source))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", b.Path(f), err)
 	}
@@ -371,7 +379,7 @@ func (b *Backend) replace(fc FileChange) error {
 // edited by hand: the edit is never dropped without a word, and the one
 // backup slot does not hold it for long.
 func (b *Backend) keepEdit(fc FileChange) error {
-	first, last, edited := EditedBlock(fc.Old)
+	first, last, edited := block.Edited(fc.Old)
 	if !edited || b.KeepDir == "" {
 		return nil
 	}
