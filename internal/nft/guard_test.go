@@ -1,0 +1,163 @@
+package nft
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// fakeNFT is a fake of nft over the tables' comments: `nft -f -` scripts
+// that make a table with a comment, or delete it, change it; `nft list
+// table` shows it, or fails as nft does for a missing table. Every script is
+// kept, in order.
+type fakeNFT struct {
+	mu       sync.Mutex
+	comments map[string]string
+	scripts  []string
+	fail     error
+}
+
+var (
+	tableLine   = regexp.MustCompile(`(?m)^table inet (\S+) \{`)
+	commentLine = regexp.MustCompile(`(?m)^\s*comment "([^"]*)"`)
+	deleteLine  = regexp.MustCompile(`(?m)^delete table inet (\S+)`)
+)
+
+func (n *fakeNFT) Run(_ context.Context, name string, args []string, stdin []byte) ([]byte, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.comments == nil {
+		n.comments = map[string]string{}
+	}
+	switch strings.Join(append([]string{name}, args...), " ") {
+	case "nft -f -":
+		if n.fail != nil {
+			return nil, n.fail
+		}
+		script := string(stdin)
+		n.scripts = append(n.scripts, script)
+		for _, m := range deleteLine.FindAllStringSubmatch(script, -1) {
+			delete(n.comments, m[1])
+		}
+		if t, c := tableLine.FindStringSubmatch(script), commentLine.FindStringSubmatch(script); t != nil && c != nil {
+			n.comments[t[1]] = c[1]
+		}
+		return nil, nil
+	case "nft list ruleset":
+		return nil, nil
+	}
+	if t, ok := strings.CutPrefix(strings.Join(args, " "), "list table inet "); ok {
+		c, ok := n.comments[t]
+		if !ok {
+			return nil, errors.New("nft: Error: No such file or directory")
+		}
+		return []byte("table inet " + t + " {\n\tcomment \"" + c + "\"\n}\n"), nil
+	}
+	return nil, errors.New("fakeNFT: unexpected " + name + " " + strings.Join(args, " "))
+}
+
+// nat is a Saver whose nat table holds Docker's DOCKER chain and
+// POSTROUTING with rules (IPv4; IPv6 is empty).
+type nat struct{ docker, postrouting []string }
+
+func (s nat) Save(_ context.Context, f rules.Family, _ string) (*rules.Table, error) {
+	t := &rules.Table{Name: "nat"}
+	if f != rules.IPv4 {
+		return t, nil
+	}
+	if s.docker != nil {
+		t.Chains = append(t.Chains, &rules.Chain{Name: "DOCKER", Policy: "-", Rules: s.docker})
+	}
+	t.Chains = append(t.Chains, &rules.Chain{Name: "POSTROUTING", Policy: "ACCEPT", Rules: s.postrouting})
+	return t, nil
+}
+
+// The guard is written when it is missing or another version, and left
+// alone when the live table is the version asked for.
+func TestGuardEnsureWritesOnlyWhatChanged(t *testing.T) {
+	n := &fakeNFT{}
+	g := Guard{Runner: n}
+	ctx := context.Background()
+	for _, c := range []struct {
+		docker []string
+		want   bool
+	}{{nil, true}, {nil, false}, {[]string{"mailnet"}, true}, {[]string{"mailnet"}, false}} {
+		changed, err := g.Ensure(ctx, rules.Bridges{}, c.docker)
+		if err != nil || changed != c.want {
+			t.Errorf("Ensure(docker %v) = %v, %v; want %v", c.docker, changed, err, c.want)
+		}
+	}
+	if len(n.scripts) != 2 || !strings.Contains(n.scripts[1], `"mailnet"`) {
+		t.Errorf("scripts written: %d, the second for mailnet: %q", len(n.scripts), n.scripts)
+	}
+	if err := g.Remove(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := g.Current(ctx); err != nil || cur != "" {
+		t.Errorf("after Remove: %q, %v", cur, err)
+	}
+}
+
+// The sets of published ports follow Docker's DNAT rules, are written only
+// when they change, and while Docker's chain is gone a new guard gets the
+// ports last seen.
+func TestGuardPublishedFollowsDocker(t *testing.T) {
+	n := &fakeNFT{}
+	docker := nat{docker: []string{"! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80"}}
+	g := Guard{Runner: n, Tables: docker, Last: &Elements{}}
+	ctx := context.Background()
+	if err := g.Published(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Published(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.scripts) != 1 || !strings.Contains(n.scripts[0], "tcp . 8080") {
+		t.Fatalf("want one sets script with tcp . 8080, got %q", n.scripts)
+	}
+	gone := Guard{Runner: n, Tables: nat{}, Last: g.Last}
+	if err := gone.Published(ctx, false); err != nil || len(n.scripts) != 1 {
+		t.Errorf("Docker's chain gone: %v, %d scripts (the sets must keep what they hold)", err, len(n.scripts))
+	}
+	if err := gone.Published(ctx, true); err != nil || len(n.scripts) != 2 || n.scripts[1] != n.scripts[0] {
+		t.Errorf("a fresh guard while Docker's chain is gone: %v, %q (want the last ports again)", err, n.scripts)
+	}
+	n.fail = errors.New("nft: exit 1")
+	fresh := Guard{Runner: n, Tables: docker, Last: &Elements{}}
+	if err := fresh.Published(ctx, true); err == nil || !strings.Contains(err.Error(), "applying table inet "+rules.GuardTable) {
+		t.Errorf("a failing nft: %v", err)
+	}
+}
+
+// Our NAT table masquerades a guest subnet that nothing else masquerades,
+// is left alone while that holds, and goes once another rule does it.
+func TestNATFollowsWhoMasquerades(t *testing.T) {
+	n := &fakeNFT{}
+	bridges := func() ([]discover.Bridge, error) {
+		return []discover.Bridge{{Name: "virbr0", Addrs: []string{"192.168.122.1/24"}}, {Name: "docker0", Addrs: []string{"172.17.0.1/16"}}}, nil
+	}
+	ctx := context.Background()
+	defaults := rules.Ruleset(nil).Bridges() // virbr+ is a guest bridge, NAT on
+	mine := NAT{Runner: n, Tables: nat{}, Bridges: bridges}
+	said, err := mine.Ensure(ctx, defaults)
+	if err != nil || len(said) != 1 || !strings.Contains(said[0], "192.168.122.0/24") || strings.Contains(said[0], "172.17") {
+		t.Fatalf("first Ensure: %q, %v", said, err)
+	}
+	if said, err := mine.Ensure(ctx, defaults); err != nil || said != nil || len(n.scripts) != 1 {
+		t.Errorf("second Ensure: %q, %v, %d scripts", said, err, len(n.scripts))
+	}
+	libvirt := NAT{Runner: n, Tables: nat{postrouting: []string{"-s 192.168.122.0/24 ! -d 192.168.122.0/24 -j MASQUERADE"}}, Bridges: bridges}
+	said, err = libvirt.Ensure(ctx, defaults)
+	if err != nil || len(said) != 1 || !strings.Contains(said[0], "removed") {
+		t.Errorf("with libvirt's masquerade: %q, %v", said, err)
+	}
+	if _, ok := n.comments[rules.NATTable]; ok {
+		t.Error("our NAT table is still there")
+	}
+}
