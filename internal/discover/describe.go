@@ -58,7 +58,7 @@ func OwnersFromSave(filter *rules.Table) map[string]string {
 			continue
 		}
 		for _, r := range c.Rules {
-			w := strings.Fields(r)
+			w := rules.Words(r)
 			for _, flag := range []string{"-i", "-o"} {
 				if br := rules.Arg(w, flag); br != "" {
 					out[br] = OwnerLibvirt

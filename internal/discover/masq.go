@@ -31,7 +31,7 @@ func MasqueradedSave(nat *rules.Table, f rules.Family, uplinks []string) []netip
 	var out []netip.Prefix
 	for _, c := range nat.Chains {
 		for _, r := range c.Rules {
-			w := strings.Fields(r)
+			w := rules.Words(r)
 			target := rules.Arg(w, "-j")
 			if target != "MASQUERADE" && target != "SNAT" || narrow(w, uplinks) {
 				continue

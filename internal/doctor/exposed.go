@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -20,7 +19,7 @@ func publishedPorts(h Host) []plan.Published {
 }
 
 // field returns the word after flag in a rule, or "".
-func field(rule, flag string) string { return rules.Arg(strings.Fields(rule), flag) }
+func field(rule, flag string) string { return rules.Arg(rules.Words(rule), flag) }
 
 // allowed reports whether an allow rule covers the port for every source.
 func allowed(rs rules.Ruleset, proto, port string) bool {

@@ -4,31 +4,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-)
 
-// tokens splits a rule into words, keeping a quoted value ("a b") as one.
-func tokens(r string) []string {
-	var out []string
-	var cur strings.Builder
-	quoted := false
-	for _, c := range r {
-		switch {
-		case c == '"':
-			quoted = !quoted
-		case c == ' ' && !quoted:
-			if cur.Len() > 0 {
-				out = append(out, cur.String())
-				cur.Reset()
-			}
-		default:
-			cur.WriteRune(c)
-		}
-	}
-	if cur.Len() > 0 {
-		out = append(out, cur.String())
-	}
-	return out
-}
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
 
 // ifaceMatch is iptables' interface match: "br-+" is a prefix; the external
 // interface ("") matches no name.
@@ -78,7 +56,7 @@ func inPrefix(spec string, a netip.Addr) bool {
 // and the target's arguments. A match it cannot evaluate makes the rule not
 // match, and is recorded as uncertain.
 func (w *walker) match(r string) (bool, string, []string) {
-	t := tokens(r)
+	t := rules.Words(r)
 	neg := false
 	for i := 0; i < len(t); i++ {
 		opt := t[i]

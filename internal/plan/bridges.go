@@ -51,7 +51,7 @@ func DockerBridges(lives ...*rules.Table) []string {
 		for _, c := range live.Chains {
 			docker := strings.HasPrefix(c.Name, "DOCKER") && c.Name != rules.ChainDockerUser
 			for _, r := range c.Rules {
-				words := strings.Fields(r)
+				words := rules.Words(r)
 				target := rules.Arg(words, "-j")
 				if docker || c.Name == rules.ChainForwardBuiltin && strings.HasPrefix(target, "DOCKER") && target != rules.ChainDockerUser {
 					add(words)

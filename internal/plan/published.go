@@ -2,7 +2,6 @@ package plan
 
 import (
 	"net/netip"
-	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -46,7 +45,7 @@ func dnatPorts(c *rules.Chain) []Published {
 	}
 	var ports []Published
 	for _, r := range c.Rules {
-		w := strings.Fields(r)
+		w := rules.Words(r)
 		if rules.Arg(w, "-j") != "DNAT" {
 			continue
 		}

@@ -229,6 +229,35 @@ func (t *Table) String() string {
 	return b.String()
 }
 
+// Words splits an iptables rule into its words as iptables reads them: a
+// quoted value ("[UFW BLOCK] ", a comment) is one word, without its quotes.
+// Every reader of rule text uses it, so that a quoted value never passes
+// for flags.
+func Words(rule string) []string {
+	var out []string
+	var cur strings.Builder
+	quoted, inWord := false, false
+	for _, c := range rule {
+		switch {
+		case c == '"':
+			quoted, inWord = !quoted, true
+		case c == ' ' && !quoted:
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
 // Arg returns the word after flag in the words of a rule ("-j" -> the
 // target), or "" when the flag is not there.
 func Arg(words []string, flag string) string {

@@ -81,3 +81,22 @@ func TestDeleteByNumber(t *testing.T) {
 		}
 	}
 }
+
+// A quoted value is one word, so that a comment or a log prefix that holds
+// a flag never passes for it.
+func TestWordsKeepsQuotedValues(t *testing.T) {
+	r := `-o br-x -m comment --comment "-o docker0 is not mine" -j LOG --log-prefix "[UFW BLOCK] " -m x --y ""`
+	w := Words(r)
+	if got := Arg(w, "-o"); got != "br-x" {
+		t.Errorf("-o = %q", got)
+	}
+	if got := Arg(w, "--comment"); got != "-o docker0 is not mine" {
+		t.Errorf("--comment = %q", got)
+	}
+	if got := Arg(w, "--log-prefix"); got != "[UFW BLOCK] " {
+		t.Errorf("--log-prefix = %q", got)
+	}
+	if got := w[len(w)-1]; got != "" || len(w) != 14 {
+		t.Errorf("an empty quoted value: %q (%d words)", w, len(w))
+	}
+}
