@@ -77,7 +77,7 @@ func verbose(c *cli.Context, deps Deps, r *report) error {
 	r.NFTTables = map[string]string{}
 	for _, line := range strings.Split(string(out), "\n") {
 		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "table "); ok {
-			r.NFTTables[t] = doctor.OwnerOfTable(t)
+			r.NFTTables[t] = discover.OwnerOfTable(t)
 		}
 	}
 	return nil

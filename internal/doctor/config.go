@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -121,35 +120,4 @@ func chainRejects(t *rules.Table, name string) bool {
 		}
 	}
 	return false
-}
-
-// OwnerOfRule guesses who wrote a rule of a built-in chain from the chain
-// it jumps to, or else from the interfaces it names (by discover.OwnerOf,
-// with an iptables pattern's "+" taken as the name's start).
-func OwnerOfRule(r string) string {
-	target := field(r, "-j")
-	switch {
-	case target == rules.ChainDockerUser:
-		return "ufw-docker-bridge (DOCKER-USER)"
-	case strings.HasPrefix(target, "DOCKER"):
-		return "docker"
-	case strings.HasPrefix(target, "LIBVIRT"):
-		return "libvirt"
-	case strings.HasPrefix(target, "ufw-docker-bridge"):
-		return "ufw-docker-bridge"
-	case strings.HasPrefix(target, "ufw"):
-		return "ufw"
-	case strings.HasPrefix(target, "NETAVARK"), strings.HasPrefix(target, "CNI"):
-		return discover.OwnerPodman
-	}
-	for _, flag := range []string{"-i", "-o"} {
-		name := strings.TrimSuffix(field(r, flag), "+")
-		if strings.HasPrefix(name, "br-") {
-			return discover.OwnerDocker // br-<id>, or the br-+ pattern
-		}
-		if o := discover.OwnerOf(name); name != "" && o != discover.OwnerUnknown {
-			return o
-		}
-	}
-	return discover.OwnerUnknown
 }

@@ -1,8 +1,7 @@
 package doctor
 
 import (
-	"strings"
-
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -43,7 +42,7 @@ func Hooks(saves map[rules.Family]*rules.Dump) []Hook {
 			}
 			h := Hook{Family: f.String(), Table: hk.table, Chain: hk.chain, Policy: c.Policy, Rules: []HookRule{}}
 			for i, r := range c.Rules {
-				hr := HookRule{Position: i + 1, Rule: r, Owner: OwnerOfRule(r)}
+				hr := HookRule{Position: i + 1, Rule: r, Owner: discover.OwnerOfRule(r)}
 				if i < len(c.Counters) {
 					hr.Counters = c.Counters[i]
 				}
@@ -53,27 +52,4 @@ func Hooks(saves map[rules.Family]*rules.Dump) []Hook {
 		}
 	}
 	return out
-}
-
-// OwnerOfTable guesses who owns an nftables table ("family name").
-func OwnerOfTable(t string) string {
-	switch {
-	case strings.HasSuffix(t, " "+rules.GuardTable), strings.HasSuffix(t, " "+rules.NATTable):
-		return "ufw-docker-bridge"
-	case strings.HasSuffix(t, " firewalld"):
-		return "firewalld"
-	case strings.Contains(t, "docker"):
-		return "docker"
-	case strings.HasSuffix(t, " lxd"):
-		return "lxd"
-	case strings.HasSuffix(t, " incus"):
-		return "incus"
-	case strings.HasSuffix(t, " libvirt_network"), strings.Contains(t, "libvirt"):
-		return "libvirt"
-	case strings.HasSuffix(t, " netavark"):
-		return "podman"
-	case strings.HasSuffix(t, " filter"), strings.HasSuffix(t, " nat"), strings.HasSuffix(t, " mangle"), strings.HasSuffix(t, " raw"):
-		return "iptables-nft"
-	}
-	return "unknown"
 }

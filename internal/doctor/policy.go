@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -54,7 +55,7 @@ func checkDockerUser(h Host) []Finding {
 		case pos > 1:
 			var above []string
 			for _, r := range fwd.Rules[:pos-1] {
-				above = append(above, "-A FORWARD "+r+"   (owner: "+OwnerOfRule(r)+")")
+				above = append(above, "-A FORWARD "+r+"   (owner: "+discover.OwnerOfRule(r)+")")
 			}
 			out = append(out, Finding{ID: "docker-user-jump-not-first", Severity: Error,
 				Summary:  fmt.Sprintf("%s: FORWARD jumps to DOCKER-USER at rule %d: the rules above it decide first", f, pos),

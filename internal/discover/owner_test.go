@@ -1,0 +1,23 @@
+package discover
+
+import "testing"
+
+func TestOwners(t *testing.T) {
+	for rule, want := range map[string]string{
+		"-j DOCKER-USER": "ufw-docker-bridge (DOCKER-USER)", "-j LIBVIRT_FWX": "libvirt", "-j NETAVARK_FORWARD": "podman",
+		"-o docker0 -j DOCKER": "docker", "-i br-+ -j RETURN": "docker", "-i virbr0 -o virbr0 -j ACCEPT": "libvirt",
+		"-o lxdbr+ -j ACCEPT": "lxd", "-i cni-podman0 -j ACCEPT": "podman", "-i eth0 -j ACCEPT": "unknown",
+	} {
+		if got := OwnerOfRule(rule); got != want {
+			t.Errorf("%q: owner %q, want %q", rule, got, want)
+		}
+	}
+	for table, want := range map[string]string{
+		"inet ufw-docker-bridge": "ufw-docker-bridge", "inet ufw-docker-bridge-nat": "ufw-docker-bridge",
+		"ip docker-bridges": "docker", "inet lxd": "lxd", "ip filter": "iptables-nft",
+	} {
+		if got := OwnerOfTable(table); got != want {
+			t.Errorf("%q: owner %q, want %q", table, got, want)
+		}
+	}
+}
