@@ -20,7 +20,9 @@ const (
 	Path       = dbus.ObjectPath("/org/fedoraproject/FirewallD1")
 	ConfigPath = dbus.ObjectPath("/org/fedoraproject/FirewallD1/config")
 
-	ifaceMain         = Dest
+	// Interface is firewalld's main interface, where Reloaded is signalled.
+	Interface         = Dest
+	ifaceMain         = Interface
 	ifaceZone         = Dest + ".zone"
 	ifaceConfig       = Dest + ".config"
 	ifaceConfigZone   = Dest + ".config.zone"

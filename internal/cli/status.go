@@ -75,10 +75,8 @@ func verbose(c *cli.Context, deps Deps, r *report) error {
 		return fmt.Errorf("listing nftables tables: %w", err)
 	}
 	r.NFTTables = map[string]string{}
-	for _, line := range strings.Split(string(out), "\n") {
-		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "table "); ok {
-			r.NFTTables[t] = discover.OwnerOfTable(t)
-		}
+	for _, t := range discover.NFTTables(string(out)) {
+		r.NFTTables[t] = discover.OwnerOfTable(t)
 	}
 	return nil
 }

@@ -148,3 +148,14 @@ func OwnerOfTable(t string) string {
 	}
 	return OwnerUnknown
 }
+
+// NFTTables returns the tables of `nft list tables` text, as "family name".
+func NFTTables(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "table "); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
@@ -65,11 +66,7 @@ func (c Collector) Collect(ctx context.Context, installed map[rules.Family]bool,
 	if err != nil {
 		return h, fmt.Errorf("listing nftables tables: %w", err)
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "table "); ok {
-			h.NFTTables = append(h.NFTTables, t)
-		}
-	}
+	h.NFTTables = discover.NFTTables(string(out))
 	ruleset, err := c.Runner.Run(ctx, "nft", []string{"list", "ruleset"}, nil)
 	if err != nil {
 		return h, fmt.Errorf("reading the nftables ruleset: %w", err)

@@ -114,7 +114,7 @@ func Explain(env Env, pkt Packet) Result {
 	if filter != nil && filter.Chain(chain) != nil {
 		verdict, by = w.walk(filter, chain, 0)
 	}
-	if verdict == "ACCEPT" && chain == "FORWARD" && env.Guard && w.guarded() && w.mark&0x1000000 == 0 {
+	if verdict == "ACCEPT" && chain == "FORWARD" && env.Guard && w.guarded() && w.mark&guardMark == 0 {
 		by = Step{Table: "inet " + rules.GuardTable, Chain: "check", Position: 2, Rule: "drop (no mark: our policy did not see it)"}
 		w.steps = append(w.steps, by)
 		verdict = "DROP"
@@ -235,3 +235,13 @@ func (w *walker) applyDNAT(args []string) {
 		}
 	}
 }
+
+// guardMark is rules.GuardMark as a number: the mark our policy's chains
+// set and the guard checks.
+var guardMark = func() uint32 {
+	m, err := strconv.ParseUint(rules.GuardMark, 0, 32)
+	if err != nil {
+		panic("rules.GuardMark is not a number: " + rules.GuardMark)
+	}
+	return uint32(m)
+}()

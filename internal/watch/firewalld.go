@@ -7,12 +7,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-)
 
-// firewalld's D-Bus names.
-const (
-	firewalldName      = "org.fedoraproject.FirewallD1"
-	firewalldInterface = "org.fedoraproject.FirewallD1"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
 )
 
 // FirewallD fires when firewalld reloads (Reloaded: it has just flushed every
@@ -66,11 +62,11 @@ func (f FirewallD) listen(ctx context.Context, trigger func()) error {
 		return fmt.Errorf("connecting to the bus: %w", err)
 	}
 	defer conn.Close()
-	if err := conn.AddMatchSignal(dbus.WithMatchInterface(firewalldInterface), dbus.WithMatchMember("Reloaded")); err != nil {
+	if err := conn.AddMatchSignal(dbus.WithMatchInterface(firewalld.Interface), dbus.WithMatchMember("Reloaded")); err != nil {
 		return fmt.Errorf("subscribing to firewalld reloads: %w", err)
 	}
 	if err := conn.AddMatchSignal(dbus.WithMatchInterface("org.freedesktop.DBus"), dbus.WithMatchMember("NameOwnerChanged"),
-		dbus.WithMatchArg(0, firewalldName)); err != nil {
+		dbus.WithMatchArg(0, firewalld.Dest)); err != nil {
 		return fmt.Errorf("subscribing to firewalld restarts: %w", err)
 	}
 	signals := make(chan *dbus.Signal, 16)
