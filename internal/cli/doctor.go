@@ -49,6 +49,9 @@ func doctorCommand(deps Deps) *cli.Command {
 				return err
 			}
 			host.Zones, host.Firewall = bridgeZones(deps, names), e.Backend.Firewall
+			if host.Uplinks, err = deps.Uplinks(); err != nil {
+				return err
+			}
 			findings := doctor.Check(host)
 			w := c.App.Writer
 			if c.Bool("json") {

@@ -102,45 +102,12 @@ func parseNet(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// MasqueradedNFT returns the source networks that `nft list ruleset` text
-// masquerades or SNATs, leaving out the table named skip (ours, "inet NAME")
-// and iptables-nft's nat tables (read from iptables-save). A rule without
-// "saddr" covers every address of its family; one limited to a mark, a
-// destination or an output interface that is not an uplink NATs no
-// subnet's traffic out.
+// MasqueradedNFT returns the source networks that nft's text NATs out
+// (NFTMasquerades, flattened).
 func MasqueradedNFT(text, skip string, uplinks []string) []netip.Prefix {
 	var out []netip.Prefix
-	table := ""
-	for _, line := range strings.Split(text, "\n") {
-		w := strings.Fields(line)
-		if len(w) >= 3 && w[0] == "table" {
-			table = w[1] + " " + w[2]
-			continue
-		}
-		if table == skip || table == "ip nat" || table == "ip6 nat" || !(contains(w, "masquerade") || contains(w, "snat")) || narrowNFT(w, uplinks) {
-			continue
-		}
-		found := false
-		for i := 0; i+1 < len(w); i++ {
-			if w[i] != "saddr" {
-				continue
-			}
-			found = true
-			for _, s := range setItems(w[i+1:]) {
-				if p, err := parseNet(s); err == nil {
-					out = append(out, p)
-				}
-			}
-		}
-		if !found {
-			fam := strings.Fields(table)
-			if len(fam) == 0 || fam[0] != "ip6" {
-				out = append(out, anyV4)
-			}
-			if len(fam) == 0 || fam[0] != "ip" {
-				out = append(out, anyV6)
-			}
-		}
+	for _, m := range NFTMasquerades(text, skip, uplinks) {
+		out = append(out, m.Nets...)
 	}
 	return out
 }

@@ -48,22 +48,17 @@ func OwnerOf(name string) string {
 // backend matches its bridges by name.
 func OwnersFromNFT(text string) map[string]string {
 	out := map[string]string{}
-	owner := ""
-	for _, line := range strings.Split(text, "\n") {
-		w := strings.Fields(line)
-		switch {
-		case len(w) >= 3 && w[0] == "table":
-			owner = map[string]string{"inet lxd": OwnerLXD, "inet incus": OwnerIncus, "inet libvirt_network": OwnerLibvirt, "ip libvirt_network": OwnerLibvirt}[w[1]+" "+w[2]]
-		case owner == OwnerLXD || owner == OwnerIncus:
-			if len(w) >= 2 && w[0] == "chain" {
-				if _, br, ok := strings.Cut(w[1], "."); ok {
-					out[br] = owner
-				}
+	for _, l := range ScanNFT(text) {
+		owner := map[string]string{"inet lxd": OwnerLXD, "inet incus": OwnerIncus, "inet libvirt_network": OwnerLibvirt, "ip libvirt_network": OwnerLibvirt}[l.Table]
+		switch owner {
+		case OwnerLXD, OwnerIncus:
+			if _, br, ok := strings.Cut(l.Chain, "."); ok {
+				out[br] = owner
 			}
-		case owner == OwnerLibvirt:
-			for i := 0; i+1 < len(w); i++ {
-				if w[i] == "iifname" || w[i] == "oifname" {
-					out[strings.Trim(w[i+1], `"`)] = owner
+		case OwnerLibvirt:
+			for i := 0; i+1 < len(l.Words); i++ {
+				if l.Words[i] == "iifname" || l.Words[i] == "oifname" {
+					out[strings.Trim(l.Words[i+1], `"`)] = owner
 				}
 			}
 		}

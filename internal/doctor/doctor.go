@@ -55,8 +55,11 @@ type Host struct {
 	Installed map[rules.Family]bool
 	Firewall  plan.Firewall
 	Rules     rules.Ruleset
-	// Bridges are the names of the host's bridge interfaces.
+	// Bridges are the names of the host's bridge interfaces; Uplinks the
+	// interfaces of its default routes (a NAT rule limited to another
+	// output interface NATs no subnet out).
 	Bridges []string
+	Uplinks []string
 	// Zones are the firewalld zones the bridges are bound to at runtime
 	// (bridge -> zone), nil when firewalld does not run.
 	Zones map[string]string

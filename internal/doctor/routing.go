@@ -71,18 +71,12 @@ func checkMasquerade(h Host) []Finding {
 			}
 		}
 	}
-	table, chain := "", ""
-	for _, line := range strings.Split(h.NFT, "\n") {
-		w := strings.Fields(line)
-		switch {
-		case len(w) >= 3 && w[0] == "table":
-			table = w[1] + " " + w[2]
-		case len(w) >= 2 && w[0] == "chain":
-			chain = w[1]
-		case table != "ip nat" && table != "ip6 nat" && strings.Contains(line, "masquerade"):
-			// iptables-nft's own nat tables are counted from iptables-save.
-			if s := field(line, "saddr"); s != "" {
-				add(s, "nft "+table+" "+chain, strings.TrimSpace(line))
+	// What NATs a subnet out in nftables, as our NAT reads it (iptables-nft's
+	// own nat tables are counted from iptables-save above).
+	for _, m := range discover.NFTMasquerades(h.NFT, "", h.Uplinks) {
+		for _, n := range m.Nets {
+			if n.Bits() > 0 {
+				add(n.String(), "nft "+m.Table+" "+m.Chain, m.Text)
 			}
 		}
 	}
