@@ -86,12 +86,7 @@ func explainCommand(deps Deps) *cli.Command {
 			docker := plan.DockerBridges(dump.Table("filter"))
 			env := explain.Env{Save: dump, Guard: guard != "", Local: local}
 			for _, b := range links {
-				eb := explain.Bridge{Name: b.Name}
-				for _, a := range b.Addrs {
-					if p, err := netip.ParsePrefix(a); err == nil {
-						eb.Prefixes = append(eb.Prefixes, p)
-					}
-				}
+				eb := explain.Bridge{Name: b.Name, Prefixes: b.Addrs}
 				env.Bridges = append(env.Bridges, eb)
 				if plan.RoleOf(rs.Bridges(), docker, b.Name) == plan.RoleContainers {
 					env.GuardBridges = append(env.GuardBridges, b.Name)

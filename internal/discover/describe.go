@@ -30,11 +30,7 @@ func Describe(bs []Bridge, owners map[string]string, role func(name string) stri
 		b.Role = role(b.Name)
 		b.NAT = nil
 		for _, a := range b.Addrs {
-			p, err := netip.ParsePrefix(a)
-			if err != nil {
-				continue
-			}
-			p = p.Masked()
+			p := a.Masked()
 			state := NATNone
 			switch {
 			case plan.Covered(p, masqueraded):

@@ -90,11 +90,11 @@ func TestDescribe(t *testing.T) {
 		settings = append(settings, r)
 	}
 	bs := []Bridge{
-		{Name: "lxdbr0", Owner: OwnerLXD, Addrs: []string{"10.205.11.1/24", "fd42:a062:5893:7ae2::1/64"}},
-		{Name: "labnet", Owner: OwnerUnknown, Addrs: []string{"192.168.100.1/24"}},
-		{Name: "docker0", Owner: OwnerDocker, Addrs: []string{"172.17.0.1/16"}},
-		{Name: "br-vms", Owner: OwnerUnknown, Addrs: []string{"10.77.0.1/24"}},
-		{Name: "virbr9", Owner: OwnerLibvirt, Addrs: []string{"198.51.100.1/24"}},
+		{Name: "lxdbr0", Owner: OwnerLXD, Addrs: prefixes("10.205.11.1/24", "fd42:a062:5893:7ae2::1/64")},
+		{Name: "labnet", Owner: OwnerUnknown, Addrs: prefixes("192.168.100.1/24")},
+		{Name: "docker0", Owner: OwnerDocker, Addrs: prefixes("172.17.0.1/16")},
+		{Name: "br-vms", Owner: OwnerUnknown, Addrs: prefixes("10.77.0.1/24")},
+		{Name: "virbr9", Owner: OwnerLibvirt, Addrs: prefixes("198.51.100.1/24")},
 	}
 	role := func(name string) string { return plan.RoleOf(settings.Bridges(), []string{"docker0"}, name) }
 	got := Describe(bs, owners, role,
@@ -122,9 +122,18 @@ func TestDescribe(t *testing.T) {
 	}
 	// CNI masquerades each container's address: the bridge's subnet is its
 	// owner's, address by address.
-	pod := []Bridge{{Name: "cni-podman0", Owner: OwnerPodman, Addrs: []string{"10.88.0.1/16"}}}
+	pod := []Bridge{{Name: "cni-podman0", Owner: OwnerPodman, Addrs: prefixes("10.88.0.1/16")}}
 	got = Describe(pod, nil, role, []netip.Prefix{netip.MustParsePrefix("10.88.0.2/32")}, nil)
 	if g := got[0].Role + " " + got[0].NAT[0]; g != "containers 10.88.0.0/16 owner (per address)" {
 		t.Errorf("podman bridge: %s", g)
 	}
+}
+
+// prefixes parses addresses with their prefix length, as netlink gives them.
+func prefixes(s ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range s {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
 }

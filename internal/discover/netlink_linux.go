@@ -58,7 +58,7 @@ func (Netlink) bridges() ([]Bridge, error) {
 				continue
 			}
 			ones, _ := ad.Mask.Size()
-			b.Addrs = append(b.Addrs, netip.PrefixFrom(ip.Unmap(), ones).String())
+			b.Addrs = append(b.Addrs, netip.PrefixFrom(ip.Unmap(), ones))
 		}
 		out = append(out, b)
 	}

@@ -3,6 +3,7 @@ package nft
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"regexp"
 	"strings"
 	"sync"
@@ -140,7 +141,7 @@ func TestGuardPublishedFollowsDocker(t *testing.T) {
 func TestNATFollowsWhoMasquerades(t *testing.T) {
 	n := &fakeNFT{}
 	bridges := func() ([]discover.Bridge, error) {
-		return []discover.Bridge{{Name: "virbr0", Addrs: []string{"192.168.122.1/24"}}, {Name: "docker0", Addrs: []string{"172.17.0.1/16"}}}, nil
+		return []discover.Bridge{{Name: "virbr0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.168.122.1/24")}}, {Name: "docker0", Addrs: []netip.Prefix{netip.MustParsePrefix("172.17.0.1/16")}}}, nil
 	}
 	ctx := context.Background()
 	defaults := rules.Ruleset(nil).Bridges() // virbr+ is a guest bridge, NAT on

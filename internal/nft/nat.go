@@ -61,12 +61,7 @@ func (n NAT) Subnets(ctx context.Context, settings rules.Bridges) ([]netip.Prefi
 func BridgeNets(bridges []discover.Bridge) []plan.BridgeNet {
 	var nets []plan.BridgeNet
 	for _, b := range bridges {
-		bn := plan.BridgeNet{Name: b.Name}
-		for _, a := range b.Addrs {
-			if p, err := netip.ParsePrefix(a); err == nil {
-				bn.Nets = append(bn.Nets, p)
-			}
-		}
+		bn := plan.BridgeNet{Name: b.Name, Nets: b.Addrs}
 		nets = append(nets, bn)
 	}
 	return nets
