@@ -8,17 +8,9 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
-// ifaceMatch is iptables' interface match: "br-+" is a prefix; the external
-// interface ("") matches no name.
-func ifaceMatch(pattern, name string) bool {
-	if name == "" {
-		return false
-	}
-	if p, ok := strings.CutSuffix(pattern, "+"); ok {
-		return strings.HasPrefix(name, p)
-	}
-	return pattern == name
-}
+// ifaceMatch is iptables' interface match (rules.IfaceMatches); the
+// external interface ("") matches no name.
+func ifaceMatch(pattern, name string) bool { return name != "" && rules.IfaceMatches(pattern, name) }
 
 func inPorts(spec string, port int) bool {
 	for _, part := range strings.Split(spec, ",") {
