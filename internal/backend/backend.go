@@ -18,6 +18,7 @@ import (
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/block"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
@@ -73,6 +74,10 @@ type Backend struct {
 	// (nft.DockerNFTChains), which name its bridges under that backend;
 	// nil means there are none.
 	DockerNFTChains func() ([]string, error)
+	// DockerAPI is the Docker Engine API (docker.Client); nil asks nothing.
+	// The bridges of Docker's networks count as Docker's with those its
+	// rules name.
+	DockerAPI docker.API
 	// Known are bridges an earlier read found Docker's (before a firewalld
 	// reload of ours, which takes Docker's rules away until Docker puts
 	// them back): they count as Docker's even where the live rules do not
@@ -109,8 +114,17 @@ func (b *Backend) Managed() []rules.Family {
 // name, and, where it runs its nftables backend (modes), those its
 // nftables table has chains for. A table that cannot be read is an error:
 // a bridge with a name of its own would go uncovered.
-func (b *Backend) dockerBridges(lives []*rules.Table, modes map[rules.Family]bool) ([]string, error) {
+func (b *Backend) dockerBridges(ctx context.Context, lives []*rules.Table, modes map[rules.Family]bool) ([]string, error) {
 	out := append(plan.DockerBridges(lives...), b.Known...)
+	if b.DockerAPI != nil {
+		// What the API says adds to what the rules say: between a firewalld
+		// reload and Docker's putting its rules back, only the API names a
+		// network's bridge. A dockerd that does not answer (stopped, hung)
+		// leaves the rules' word.
+		if api, err := docker.Bridges(ctx, b.DockerAPI); err == nil {
+			out = append(out, api...)
+		}
+	}
 	if b.DockerNFTChains == nil || !modes[rules.IPv4] && !modes[rules.IPv6] {
 		slices.Sort(out)
 		return slices.Compact(out), nil
@@ -239,7 +253,7 @@ func (b *Backend) Prepare(ctx context.Context, rs rules.Ruleset, mode Mode) (*Ch
 	}
 	dockerNFT := b.DockerModes()
 	c := &Change{Families: fams}
-	if c.DockerBridges, err = b.dockerBridges(tables(lives), dockerNFT); err != nil {
+	if c.DockerBridges, err = b.dockerBridges(ctx, tables(lives), dockerNFT); err != nil {
 		return nil, err
 	}
 	for _, f := range fams {

@@ -37,7 +37,7 @@ func (b *Backend) Verify(ctx context.Context, rs rules.Ruleset) ([]Health, []str
 	if err != nil {
 		return nil, nil, err
 	}
-	docker, err := b.dockerBridges(tables(lives), dockerNFT)
+	docker, err := b.dockerBridges(ctx, tables(lives), dockerNFT)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -70,22 +70,20 @@ func (b *Backend) DockerBridges(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.dockerBridges(tables(lives), b.DockerModes())
+	return b.dockerBridges(ctx, tables(lives), b.DockerModes())
 }
 
-// DockerWrites returns Docker's bridges (dockerBridges) and the text of the
-// chains Docker writes in the live filter tables of both families (FORWARD
-// and its DOCKER chains, not DOCKER-USER): two equal reads in a row say
-// Docker has stopped writing.
+// DockerWrites returns the bridges Docker's rules name in the live filter
+// tables of both families (plan.DockerBridges: its rules alone, not its
+// API) and the text of the chains Docker writes there (FORWARD and its
+// DOCKER chains, not DOCKER-USER): two equal reads in a row say Docker has
+// stopped writing.
 func (b *Backend) DockerWrites(ctx context.Context) ([]string, string, error) {
 	lives, err := b.saveFilters(ctx, b.Managed())
 	if err != nil {
 		return nil, "", err
 	}
-	bridges, err := b.dockerBridges(tables(lives), b.DockerModes())
-	if err != nil {
-		return nil, "", err
-	}
+	bridges := plan.DockerBridges(tables(lives)...)
 	var text strings.Builder
 	for _, t := range tables(lives) {
 		for _, c := range t.Chains {
@@ -127,7 +125,7 @@ func (b *Backend) Repair(ctx context.Context, rs rules.Ruleset, dockerNFT map[ru
 	if err != nil {
 		return nil, seen, err
 	}
-	if seen.Bridges, err = b.dockerBridges(tables(lives), dockerNFT); err != nil {
+	if seen.Bridges, err = b.dockerBridges(ctx, tables(lives), dockerNFT); err != nil {
 		return nil, seen, err
 	}
 	if c := lives[rules.IPv4].Chain("DOCKER"); c != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/backend"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
@@ -68,6 +69,9 @@ type Deps struct {
 	IPv6Missing func() string
 	// UFWDefaults is UFW's defaults file (ufw.DefaultsPath by default).
 	UFWDefaults string
+	// Docker is the Docker Engine API (docker.Client on DOCKER_HOST's socket
+	// or /var/run/docker.sock by default).
+	Docker docker.API
 	// DefaultStateDir is --state-dir's default (state.DefaultDir by
 	// default), where the package installs.
 	DefaultStateDir string
@@ -88,6 +92,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.LocalAddrs == nil {
 		deps.LocalAddrs = discover.Netlink{}.LocalAddrs
+	}
+	if deps.Docker == nil {
+		deps.Docker = docker.Client{Socket: docker.SocketFromEnv()}
 	}
 	if deps.DefaultStateDir == "" {
 		deps.DefaultStateDir = state.DefaultDir
@@ -209,6 +216,7 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 			DockerNFT:       deps.DockerNFT,
 			DockerNFTChains: deps.DockerNFTChains,
 			Unmanaged:       unmanaged(deps, fw),
+			DockerAPI:       deps.Docker,
 		},
 		Guard: nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}},
 		NAT: nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables, Uplinks: deps.Uplinks,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -127,7 +128,7 @@ func FuzzArgs(f *testing.F) {
 // bridges, no nftables tables, no system bus (and so no firewalld).
 func testDeps(rec *recorder) Deps {
 	return Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, DockerNFT: noDockerNFT, SystemBus: noBus,
-		IPv6Missing: func() string { return "" }, UFWDefaults: "/nonexistent/default-ufw"}
+		IPv6Missing: func() string { return "" }, UFWDefaults: "/nonexistent/default-ufw", Docker: docker.Fake{}}
 }
 
 func noBridges() ([]discover.Bridge, error) { return nil, nil }

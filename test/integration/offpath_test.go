@@ -331,3 +331,24 @@ func TestSwarmHostMode(t *testing.T) {
 	mustBin(t, "deny", "from", deniedAddr)
 	expect(t, "allow 8098, deny from "+deniedAddr, map[probe]bool{hs: true, hsDenied: false})
 }
+
+// TestDockerAPINamesTheBridge: Docker's rules are not the only fact. With
+// every rule of Docker's that names the renamed bridge gone (as a firewalld
+// reload leaves it until Docker puts them back), install still covers
+// mailnet, because Docker's API names it; once Docker writes its rules
+// again (a restart), its port is closed, with no watcher running.
+func TestDockerAPINamesTheBridge(t *testing.T) {
+	fresh(t)
+	o := offPathLab(t)
+	defer o.cleanup()
+	expect(t, "uninstalled", map[probe]bool{o.mail: true})
+	mustSh(t, `iptables-save -t filter | grep -E -e '-[io] mailnet( |$)' | grep -v -e DOCKER-USER -e ufw-docker-bridge | sed 's/^-A /-D /' |
+while read -r rule; do eval iptables "$rule"; done; ! iptables-save -t filter | grep -q mailnet`)
+	mustBin(t, "install")
+	defer runBin("uninstall")
+	if out := mustBin(t, "status"); !regexp.MustCompile(`(?m)^\s+mailnet\s+docker\s+containers`).MatchString(out) {
+		t.Errorf("status does not call mailnet Docker's while its rules are gone:\n%s", out)
+	}
+	restartDockerd(t)
+	expect(t, "installed while Docker's rules for mailnet were gone, then Docker restarted", map[probe]bool{o.mail: false})
+}

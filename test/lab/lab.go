@@ -355,6 +355,8 @@ func Prepare(dir string) []string {
 	os.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", filepath.Join(dir, "state"))
 	os.Setenv("UFW_DOCKER_BRIDGE_LOCK", filepath.Join(dir, "udb.lock"))
 	os.Setenv("UFW_DOCKER_BRIDGE_ETC", filepath.Join(dir, "etc-empty"))
+	// The lab's dockerd (Dockerd.Client) answers the binary's API questions.
+	os.Setenv("DOCKER_HOST", "unix://"+filepath.Join(dir, "docker.sock"))
 	return []string{
 		"ip link set lo up",
 		fmt.Sprintf("cp -a /etc/ufw %[1]s/etc-ufw && mount --bind %[1]s/etc-ufw /etc/ufw", dir),

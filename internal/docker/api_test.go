@@ -1,0 +1,66 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// The client speaks HTTP over a unix socket, as to dockerd, and a
+// network's bridge is its bridge.name option, else br-<12 of its ID>.
+func TestClientReadsBridgesOverTheSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/networks" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(`[{"Name":"bridge","Id":"5b3e","Driver":"bridge","Options":{"com.docker.network.bridge.name":"docker0"}},
+{"Name":"mailnet","Id":"aaaa","Driver":"bridge","Options":{"com.docker.network.bridge.name":"mailnet"}},
+{"Name":"appnet","Id":"0123456789abcdef0123","Driver":"bridge","Options":{}},
+{"Name":"host","Id":"ffff","Driver":"host","Options":{}}]`))
+	})}
+	go srv.Serve(l)
+	defer srv.Close()
+	got, err := Bridges(context.Background(), Client{Socket: sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"br-0123456789ab", "docker0", "mailnet"}; !slices.Equal(got, want) {
+		t.Errorf("bridges %v, want %v", got, want)
+	}
+}
+
+// No socket is ErrNotRunning; a daemon that does not answer is an error
+// once the timeout passes, not a hang.
+func TestClientFailsFast(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := (Client{Socket: filepath.Join(dir, "none.sock")}).Networks(context.Background()); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("no socket: %v", err)
+	}
+	sock := filepath.Join(dir, "hung.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close() // accepts nothing: a stopped dockerd
+	if _, err := (Client{Socket: sock, Timeout: 200 * time.Millisecond}).Networks(context.Background()); err == nil {
+		t.Error("a hung dockerd answered")
+	}
+}
+
+func TestFake(t *testing.T) {
+	got, err := Bridges(context.Background(), Fake{Nets: []Network{{Name: "n", ID: "abcdefabcdefabcd", Driver: "bridge"}}})
+	if err != nil || !slices.Equal(got, []string{"br-abcdefabcdef"}) {
+		t.Errorf("%v %v", got, err)
+	}
+}
