@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -57,9 +56,9 @@ func restoreCommand(deps Deps) *cli.Command {
 			if len(words) != 1 {
 				return usagef("restore needs one number (the number history shows), got %d arguments", len(words))
 			}
-			n, err := strconv.Atoi(words[0])
-			if err != nil || n < 1 || strconv.Itoa(n) != words[0] {
-				return usagef("invalid history number %q", words[0])
+			n, err := number(words[0], "history number")
+			if err != nil {
+				return err
 			}
 			if err := needRoot(c); err != nil {
 				return err

@@ -87,9 +87,9 @@ func deleteCommand(deps Deps) *cli.Command {
 			}
 			var m func(rules.Ruleset) (rules.Ruleset, string, error)
 			if len(words) == 1 && words[0] != string(rules.Allow) && words[0] != string(rules.Deny) && words[0] != string(rules.Bridge) {
-				n, err := strconv.Atoi(words[0])
-				if err != nil || n < 1 || strconv.Itoa(n) != words[0] {
-					return usagef("invalid rule number %q", words[0])
+				n, err := number(words[0], "rule number")
+				if err != nil {
+					return err
 				}
 				m = func(rs rules.Ruleset) (rules.Ruleset, string, error) {
 					out, err := rs.DeleteAt(n)
@@ -144,4 +144,14 @@ func honoured(c *cli.Context, r rules.Rule, fw plan.Firewall) error {
 	}
 	return cli.Exit(fmt.Sprintf("not added: Docker does not manage this host's published ports (%s): docker-proxy serves them through INPUT, where the host's own input rules decide; %s",
 		evidence, instead), ExitFailure)
+}
+
+// number reads a positive number as list and history show them (what names
+// it in the error: "rule number"); anything else is a usage error.
+func number(word, what string) (int, error) {
+	n, err := strconv.Atoi(word)
+	if err != nil || n < 1 || strconv.Itoa(n) != word {
+		return 0, usagef("invalid %s %q", what, word)
+	}
+	return n, nil
 }
