@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,12 @@ type kernel struct {
 }
 
 func newKernel() *kernel {
-	return &kernel{live: map[rules.Family]*rules.Table{rules.IPv4: {Name: "filter"}, rules.IPv6: {Name: "filter"}}}
+	k := &kernel{live: map[rules.Family]*rules.Table{}}
+	for _, f := range rules.Families {
+		k.live[f] = &rules.Table{Name: "filter", Chains: []*rules.Chain{
+			{Name: rules.ChainInputBuiltin, Policy: "DROP"}, {Name: rules.ChainForwardBuiltin, Policy: "DROP"}}}
+	}
+	return k
 }
 
 func (k *kernel) Restore(_ context.Context, f rules.Family, input string, test bool) error {
@@ -52,15 +58,22 @@ func (k *kernel) Save(_ context.Context, f rules.Family, _ string) (*rules.Table
 	return k.live[f], nil
 }
 
-// guard is a fake of the nftables guard; ensureErr fails its Ensure.
+// guard is a fake of the nftables guard; ensureErr fails its Ensure. It
+// keeps the Docker bridges it was last made for.
 type guard struct {
+	mu        sync.Mutex
 	ensureErr error
 	ensured   int
+	docker    []string
 }
 
-func (g *guard) Ensure(context.Context, rules.Bridges, []string) (bool, error) {
+func (g *guard) Ensure(_ context.Context, _ rules.Bridges, docker []string) (bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.ensured++
-	return true, g.ensureErr
+	changed := strings.Join(docker, ",") != strings.Join(g.docker, ",") || g.ensured == 1
+	g.docker = docker
+	return changed, g.ensureErr
 }
 func (g *guard) Published(context.Context, bool) error { return nil }
 func (g *guard) Remove(context.Context) error          { return nil }
@@ -200,5 +213,45 @@ func TestJournalAndRestore(t *testing.T) {
 	}
 	if live := k.live[rules.IPv4].String(); !strings.Contains(live, "--ctorigdstport 80 ") || strings.Contains(live, "--ctorigdstport 443 ") {
 		t.Errorf("live after restore:\n%s", k.live[rules.IPv4])
+	}
+}
+
+// Sync repairs only what drifted: nothing on a host in step; a network of
+// Docker's with a bridge name of its own, once Docker's rules name it, gets
+// our rules, the block of every file and the guard in the same pass.
+func TestSyncFollowsDockersBridges(t *testing.T) {
+	k := newKernel()
+	g := &guard{}
+	e, _ := newEngine(t, k, g)
+	ctx := context.Background()
+	if err := e.Install(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if repaired, err := e.Sync(ctx); err != nil || len(repaired) != 0 {
+		t.Fatalf("a sync in step repairs %q, %v", repaired, err)
+	}
+	for _, f := range rules.Families {
+		after, err := rules.Apply(k.live[f], "*filter\n:DOCKER - [0:0]\n-A DOCKER -d 172.19.0.2/32 ! -i mailnet -o mailnet -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.live[f] = after
+	}
+	if repaired, err := e.Sync(ctx); err != nil || len(repaired) == 0 {
+		t.Fatalf("a sync after Docker named mailnet: %q, %v", repaired, err)
+	}
+	for _, f := range rules.Families {
+		if c := k.live[f].Chain(rules.ChainDockerUser); c == nil || !slices.Contains(c.Rules, "-o mailnet -j "+rules.ChainForward) {
+			t.Errorf("%s: DOCKER-USER does not send mailnet to our policy: %v", f, c)
+		}
+		if got := read(t, e.Backend.Path(f)); !strings.Contains(got, "-A DOCKER-USER -o mailnet -j "+rules.ChainForward) {
+			t.Errorf("%s: the block was not rendered again for mailnet", e.Backend.Path(f))
+		}
+	}
+	if !slices.Contains(g.docker, "mailnet") {
+		t.Errorf("the guard was not made again for mailnet: %v", g.docker)
+	}
+	if again, err := e.Sync(ctx); err != nil || len(again) != 0 {
+		t.Errorf("a second sync repairs %q, %v", again, err)
 	}
 }
