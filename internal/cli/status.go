@@ -19,7 +19,6 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
@@ -107,18 +106,20 @@ func printHooks(w io.Writer, r *report) {
 
 func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	e := installed(c, deps)
-	rs, err := e.Store.Load()
+	root := os.Geteuid() == 0
+	p, err := e.Status(c.Context, live && root)
+	r := &report{Backend: e.Backend.Firewall.String(), Installed: map[string]bool{}, Rules: []numberedRule{}, Recorded: p.Recorded}
+	for i, x := range p.Rules {
+		r.Rules = append(r.Rules, numberedRule{i + 1, x.String()})
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		r.LiveUnknown = "reading UFW's files and the live firewall needs root"
+		return r, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	r := &report{Backend: e.Backend.Firewall.String(), Installed: map[string]bool{}, Rules: []numberedRule{}}
-	inst, err := e.Backend.Installed()
-	if errors.Is(err, fs.ErrPermission) {
-		r.LiveUnknown = "reading UFW's files and the live firewall needs root"
-	} else if err != nil {
-		return nil, err
-	}
-	for f, ok := range inst {
+	for f, ok := range p.Installed {
 		r.Installed[e.Backend.Path(f)] = ok
 	}
 	for f, why := range e.Backend.Unmanaged {
@@ -127,16 +128,10 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 		}
 		r.Unmanaged[f.String()] = why
 	}
-	if _, r.Recorded, err = e.Store.Record(); err != nil {
-		return nil, err
-	}
-	for i, x := range rs {
-		r.Rules = append(r.Rules, numberedRule{i + 1, x.String()})
-	}
 	if !live {
 		return r, nil
 	}
-	if os.Geteuid() != 0 {
+	if !root {
 		r.LiveUnknown = "reading UFW's files and the live firewall needs root"
 		return r, nil
 	}
@@ -151,13 +146,8 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 			r.UFW = "enabled"
 		}
 	}
-	var docker []string
-	if r.Live, docker, err = e.Backend.Verify(c.Context, rs); err != nil {
-		return nil, err
-	}
-	if r.Guard, err = guardState(c, deps.Runner, rs, docker); err != nil {
-		return nil, err
-	}
+	r.Live, r.Guard = p.Live, p.Guard
+	rs, docker := p.Rules, p.Docker
 	if r.Bridges, err = describeBridges(c, deps, rs, docker); err != nil {
 		return nil, err
 	}
@@ -195,23 +185,6 @@ func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset, docker []strin
 	}
 	role := func(name string) string { return plan.RoleOf(rs.Bridges(), docker, name) }
 	return discover.Describe(bs, owners, role, masq, ours), nil
-}
-
-// guardState says whether the guard table is current (for the rules rs
-// and Docker's bridges now), outdated or missing.
-func guardState(c *cli.Context, runner runner.Runner, rs rules.Ruleset, docker []string) (string, error) {
-	cur, err := (nft.Guard{Runner: runner}).Current(c.Context)
-	if err != nil {
-		return "", err
-	}
-	_, want := plan.Guard(rs.Bridges(), docker)
-	switch cur {
-	case want:
-		return "in place", nil
-	case "":
-		return "missing", nil
-	}
-	return "outdated (sync replaces it)", nil
 }
 
 func printJSON(w io.Writer, v any) error {

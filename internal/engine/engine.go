@@ -52,6 +52,8 @@ type Guard interface {
 	Published(ctx context.Context, fresh bool) error
 	// Remove deletes the guard; a missing guard is not an error.
 	Remove(ctx context.Context) error
+	// Current returns the version of the live guard, "" when there is none.
+	Current(ctx context.Context) (string, error)
 }
 
 // NAT is the nftables table that masquerades guest subnets no one else

@@ -75,8 +75,9 @@ func (g *guard) Ensure(_ context.Context, _ rules.Bridges, docker []string) (boo
 	g.docker = docker
 	return changed, g.ensureErr
 }
-func (g *guard) Published(context.Context, bool) error { return nil }
-func (g *guard) Remove(context.Context) error          { return nil }
+func (g *guard) Published(context.Context, bool) error   { return nil }
+func (g *guard) Remove(context.Context) error            { return nil }
+func (g *guard) Current(context.Context) (string, error) { return "", nil }
 
 type nat struct{}
 
@@ -253,5 +254,30 @@ func TestSyncFollowsDockersBridges(t *testing.T) {
 	}
 	if again, err := e.Sync(ctx); err != nil || len(again) != 0 {
 		t.Errorf("a second sync repairs %q, %v", again, err)
+	}
+}
+
+// Status reads the policy, and live: in step after install, the guard
+// missing where the fake nft has none.
+func TestStatus(t *testing.T) {
+	e, _ := newEngine(t, newKernel(), &guard{})
+	ctx := context.Background()
+	if err := e.Install(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Change(ctx, allow(443), false); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Status(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rules) != 1 || !p.Recorded || !p.Installed[rules.IPv4] || !p.Installed[rules.IPv6] || p.Guard != GuardMissing {
+		t.Errorf("status: %+v", p)
+	}
+	for _, h := range p.Live {
+		if !h.InSync {
+			t.Errorf("%s not in sync after install: %v", h.Family, h.Drift)
+		}
 	}
 }
