@@ -218,6 +218,14 @@ func TestWatchFirewalld(t *testing.T) {
 		t.Logf("%-50s repaired in %v", name, d)
 	}
 	var fw *lab.Daemon
+	// Whatever fails, firewalld stops (by its recorded PID) before the
+	// cleanup above restarts Docker: a firewalld left running would change
+	// every test after this one.
+	defer func() {
+		if fw != nil {
+			fw.Stop(20 * time.Second)
+		}
+	}()
 	step("firewalld started under a running Docker", func() { fw = startFirewalld(t) })
 	// Docker uses firewalld only when it finds it at start.
 	step("dockerd restarted with firewalld", func() { restartDockerd(t) })
@@ -226,7 +234,6 @@ func TestWatchFirewalld(t *testing.T) {
 	}
 	step("firewalld stopped", func() { fw.Stop(20 * time.Second) })
 	step("firewalld started again", func() { fw = startFirewalld(t) })
-	defer func() { fw.Stop(20 * time.Second) }()
 	// Docker re-adds its rules after firewalld's signals: wait for the DNAT
 	// of api's port, then the state must be right.
 	mustSh(t, "for i in $(seq 100); do iptables -t nat -S DOCKER 2>/dev/null | grep -q -- '--dport 9443' && "+

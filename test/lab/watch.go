@@ -1,15 +1,18 @@
 package lab
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
@@ -138,6 +141,11 @@ func InSync(t testing.TB, stateDir string, in plan.Input) bool {
 		return false
 	}
 	in.Family, in.Rules = rules.IPv4, rs
+	// Docker's API names bridges as the binary's backend reads them (a
+	// dockerd that does not answer leaves the rules' word there too).
+	if api, err := docker.Bridges(context.Background(), docker.Client{Socket: docker.SocketFromEnv()}); err == nil {
+		in.DockerBridges = append(slices.Clone(in.DockerBridges), api...)
+	}
 	drift, _ := plan.Repair(in, d.Table("filter"))
 	return len(drift) == 0
 }
