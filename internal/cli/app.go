@@ -244,6 +244,27 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 	return e
 }
 
+// chooseFirewall is install's choice of a firewall to sit next to, for
+// --backend asked: firewalld when asked for or, with auto, when it runs
+// (not running when asked for is an error); plain iptables when asked for
+// or, with auto, when UFW is not enabled; else UFW. What we are installed
+// next to is installedFirewall's.
+func chooseFirewall(c *cli.Context, deps Deps, asked string) (plan.Firewall, error) {
+	running := false
+	if bus, err := deps.SystemBus(); err == nil {
+		running = firewalld.Running(bus)
+	}
+	switch {
+	case asked == "firewalld" && !running:
+		return plan.UFW, cli.Exit("firewalld is not running (start it, or install with --backend ufw or iptables)", ExitFailure)
+	case asked == "firewalld" || (asked == "auto" && running):
+		return plan.FirewallD, nil
+	case asked == "iptables" || (asked == "auto" && !ufw.Enabled(c.String("ufw-dir"))):
+		return plan.IPTables, nil
+	}
+	return plan.UFW, nil
+}
+
 // installed returns the engine for the firewall we are installed next to:
 // firewalld or plain iptables when our own file of that name is in the state
 // directory, else UFW.

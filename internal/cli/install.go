@@ -5,10 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/firewalld"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
 func installCommand(deps Deps) *cli.Command {
@@ -35,18 +32,9 @@ func installCommand(deps Deps) *cli.Command {
 			if _, err := (iptables.Tables{Runner: deps.Runner}).CheckNotMixed(c.Context); err != nil {
 				return err
 			}
-			running := false
-			if bus, err := deps.SystemBus(); err == nil {
-				running = firewalld.Running(bus)
-			}
-			fw := plan.UFW
-			switch {
-			case b == "firewalld" && !running:
-				return cli.Exit("firewalld is not running (start it, or install with --backend ufw or iptables)", ExitFailure)
-			case b == "firewalld" || (b == "auto" && running):
-				fw = plan.FirewallD
-			case b == "iptables" || (b == "auto" && !ufw.Enabled(c.String("ufw-dir"))):
-				fw = plan.IPTables
+			fw, err := chooseFirewall(c, deps, b)
+			if err != nil {
+				return err
 			}
 			if other, ok := installedFirewall(c); ok && other != fw {
 				return cli.Exit(fmt.Sprintf("installed with backend %s: run uninstall first to change to %s", other, fw), ExitFailure)
