@@ -25,14 +25,14 @@ var dockerChains = []string{"DOCKER", "DOCKER-FORWARD"}
 func Repair(in Input, live *rules.Table) (drift []string, input string) {
 	in.DockerBridges = union(in.DockerBridges, DockerBridges(live))
 	in.DeclareUFWForward = live.Chain(in.Family.UFWUserForward()) == nil
-	drift = rules.DiffChains(Filter(in), live, rules.OwnedChains...)
-	chainsDrift := len(drift) > 0
-	jumpDrift, _ := Jumps(in, live, chainsDrift)
+	want := Filter(in)
+	drift = rules.DiffChains(want, live, rules.OwnedChains...)
+	jumpDrift, jumps := Jumps(in, live, len(drift) > 0)
 	drift = append(drift, jumpDrift...)
 	if len(drift) == 0 {
 		return nil, ""
 	}
-	return drift, Restore(in, live, EditInPlace, chainsDrift)
+	return drift, restore(in, want, live, EditInPlace, jumps)
 }
 
 // How Restore writes our chains.
@@ -56,12 +56,18 @@ const (
 // see Jumps); "" when nothing changes. Next to UFW a route chain that is
 // not there yet is declared, and so every chain is refilled.
 func Restore(in Input, live *rules.Table, refill, forceJumps bool) string {
-	want := Filter(in)
-	s := strings.TrimSuffix(want.String(), "COMMIT\n")
-	if edit, ok := Edit(want, live, rules.OwnedChains...); ok && refill == EditInPlace && !(in.DeclareUFWForward && in.Firewall.Profile().RouteChain) {
-		s = "*filter\n" + strings.TrimSuffix(strings.TrimPrefix(edit, "*filter\n"), "COMMIT\n")
-	}
 	_, jumps := Jumps(in, live, forceJumps)
+	return restore(in, Filter(in), live, refill, jumps)
+}
+
+// restore is Restore with the plan (want) and the jumps' lines made.
+func restore(in Input, want, live *rules.Table, refill bool, jumps []string) string {
+	s := strings.TrimSuffix(want.String(), "COMMIT\n")
+	if refill == EditInPlace && !(in.DeclareUFWForward && in.Firewall.Profile().RouteChain) {
+		if edit, ok := Edit(want, live, rules.OwnedChains...); ok {
+			s = "*filter\n" + strings.TrimSuffix(strings.TrimPrefix(edit, "*filter\n"), "COMMIT\n")
+		}
+	}
 	for _, j := range jumps {
 		s += j + "\n"
 	}
