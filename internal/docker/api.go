@@ -103,7 +103,10 @@ func (c Client) Networks(ctx context.Context) ([]Network, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	hc := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	// One connection a request, closed after it: the watcher asks on every
+	// pass, and a transport per call keeping its idle connection would leak
+	// a descriptor and two goroutines each time.
+	hc := http.Client{Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", c.Socket)
 	}}}

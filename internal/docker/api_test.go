@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -62,5 +63,49 @@ func TestFake(t *testing.T) {
 	got, err := Bridges(context.Background(), Fake{Nets: []Network{{Name: "n", ID: "abcdefabcdefabcd", Driver: "bridge"}}})
 	if err != nil || !slices.Equal(got, []string{"br-abcdefabcdef"}) {
 		t.Errorf("%v %v", got, err)
+	}
+}
+
+// Each request's connection is closed after it: a watcher that asks on
+// every pass must not keep one open per pass.
+func TestClientLeavesNoConnectionOpen(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	open := 0
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`[]`)) }),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch s {
+			case http.StateNew:
+				open++
+			case http.StateClosed, http.StateHijacked:
+				open--
+			}
+		},
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	for i := 0; i < 20; i++ {
+		if _, err := (Client{Socket: sock}).Networks(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; ; i++ {
+		mu.Lock()
+		n := open
+		mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("%d connections still open after 20 requests", n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
