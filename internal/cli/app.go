@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/urfave/cli/v2"
@@ -105,6 +106,8 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	if deps.IPv6Missing == nil {
 		deps.IPv6Missing = discover.IPv6Missing
 	}
+	// Asked by the backend, the NAT reader, status and doctor: once.
+	deps.IPv6Missing = sync.OnceValue(deps.IPv6Missing)
 	if deps.Uplinks == nil {
 		deps.Uplinks = discover.Netlink{}.Uplinks
 	}

@@ -43,11 +43,11 @@ func (s Store) JournalPath() string { return filepath.Join(s.Dir, JournalDir) }
 // the rule set before it first (prev, "before the journal"), so that the
 // policy from before the first change stays recoverable.
 func (s Store) Journal(prev, rs rules.Ruleset, what string, at time.Time) error {
-	entries, err := s.History()
+	before, err := s.journalNames()
 	if err != nil {
 		return err
 	}
-	if len(entries) == 0 && len(prev) > 0 {
+	if len(before) == 0 && len(prev) > 0 {
 		if err := s.journalOne(prev, "the rules before the journal", at.Add(-time.Nanosecond)); err != nil {
 			return err
 		}
