@@ -125,15 +125,13 @@ func (b *Backend) dockerBridges(ctx context.Context, lives []*rules.Table, modes
 			out = append(out, api...)
 		}
 	}
-	if b.DockerNFTChains == nil || !modes[rules.IPv4] && !modes[rules.IPv6] {
-		slices.Sort(out)
-		return slices.Compact(out), nil
+	if b.DockerNFTChains != nil && (modes[rules.IPv4] || modes[rules.IPv6]) {
+		chains, err := b.DockerNFTChains()
+		if err != nil {
+			return nil, fmt.Errorf("reading Docker's nftables chains: %w", err)
+		}
+		out = append(out, plan.DockerNFTBridges(chains)...)
 	}
-	chains, err := b.DockerNFTChains()
-	if err != nil {
-		return nil, fmt.Errorf("reading Docker's nftables chains: %w", err)
-	}
-	out = append(out, plan.DockerNFTBridges(chains)...)
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
