@@ -125,8 +125,14 @@ func (w *Watcher) Kill(t testing.TB) {
 }
 
 // InSync reports whether the live IPv4 filter table holds what the rules in
-// stateDir render for in (its Rules are read from stateDir), jumps included.
+// stateDir render for in (its Rules are read from stateDir), jumps included,
+// Docker's API asked too.
 func InSync(t testing.TB, stateDir string, in plan.Input) bool {
+	t.Helper()
+	return inSync(t, stateDir, withDockerAPI(in))
+}
+
+func inSync(t testing.TB, stateDir string, in plan.Input) bool {
 	t.Helper()
 	rs, err := state.Store{Dir: stateDir}.Load()
 	if err != nil {
@@ -141,20 +147,27 @@ func InSync(t testing.TB, stateDir string, in plan.Input) bool {
 		return false
 	}
 	in.Family, in.Rules = rules.IPv4, rs
-	// Docker's API names bridges as the binary's backend reads them (a
-	// dockerd that does not answer leaves the rules' word there too).
+	drift, _ := plan.Repair(in, d.Table("filter"))
+	return len(drift) == 0
+}
+
+// withDockerAPI adds the bridges Docker's API names to in, as the binary's
+// backend reads them (a dockerd that does not answer leaves the rules'
+// word there too).
+func withDockerAPI(in plan.Input) plan.Input {
 	if api, err := docker.Bridges(context.Background(), docker.Client{Socket: docker.SocketFromEnv()}); err == nil {
 		in.DockerBridges = append(slices.Clone(in.DockerBridges), api...)
 	}
-	drift, _ := plan.Repair(in, d.Table("filter"))
-	return len(drift) == 0
+	return in
 }
 
 // WaitInSync polls InSync every 2 ms and returns how long it took from
 // start to hold; after 10 s it fails the test.
 func WaitInSync(t testing.TB, stateDir string, in plan.Input, start time.Time) time.Duration {
 	t.Helper()
-	for !InSync(t, stateDir, in) {
+	// One question to Docker's API per wait, not one per 2 ms poll.
+	in = withDockerAPI(in)
+	for !inSync(t, stateDir, in) {
 		if time.Since(start) > 10*time.Second {
 			out, _ := Sh("iptables-save -t filter")
 			t.Fatalf("not repaired after 10s:\n%s", out)
