@@ -38,9 +38,16 @@ func (n *fakeNet) lastApply(f rules.Family) string {
 }
 
 func (n *fakeNet) Restore(_ context.Context, f rules.Family, input string, test bool) error {
+	live, _ := n.Save(context.Background(), f, "filter")
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if _, err := rules.ParseSave(input); err != nil {
+	// A test validates a whole file (its own tables); an apply meets the
+	// live table.
+	check := func() error { _, err := rules.ParseSave(input); return err }
+	if !test {
+		check = func() error { _, err := rules.Apply(live, input); return err }
+	}
+	if err := check(); err != nil {
 		return err
 	}
 	if n.failOn != nil && n.failOn(f, input, test) {
@@ -234,7 +241,8 @@ func TestUpdateEditsLiveChainsInPlace(t *testing.T) {
 	old := rules.Ruleset{{Action: rules.Allow, Ports: rules.Ports{First: 80, Last: 80}}}
 	n := &fakeNet{live: func(f rules.Family) *rules.Table {
 		t := plan.Filter(plan.Input{Family: f, Rules: old})
-		t.Chains = append(t.Chains, &rules.Chain{Name: f.UFWUserForward(), Policy: "-"})
+		t.Chains = append(t.Chains, &rules.Chain{Name: f.UFWUserForward(), Policy: "-"},
+			&rules.Chain{Name: rules.ChainDockerUser, Policy: "-", Rules: []string{"-j " + rules.ChainUser}})
 		return t
 	}}
 	b := newBackend(t, n)
@@ -286,7 +294,7 @@ func TestDockerNFTBridgesCovered(t *testing.T) {
 		t.Errorf("Docker's bridges %v", c.DockerBridges)
 	}
 	for _, fc := range c.Files {
-		if fc.Family == rules.IPv4 && !strings.Contains(fc.New, "-A DOCKER-USER -o nftmail -j "+rules.ChainForward) {
+		if fc.Family == rules.IPv4 && !strings.Contains(fc.New, "-A "+rules.ChainUser+" -o nftmail -j "+rules.ChainForward) {
 			t.Errorf("the block does not cover nftmail:\n%s", fc.New)
 		}
 	}

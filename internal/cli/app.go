@@ -76,6 +76,9 @@ type Deps struct {
 	// DefaultStateDir is --state-dir's default (state.DefaultDir by
 	// default), where the package installs.
 	DefaultStateDir string
+	// SetElements writes the elements of our address sets
+	// (nft.NetlinkElements by default).
+	SetElements nft.SetElements
 }
 
 func usagef(format string, args ...any) error {
@@ -122,6 +125,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.SystemBus == nil {
 		deps.SystemBus = func() (firewalld.Bus, error) { return dbus.SystemBus() }
+	}
+	if deps.SetElements == nil {
+		deps.SetElements = nft.NetlinkElements{}
 	}
 	app := newApp(stdout, stderr, deps)
 	app.Metadata = map[string]any{defaultStateDir: deps.DefaultStateDir, explicitStateDir: slices.ContainsFunc(args, func(a string) bool {
@@ -186,7 +192,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 			installCommand(deps), uninstallCommand(deps),
 			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), ruleCommand(deps, rules.Bridge), deleteCommand(deps),
 			listCommand(deps), statusCommand(deps), syncCommand(deps), watchCommand(deps), doctorCommand(deps),
-			explainCommand(deps), historyCommand(deps), restoreCommand(deps),
+			explainCommand(deps), historyCommand(deps), restoreCommand(deps), setCommand(deps),
 		},
 	}
 	for _, cmd := range app.Commands {
@@ -222,6 +228,7 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 			DockerAPI:       deps.Docker,
 		},
 		Guard: nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}},
+		Sets:  nft.Sets{Runner: deps.Runner, Elements: deps.SetElements},
 		NAT: nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables, Uplinks: deps.Uplinks,
 			Families: readable(deps)},
 		LockPath: c.String("lock"),

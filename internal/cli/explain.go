@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -85,11 +86,18 @@ func explainCommand(deps Deps) *cli.Command {
 			// Docker's facts included.
 			docker := plan.DockerBridges(dump.Table("filter"))
 			env := explain.Env{Save: dump, Guard: guard != "", Local: local}
+			if env.Sets, err = setsView(c, deps, rs); err != nil {
+				return err
+			}
 			for _, b := range links {
 				eb := explain.Bridge{Name: b.Name, Prefixes: b.Addrs}
 				env.Bridges = append(env.Bridges, eb)
-				if plan.RoleOf(rs.Bridges(), docker, b.Name) == plan.RoleContainers {
+				role := plan.RoleOf(rs.Bridges(), docker, b.Name)
+				if role == plan.RoleContainers {
 					env.GuardBridges = append(env.GuardBridges, b.Name)
+				}
+				if env.Sets != nil && (role == plan.RoleContainers || role == plan.RoleGuests) {
+					env.Sets.Bridges = append(env.Sets.Bridges, b.Name)
 				}
 			}
 			res := explain.Explain(env, explain.Packet{Src: src, Dst: dst.Addr(), Proto: proto, DPort: int(dst.Port())})
@@ -111,4 +119,32 @@ func explainCommand(deps Deps) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// setsView is what our live sets table decides, for explain: nil when the
+// table is not there. The members are the state's, less what expired.
+func setsView(c *cli.Context, deps Deps, rs rules.Ruleset) (*explain.Sets, error) {
+	cur, err := (nft.Sets{Runner: deps.Runner}).Current(c.Context)
+	if err != nil || cur == "" {
+		return nil, err
+	}
+	v := &explain.Sets{Members: map[string][]netip.Prefix{}}
+	store := installed(c, deps).Store
+	now := time.Now()
+	for _, r := range rs {
+		if r.Set == "" {
+			continue
+		}
+		v.Rules = append(v.Rules, r)
+		entries, _, err := store.LoadSet(r.Set)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if e.Expires.IsZero() || e.Expires.After(now) {
+				v.Members[r.Set] = append(v.Members[r.Set], e.Prefix)
+			}
+		}
+	}
+	return v, nil
 }

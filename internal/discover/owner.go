@@ -19,6 +19,8 @@ const (
 	OwnerUFW         = "ufw"
 	OwnerFirewalld   = "firewalld"
 	OwnerIPTablesNFT = "iptables-nft"
+	OwnerFail2ban    = "fail2ban"
+	OwnerCrowdSec    = "crowdsec"
 	OwnerUs          = "ufw-docker-bridge"
 	OwnerUnknown     = "unknown"
 )
@@ -97,7 +99,7 @@ func OwnerOfRule(r string) string {
 	target := rules.Arg(w, "-j")
 	switch {
 	case target == rules.ChainDockerUser:
-		return OwnerUs + " (DOCKER-USER)"
+		return OwnerDocker + " (DOCKER-USER)"
 	case strings.HasPrefix(target, "DOCKER"):
 		return OwnerDocker
 	case strings.HasPrefix(target, "LIBVIRT"):
@@ -108,6 +110,10 @@ func OwnerOfRule(r string) string {
 		return OwnerUFW
 	case strings.HasPrefix(target, "NETAVARK"), strings.HasPrefix(target, "CNI"):
 		return OwnerPodman
+	case strings.HasPrefix(target, "f2b-"):
+		return OwnerFail2ban // its iptables actions' chains
+	case strings.HasPrefix(target, "CROWDSEC"), strings.HasPrefix(rules.Arg(w, "--match-set"), "crowdsec"):
+		return OwnerCrowdSec // its bouncer's chain and ipsets
 	}
 	for _, flag := range []string{"-i", "-o"} {
 		name := strings.TrimSuffix(rules.Arg(w, flag), "+")

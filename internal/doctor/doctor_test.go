@@ -368,7 +368,7 @@ func TestBootLoaders(t *testing.T) {
 		fixes = append(fixes, f.Fix)
 	}
 	want := "add to /etc/ferm/ferm.conf: domain (ip ip6) table filter chain (DOCKER DOCKER-ISOLATION-STAGE-1 DOCKER-ISOLATION-STAGE-2 DOCKER-USER " +
-		"ufw-docker-bridge-forward ufw-docker-bridge-guests ufw-docker-bridge-input) @preserve;"
+		"ufw-docker-bridge-forward ufw-docker-bridge-guests ufw-docker-bridge-input ufw-docker-bridge-user) @preserve;"
 	if !strings.Contains(strings.Join(fixes, "\n"), want) || !strings.Contains(strings.Join(fixes, "\n"), "chain (FORWARD) @preserve;") {
 		t.Errorf("fixes:\n%s\nwant among them:\n%s", strings.Join(fixes, "\n"), want)
 	}
@@ -444,5 +444,25 @@ func TestContainerBridgeInZone(t *testing.T) {
 	}
 	if len(got) != 1 || !strings.Contains(got[0], "docker0") || !strings.Contains(got[0], "zone public") {
 		t.Errorf("findings %v", got)
+	}
+}
+
+// Other tools' rules above our jump: a fail2ban chain that rejects and
+// returns is no bypass; CrowdSec's DROP neither; an ACCEPT, or a chain that
+// accepts, is named with its owner.
+func TestDockerUserBypass(t *testing.T) {
+	h := installed(t)
+	filter := h.Saves[rules.IPv4].Table("filter")
+	user := filter.Chain(rules.ChainDockerUser)
+	filter.Chains = append(filter.Chains,
+		&rules.Chain{Name: "f2b-nginx", Policy: "-", Rules: []string{"-s 198.51.100.7/32 -j REJECT --reject-with icmp-port-unreachable", "-j RETURN"}},
+		&rules.Chain{Name: "office", Policy: "-", Rules: []string{"-s 10.8.0.0/16 -j ACCEPT"}})
+	user.Rules = append([]string{"-j f2b-nginx", "-m set --match-set crowdsec-blacklists-0 src -j DROP", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"}, user.Rules...)
+	only(t, Check(h), nil...)
+	user.Rules = append([]string{"-j office", "-s 192.0.2.0/24 -j RETURN"}, user.Rules...)
+	fs := Check(h)
+	only(t, fs, "docker-user-bypass")
+	if len(fs) == 1 && (len(fs[0].Evidence) != 2 || !strings.Contains(fs[0].Evidence[0], "-j office")) {
+		t.Errorf("evidence %v", fs[0].Evidence)
 	}
 }

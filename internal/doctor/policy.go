@@ -3,6 +3,7 @@ package doctor
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
@@ -63,6 +64,54 @@ func checkDockerUser(h Host) []Finding {
 		}
 	}
 	return out
+}
+
+// checkDockerUserBypass: a rule of another tool (or an admin) in DOCKER-USER
+// above our jump that accepts, or returns to FORWARD, connections our
+// policy never sees. The guard drops NEW ones into container bridges (they
+// carry no mark of ours), so it opens nothing; what it meant to let through
+// does not get through either.
+func checkDockerUserBypass(h Host) []Finding {
+	var out []Finding
+	for _, f := range rules.Families {
+		t := filter(h, f)
+		pos := rules.JumpPosition(t, rules.ChainDockerUser, rules.ChainUser)
+		if t == nil || !h.Installed[f] || pos < 2 {
+			continue
+		}
+		var evidence []string
+		for _, r := range t.Chain(rules.ChainDockerUser).Rules[:pos-1] {
+			if lets(t, r, 0) {
+				evidence = append(evidence, "-A DOCKER-USER "+r+"   (owner: "+discover.OwnerOfRule(r)+")")
+			}
+		}
+		if len(evidence) > 0 {
+			out = append(out, Finding{ID: "docker-user-bypass", Severity: Warning,
+				Summary: fmt.Sprintf("%s: DOCKER-USER lets connections by before our jump (rule %d): the guard drops the NEW ones into containers, "+
+					"so they stay closed rather than follow the host's rules", f, pos),
+				Evidence: evidence,
+				Fix:      "delete those rules and say it with `ufw-docker-bridge allow` (or let the tool insert below our jump)"})
+		}
+	}
+	return out
+}
+
+// lets reports whether rule r of table t, or a chain it jumps to, accepts
+// connections, or returns them out of DOCKER-USER, before our policy sees
+// them. Established traffic alone is no bypass.
+func lets(t *rules.Table, r string, depth int) bool {
+	if strings.Contains(r, "--ctstate RELATED,ESTABLISHED") && !strings.Contains(r, "NEW") {
+		return false
+	}
+	switch target := rules.Arg(rules.Words(r), "-j"); {
+	case target == "ACCEPT":
+		return true
+	case target == "RETURN":
+		return depth == 0 // a RETURN in a chain it jumps to comes back here
+	case depth < 4 && t.Chain(target) != nil && !slices.Contains(rules.OwnedChains, target):
+		return slices.ContainsFunc(t.Chain(target).Rules, func(x string) bool { return lets(t, x, depth+1) })
+	}
+	return false
 }
 
 // drift lists how our live rules of family f differ from what the rules

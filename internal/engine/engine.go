@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ type Engine struct {
 	Backend *backend.Backend
 	Guard   Guard
 	NAT     NAT
+	Sets    Sets
 	// Zones is firewalld's configuration of ours (nil next to UFW).
 	Zones    Zones
 	LockPath string
@@ -54,6 +56,18 @@ type Guard interface {
 	Remove(ctx context.Context) error
 	// Current returns the version of the live guard, "" when there is none.
 	Current(ctx context.Context) (string, error)
+}
+
+// Sets is our nftables table of address sets and the chains that use them
+// (nft.Sets).
+type Sets interface {
+	// Ensure brings it to what the rules and the state's sets need (no
+	// table when there is no set) and reports whether it changed it.
+	Ensure(ctx context.Context, rs rules.Ruleset, names, dockerBridges []string, load func(string) ([]rules.SetEntry, error)) (bool, error)
+	// Change makes one set hold after instead of before.
+	Change(name string, before, after []rules.SetEntry) error
+	// Remove deletes the table; a missing one is not an error.
+	Remove(ctx context.Context) error
 }
 
 // NAT is the nftables table that masquerades guest subnets no one else
@@ -153,6 +167,11 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 	if err != nil {
 		return err
 	}
+	if !dryRun {
+		if err := e.newSets(rs); err != nil {
+			return err
+		}
+	}
 	bridges := bridgesChanged(mode, old, rs)
 	// A reload of ours makes the bridges Docker had before it Docker's for
 	// this command (settle); the next command reads them afresh.
@@ -169,6 +188,15 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 	if dryRun {
 		return e.printDryRun(ctx, change, mode, old, rs, stateChanged)
 	}
+	// The sets table before our chains: they drop what it has not marked.
+	setsChanged := mode == backend.Install || bridges || !slices.Equal(plan.SetNames(old), plan.SetNames(rs)) || setRules(old) != setRules(rs)
+	undoBefore := undoZones // what was done before the commit
+	if mode != backend.Remove && len(change.Families) > 0 && setsChanged {
+		if err := e.ensureSets(ctx, rs, change.DockerBridges); err != nil {
+			return errors.Join(err, undoZones())
+		}
+		undoBefore = func() error { return errors.Join(e.ensureSets(ctx, old, change.DockerBridges), undoZones()) }
+	}
 	undo, err := e.Backend.Commit(ctx, change)
 	// Another writer may change the live rules between our read and our
 	// restore (firewalld's reload and Docker's re-application after it, a
@@ -182,7 +210,7 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 		undo, err = e.Backend.Commit(ctx, change)
 	}
 	if err != nil {
-		return errors.Join(err, undoZones())
+		return errors.Join(err, undoBefore())
 	}
 	if mode == backend.Install {
 		for _, f := range rules.Families {
@@ -192,7 +220,7 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 		}
 	}
 	undoCommit := undo
-	undo = func() error { return errors.Join(undoCommit(), undoZones()) }
+	undo = func() error { return errors.Join(undoCommit(), undoBefore()) }
 	switch {
 	case mode == backend.Install || bridges && len(change.Families) > 0:
 		// A bridge rule changes the guard too (an excluded bridge is left
@@ -217,7 +245,7 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 				return errors.Join(err, undo())
 			}
 		}
-		if err := errors.Join(e.Guard.Remove(ctx), e.NAT.Remove(ctx)); err != nil {
+		if err := errors.Join(e.Guard.Remove(ctx), e.NAT.Remove(ctx), e.Sets.Remove(ctx)); err != nil {
 			return errors.Join(err, e.restoreTables(ctx, rs, change.DockerBridges), e.restoreZones(rs), undo())
 		}
 	}
@@ -318,6 +346,68 @@ func (e *Engine) load(strict bool) (rules.Ruleset, error) {
 			"(nothing was applied; put the file back, or run uninstall)", e.Store.RulesPath(), e.Store.RecordPath()))
 	}
 	return rs, nil
+}
+
+// setNames are the sets of the state and those rs names, sorted, each once.
+func (e *Engine) setNames(rs rules.Ruleset) ([]string, error) {
+	names, err := e.Store.SetNames()
+	if err != nil {
+		return nil, err
+	}
+	names = append(names, plan.SetNames(rs)...)
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// loadSet reads a set of the state; one that is not there is empty.
+func (e *Engine) loadSet(name string) ([]rules.SetEntry, error) {
+	entries, _, err := e.Store.LoadSet(name)
+	return entries, err
+}
+
+// ensureSets brings the sets table to what rs and the state's sets need.
+func (e *Engine) ensureSets(ctx context.Context, rs rules.Ruleset, dockerBridges []string) error {
+	_, err := e.syncSets(ctx, rs, dockerBridges)
+	return err
+}
+
+// syncSets is ensureSets that says whether it changed the table.
+func (e *Engine) syncSets(ctx context.Context, rs rules.Ruleset, dockerBridges []string) (bool, error) {
+	names, err := e.setNames(rs)
+	if err != nil {
+		return false, err
+	}
+	return e.Sets.Ensure(ctx, rs, names, dockerBridges, e.loadSet)
+}
+
+// newSets gives every set rs names that the state lacks an empty file, and
+// says so: a rule may name a set before it is filled (fail2ban's action
+// does so when it starts).
+func (e *Engine) newSets(rs rules.Ruleset) error {
+	for _, name := range plan.SetNames(rs) {
+		if _, ok, err := e.Store.LoadSet(name); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := e.Store.SaveSet(name, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Out, "set %s is new and empty: fill it with `ufw-docker-bridge set add|load %s`\n", name, name)
+	}
+	return nil
+}
+
+// setRules is the text of the rules of rs that name a set.
+func setRules(rs rules.Ruleset) string {
+	var b strings.Builder
+	for _, r := range rs {
+		if r.Set != "" {
+			b.WriteString(r.String() + "\n")
+		}
+	}
+	return b.String()
 }
 
 // restoreTables puts the guard (with its sets) and the NAT table back for
@@ -450,10 +540,10 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		}
 	}
 	var files, nat []string
-	var changed bool
-	var fileErr, guardErr, natErr error
+	var changed, setsChanged bool
+	var fileErr, guardErr, natErr, setsErr error
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	// One look at Docker's firewall mode serves the files and the rules.
 	modes := e.Backend.DockerModes()
 	// The first pass of a process (a sync command, the watcher's start) has
@@ -477,6 +567,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		}
 	}()
 	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
+	go func() { defer wg.Done(); setsChanged, setsErr = e.syncSets(ctx, rs, bridges) }()
 	repaired, seen, err := e.Backend.Repair(ctx, rs, modes)
 	wg.Wait()
 	// rebuilt says the guard was made again for new bridges (its sets empty).
@@ -488,6 +579,10 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		if guardErr == nil {
 			rebuilt, guardErr = e.Guard.Ensure(ctx, rs.Bridges(), seen.Bridges)
 			changed = changed || rebuilt
+		}
+		if setsErr == nil {
+			again, err := e.syncSets(ctx, rs, seen.Bridges)
+			setsChanged, setsErr = setsChanged || again, err
 		}
 	}
 	docker := seen.Docker
@@ -507,6 +602,9 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	if changed {
 		repaired = append(repaired, "guard: nftables table inet "+rules.GuardTable+" missing or changed")
 	}
+	if setsChanged {
+		repaired = append(repaired, "sets: nftables table inet "+rules.SetsTable+" missing or changed")
+	}
 	// A firewalld that is not running cannot be repaired, and what it
 	// loads at its start is checked by the pass its start triggers: the
 	// pass repaired what it owns, and says what it could not reach.
@@ -515,7 +613,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		fmt.Fprintln(e.Out, "not reached:", zoneErr)
 		zoneErr = nil
 	}
-	return repaired, errors.Join(zoneErr, err, fileErr, guardErr, natErr)
+	return repaired, errors.Join(zoneErr, err, fileErr, guardErr, natErr, setsErr)
 }
 
 // dockerBridges reads Docker's bridges from the live rules; a failed read

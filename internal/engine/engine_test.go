@@ -79,6 +79,53 @@ func (g *guard) Published(context.Context, bool) error   { return nil }
 func (g *guard) Remove(context.Context) error            { return nil }
 func (g *guard) Current(context.Context) (string, error) { return "", nil }
 
+// sets is the fake sets table: what Ensure last made of it, the members
+// Change and Ensure wrote, and whether our chains asked for its mark
+// before it was there.
+type sets struct {
+	mu        sync.Mutex
+	names     []string
+	members   map[string][]rules.SetEntry
+	changeErr error
+}
+
+func (s *sets) Ensure(_ context.Context, rs rules.Ruleset, names, _ []string, load func(string) ([]rules.SetEntry, error)) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.members == nil {
+		s.members = map[string][]rules.SetEntry{}
+	}
+	for _, n := range names {
+		if _, ok := s.members[n]; !ok {
+			e, err := load(n)
+			if err != nil {
+				return false, err
+			}
+			s.members[n] = e
+		}
+	}
+	for n := range s.members {
+		if !slices.Contains(names, n) {
+			delete(s.members, n)
+		}
+	}
+	changed := strings.Join(names, ",") != strings.Join(s.names, ",")
+	s.names = names
+	return changed, nil
+}
+
+func (s *sets) Change(name string, _, after []rules.SetEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changeErr != nil {
+		return s.changeErr
+	}
+	s.members[name] = after
+	return nil
+}
+
+func (s *sets) Remove(context.Context) error { s.names, s.members = nil, nil; return nil }
+
 type nat struct{}
 
 func (nat) Ensure(context.Context, rules.Bridges) ([]string, error) { return nil, nil }
@@ -103,7 +150,7 @@ func newEngine(t *testing.T, k *kernel, g *guard) (*Engine, *bytes.Buffer) {
 	}
 	store := state.Store{Dir: filepath.Join(dir, "state")}
 	var out bytes.Buffer
-	return &Engine{Store: store, Guard: g, NAT: nat{}, LockPath: filepath.Join(dir, "lock"), Out: &out,
+	return &Engine{Store: store, Guard: g, NAT: nat{}, Sets: &sets{}, LockPath: filepath.Join(dir, "lock"), Out: &out,
 		Backend: &backend.Backend{Dir: ufwDir, Net: k, BackupDir: store.BackupDir(), Source: store.RulesPath()}}, &out
 }
 
@@ -242,10 +289,10 @@ func TestSyncFollowsDockersBridges(t *testing.T) {
 		t.Fatalf("a sync after Docker named mailnet: %q, %v", repaired, err)
 	}
 	for _, f := range rules.Families {
-		if c := k.live[f].Chain(rules.ChainDockerUser); c == nil || !slices.Contains(c.Rules, "-o mailnet -j "+rules.ChainForward) {
-			t.Errorf("%s: DOCKER-USER does not send mailnet to our policy: %v", f, c)
+		if c := k.live[f].Chain(rules.ChainUser); c == nil || !slices.Contains(c.Rules, "-o mailnet -j "+rules.ChainForward) {
+			t.Errorf("%s: our chain does not send mailnet to our policy: %v", f, c)
 		}
-		if got := read(t, e.Backend.Path(f)); !strings.Contains(got, "-A DOCKER-USER -o mailnet -j "+rules.ChainForward) {
+		if got := read(t, e.Backend.Path(f)); !strings.Contains(got, "-A "+rules.ChainUser+" -o mailnet -j "+rules.ChainForward) {
 			t.Errorf("%s: the block was not rendered again for mailnet", e.Backend.Path(f))
 		}
 	}

@@ -38,6 +38,8 @@ type Env struct {
 	Guard bool
 	// GuardBridges are the interface patterns the guard watches.
 	GuardBridges []string
+	// Sets is our sets table, nil when it is not in place.
+	Sets *Sets
 }
 
 // Step is one rule that matched on the way, or a chain's policy.
@@ -111,7 +113,9 @@ func Explain(env Env, pkt Packet) Result {
 	}
 	w.table = "filter"
 	verdict, by := "ACCEPT", Step{Table: "filter", Chain: chain, Rule: "ACCEPT"}
-	if filter != nil && filter.Chain(chain) != nil {
+	if step, dropped := w.sets(chain); dropped {
+		verdict, by = "DROP", step
+	} else if filter != nil && filter.Chain(chain) != nil {
 		verdict, by = w.walk(filter, chain, 0)
 	}
 	if verdict == "ACCEPT" && chain == "FORWARD" && env.Guard && w.guarded() && w.mark&guardMark == 0 {
@@ -238,10 +242,4 @@ func (w *walker) applyDNAT(args []string) {
 
 // guardMark is rules.GuardMark as a number: the mark our policy's chains
 // set and the guard checks.
-var guardMark = func() uint32 {
-	m, err := strconv.ParseUint(rules.GuardMark, 0, 32)
-	if err != nil {
-		panic("rules.GuardMark is not a number: " + rules.GuardMark)
-	}
-	return uint32(m)
-}()
+var guardMark = markOf(rules.GuardMark)

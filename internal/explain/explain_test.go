@@ -114,14 +114,12 @@ func TestExplainSwarmIngress(t *testing.T) {
 			}
 			rs = append(rs, x)
 		}
-		want := plan.Filter(plan.Input{Family: rules.IPv4, Rules: rs, DockerBridges: plan.DockerBridges(filter)})
-		for _, name := range rules.OwnedChains {
-			if c := filter.Chain(name); c != nil {
-				c.Rules = want.Chain(name).Rules
-			} else {
-				filter.Chains = append(filter.Chains, want.Chain(name))
-			}
+		in := plan.Input{Family: rules.IPv4, Rules: rs, DockerBridges: plan.DockerBridges(filter)}
+		after, err := rules.Apply(filter, plan.Restore(in, filter, plan.Refill, plan.KeepJumps))
+		if err != nil {
+			t.Fatal(err)
 		}
+		*filter = *after
 	}
 	e.Guard = true
 	install()

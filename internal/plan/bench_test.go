@@ -49,7 +49,7 @@ func BenchmarkEdit10k(b *testing.B) {
 	want := Filter(Input{Family: rules.IPv4, Rules: append(rs[:5000:5000], append(rules.Ruleset{r}, rs[5000:]...)...)})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, ok := Edit(want, live, rules.ChainDockerUser, rules.ChainForward); !ok {
+		if _, ok := Edit(want, live, rules.ChainUser, rules.ChainForward); !ok {
 			b.Fatal("no edit")
 		}
 	}

@@ -89,7 +89,7 @@ func TestRoles(t *testing.T) {
 // an excluded br-lan returns first.
 func TestNamedBridgesRender(t *testing.T) {
 	rs := mustRules(t, "bridge br-lan exclude", "bridge br-vms include", "allow 8080")
-	user := Filter(Input{Family: rules.IPv4, Rules: rs, DockerBridges: []string{"docker0", "mailnet"}}).Chain(rules.ChainDockerUser).Rules
+	user := Filter(Input{Family: rules.IPv4, Rules: rs, DockerBridges: []string{"docker0", "mailnet"}}).Chain(rules.ChainUser).Rules
 	pos := func(rule string) int {
 		i := slices.Index(user, rule)
 		if i < 0 {

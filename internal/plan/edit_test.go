@@ -54,14 +54,14 @@ func TestEditIsSmallForOneAllow(t *testing.T) {
 	live := Filter(in)
 	r, _ := rules.Parse([]string{"allow", "8080"})
 	in.Rules = append(append(rules.Ruleset{}, rs[:500]...), append(rules.Ruleset{r}, rs[500:]...)...)
-	input, ok := Edit(Filter(in), live, rules.ChainDockerUser, rules.ChainForward)
+	input, ok := Edit(Filter(in), live, rules.ChainUser, rules.ChainForward)
 	if !ok || strings.Count(input, "\n") != 4 || strings.Count(input, "-I "+rules.ChainForward) != 2 {
 		t.Errorf("allow 8080 into 1,000 rules: want two inserts, got\n%s", input)
 	}
-	if input, ok := Edit(live, live, rules.ChainDockerUser, rules.ChainForward); !ok || input != "" {
+	if input, ok := Edit(live, live, rules.ChainUser, rules.ChainForward); !ok || input != "" {
 		t.Errorf("equal chains: got %q, %v", input, ok)
 	}
-	if _, ok := Edit(live, chainOf(rules.ChainDockerUser), rules.ChainDockerUser, rules.ChainForward); ok {
+	if _, ok := Edit(live, chainOf(rules.ChainUser), rules.ChainUser, rules.ChainForward); ok {
 		t.Error("a chain missing live must need a full restore")
 	}
 }
@@ -69,11 +69,11 @@ func TestEditIsSmallForOneAllow(t *testing.T) {
 func TestEditGivesWayToARefillWhenLarge(t *testing.T) {
 	live := Filter(Input{Family: rules.IPv4})
 	want := Filter(Input{Family: rules.IPv4, Rules: manyRules(MaxEditLines / 2)})
-	if _, ok := Edit(want, live, rules.ChainDockerUser, rules.ChainForward); !ok {
+	if _, ok := Edit(want, live, rules.ChainUser, rules.ChainForward); !ok {
 		t.Errorf("%d inserts refused", MaxEditLines/2)
 	}
 	want = Filter(Input{Family: rules.IPv4, Rules: manyRules(MaxEditLines + 1)})
-	if _, ok := Edit(want, live, rules.ChainDockerUser, rules.ChainForward); ok {
+	if _, ok := Edit(want, live, rules.ChainUser, rules.ChainForward); ok {
 		t.Errorf("%d inserts accepted: a refill is cheaper", MaxEditLines+1)
 	}
 }

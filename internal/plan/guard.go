@@ -36,7 +36,7 @@ func Guard(br rules.Bridges, dockerBridges []string) (script, comment string) {
 		"Bridges":   nftNames(ro.containers),
 		"Excluded":  nftNames(ro.excluded),
 		"Early":     nftNames(ro.early),
-		"Mark":      fmt.Sprintf("0x%08s", strings.TrimPrefix(rules.GuardMark, "0x")),
+		"Mark":      nftMark(rules.GuardMark),
 		"LogPrefix": rules.GuardLogPrefix,
 	})
 	if err != nil {

@@ -57,7 +57,7 @@ const logLimit = "3/min"
 // Filter returns the filter-table chains we own in family in.Family, in the
 // canonical form iptables-save prints, so live and desired compare as text.
 func Filter(in Input) *rules.Table {
-	user := &rules.Chain{Name: rules.ChainDockerUser, Policy: "-", Declared: true}
+	user := &rules.Chain{Name: rules.ChainUser, Policy: "-", Declared: true}
 	fwd := &rules.Chain{Name: rules.ChainForward, Policy: "-", Declared: true}
 	guests := &rules.Chain{Name: rules.ChainGuests, Policy: "-", Declared: true}
 	input := &rules.Chain{Name: rules.ChainInput, Policy: "-", Declared: true}
@@ -133,6 +133,13 @@ func Filter(in Input) *rules.Table {
 	user.Rules = append(user.Rules, "-j RETURN")
 
 	fwd.Rules = append(fwd.Rules, fmt.Sprintf("-j MARK --set-xmark %s/%s", rules.GuardMark, rules.GuardMark))
+	// A rule that names a set is decided in our sets table, which marks
+	// what it saw: without that mark (the table is gone) nothing gets in.
+	var consulted []string
+	if len(SetNames(in.Rules)) > 0 {
+		consulted = []string{fmt.Sprintf("-m mark ! --mark %s/%s -j DROP", rules.SetsMark, rules.SetsMark)}
+	}
+	fwd.Rules = append(fwd.Rules, consulted...)
 	fwd.Rules = append(fwd.Rules, denies(in)...)
 	fwd.Rules = append(fwd.Rules, route...)
 	for _, r := range in.Rules.Of(rules.Allow) {
@@ -140,14 +147,14 @@ func Filter(in Input) *rules.Table {
 	}
 	fwd.Rules = append(fwd.Rules, dropLogged()...)
 
-	guests.Rules = append(append(append(guests.Rules, denies(in)...), route...), dropLogged()...)
+	guests.Rules = append(append(append(append(guests.Rules, consulted...), denies(in)...), route...), dropLogged()...)
 
 	if p.Input == NoInput {
 		// The host's own ports and guests' services are firewalld's zones'.
 		return t
 	}
 	for _, r := range in.Rules.Of(rules.Deny) {
-		if r.HostToo {
+		if r.HostToo && r.Set == "" {
 			input.Rules = append(input.Rules, match(r, in.Family, AnyDestination, "DROP")...)
 		}
 	}
@@ -203,10 +210,14 @@ func guestServices(f rules.Family) []string {
 	return []string{dhcp, "-p udp -m udp --dport 53", "-p tcp -m tcp --dport 53"}
 }
 
+// denies are the deny rules without a set (the sets table drops the
+// sources of the others).
 func denies(in Input) []string {
 	var out []string
 	for _, r := range in.Rules.Of(rules.Deny) {
-		out = append(out, match(r, in.Family, AnyDestination, "DROP")...)
+		if r.Set == "" {
+			out = append(out, match(r, in.Family, AnyDestination, "DROP")...)
+		}
 	}
 	return out
 }
@@ -241,9 +252,13 @@ func match(r rules.Rule, f rules.Family, scope Scope, target string) []string {
 	if !r.AppliesTo(f) {
 		return nil
 	}
-	src := ""
+	src, mark := "", ""
 	if r.Source.IsValid() {
 		src = "-s " + r.Source.String() + " "
+	}
+	if r.Set != "" {
+		// The sets table marked the connection: its source is in the set.
+		mark = fmt.Sprintf("-m mark --mark %s/%s ", rules.SetAllowMark, rules.SetAllowMark)
 	}
 	ct := ""
 	if scope == PublishedOnly {
@@ -251,9 +266,9 @@ func match(r rules.Rule, f rules.Family, scope Scope, target string) []string {
 	}
 	if r.Ports.Any() {
 		if ct != "" {
-			return []string{src + "-m conntrack " + ct + "-j " + target}
+			return []string{src + "-m conntrack " + ct + mark + "-j " + target}
 		}
-		return []string{src + "-j " + target}
+		return []string{src + mark + "-j " + target}
 	}
 	protos := []rules.Proto{r.Proto}
 	if r.Proto == rules.ProtoAny {
@@ -261,7 +276,7 @@ func match(r rules.Rule, f rules.Family, scope Scope, target string) []string {
 	}
 	var out []string
 	for _, p := range protos {
-		out = append(out, fmt.Sprintf("%s-p %s -m conntrack %s--ctorigdstport %s -j %s", src, p, ct, r.Ports, target))
+		out = append(out, fmt.Sprintf("%s-p %s -m conntrack %s--ctorigdstport %s %s-j %s", src, p, ct, r.Ports, mark, target))
 	}
 	return out
 }

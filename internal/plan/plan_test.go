@@ -99,7 +99,7 @@ func TestProfileGolden(t *testing.T) {
 var bridgeRules = []string{"allow 8080", "bridge br-vms include", "bridge virbr7 exclude", "bridge lxdbr1 nat-off", "deny from 2001:db8:bad::/48"}
 
 func TestBridgeOrder(t *testing.T) {
-	user := Filter(Input{Family: rules.IPv4, Rules: mustRules(t, bridgeRules...)}).Chain(rules.ChainDockerUser).Rules
+	user := Filter(Input{Family: rules.IPv4, Rules: mustRules(t, bridgeRules...)}).Chain(rules.ChainUser).Rules
 	pos := func(rule string) int {
 		for i, r := range user {
 			if r == rule {
@@ -143,7 +143,7 @@ func TestFilterOrder(t *testing.T) {
 	if !(deny >= 0 && deny < delegate && delegate < allow) || fwd[len(fwd)-1] != "-j DROP" {
 		t.Errorf("want deny < ufw delegation < allow < final DROP, got:\n%s", strings.Join(fwd, "\n"))
 	}
-	for _, r := range tb.Chain(rules.ChainDockerUser).Rules {
+	for _, r := range tb.Chain(rules.ChainUser).Rules {
 		if r == "-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN" {
 			break
 		}
@@ -159,8 +159,8 @@ func TestSnapshot(t *testing.T) {
 		{Name: rules.ChainUFWUserForward, Policy: "-", Rules: []string{"-p tcp --dport 80 -j ACCEPT"}},
 	}}
 	got := Snapshot(live, rules.IPv4)
-	want := "*filter\n:DOCKER-USER - [0:0]\n:ufw-docker-bridge-forward - [0:0]\n:ufw-docker-bridge-guests - [0:0]\n:ufw-docker-bridge-input - [0:0]\n" +
-		"-A DOCKER-USER -j RETURN\n-X ufw-docker-bridge-forward\n-X ufw-docker-bridge-guests\n-X ufw-docker-bridge-input\nCOMMIT\n"
+	want := "*filter\n:DOCKER-USER - [0:0]\n:ufw-docker-bridge-user - [0:0]\n:ufw-docker-bridge-forward - [0:0]\n:ufw-docker-bridge-guests - [0:0]\n:ufw-docker-bridge-input - [0:0]\n" +
+		"-A DOCKER-USER -j RETURN\n-X ufw-docker-bridge-user\n-X ufw-docker-bridge-forward\n-X ufw-docker-bridge-guests\n-X ufw-docker-bridge-input\nCOMMIT\n"
 	if got != want {
 		t.Errorf("Snapshot:\n%s\nwant:\n%s", got, want)
 	}

@@ -38,24 +38,31 @@ func Block(t *rules.Table, f rules.Family, source string) string {
 }
 
 // Removal is the iptables-restore --noflush input that takes our rules out of
-// the live filter table of family f: DOCKER-USER back to Docker's own
-// "-j RETURN", the jumps from UFW's input chain gone, our chains flushed and
-// deleted, in one transaction. Where Docker has no chains in iptables (its
-// nftables backend, or no Docker), DOCKER-USER and FORWARD's jumps to it
-// are ours and go too. It is "" when none of ours is there.
+// the live filter table of family f: our jumps from DOCKER-USER and from
+// UFW's input chain gone, our chains flushed and deleted, in one
+// transaction. DOCKER-USER keeps the rules of Docker and of the other tools.
+// Where Docker has no chains in iptables (its nftables backend, or no
+// Docker) and DOCKER-USER holds nothing but our jump, it was ours: it goes,
+// and FORWARD's jumps to it. It is "" when none of ours is there.
 func Removal(live *rules.Table, f rules.Family) string {
-	t := &rules.Table{Name: "filter", Chains: []*rules.Chain{
-		{Name: rules.ChainDockerUser, Policy: "-", Declared: true, Rules: []string{"-j RETURN"}},
-	}}
+	t := &rules.Table{Name: "filter"}
 	var deletes []string
-	if !DockerManaged(live) && live.Chain(rules.ChainDockerUser) != nil {
-		t.Chains[0].Rules = nil
+	for _, hook := range []struct{ chain, rule string }{
+		{rules.ChainDockerUser, "-j " + rules.ChainUser},
+		{f.UFWBeforeInput(), InputJump},
+		{rules.ChainInputBuiltin, InputJump},
+	} {
+		for i := 0; i < countRule(live, hook.chain, hook.rule); i++ {
+			deletes = append(deletes, "-D "+hook.chain+" "+hook.rule)
+		}
+	}
+	if u := live.Chain(rules.ChainDockerUser); u != nil && !DockerManaged(live) && count(u.Rules, "-j "+rules.ChainUser) == len(u.Rules) {
 		for i := 0; i < countRule(live, rules.ChainForwardBuiltin, "-j "+rules.ChainDockerUser); i++ {
 			deletes = append(deletes, "-D "+rules.ChainForwardBuiltin+" -j "+rules.ChainDockerUser)
 		}
 		deletes = append(deletes, "-X "+rules.ChainDockerUser)
 	}
-	for _, name := range rules.OwnedChains[1:] {
+	for _, name := range rules.OwnedChains {
 		if live.Chain(name) != nil {
 			t.Chains = append(t.Chains, &rules.Chain{Name: name, Policy: "-", Declared: true})
 			deletes = append(deletes, "-X "+name)
@@ -64,11 +71,6 @@ func Removal(live *rules.Table, f rules.Family) string {
 	if len(deletes) == 0 {
 		return ""
 	}
-	for _, chain := range []string{f.UFWBeforeInput(), rules.ChainInputBuiltin} {
-		for i := 0; i < countRule(live, chain, InputJump); i++ {
-			deletes = append([]string{"-D " + chain + " " + InputJump}, deletes...)
-		}
-	}
 	return withDeletes(t, deletes)
 }
 
@@ -76,7 +78,8 @@ func Removal(live *rules.Table, f rules.Family) string {
 // restore of ours touches back as they are in live, the filter table of
 // family f: chains that exist get their rules back, chains that did not exist
 // are deleted again. UFW's route chain is left alone when it exists; UFW's
-// input chain gets its rules back (a restore of ours may append a jump).
+// input chain and DOCKER-USER get their rules back (a restore of ours may
+// add a jump there, or take an earlier version's rules out).
 //
 // When DOCKER-USER (our input chain) is not there, a restore of ours may
 // create it and hook it into FORWARD (INPUT): that built-in chain then gets
@@ -89,7 +92,7 @@ func Snapshot(live *rules.Table, f rules.Family) string {
 		}
 	}
 	var deletes []string
-	for _, name := range append(append([]string{}, rules.OwnedChains...), f.UFWUserForward(), f.UFWBeforeInput()) {
+	for _, name := range append(append([]string{rules.ChainDockerUser}, rules.OwnedChains...), f.UFWUserForward(), f.UFWBeforeInput()) {
 		c := live.Chain(name)
 		switch {
 		case c != nil && name == f.UFWUserForward():

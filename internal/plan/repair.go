@@ -27,7 +27,7 @@ func Repair(in Input, live *rules.Table) (drift []string, input string) {
 	in.DeclareUFWForward = live.Chain(in.Family.UFWUserForward()) == nil
 	want := Filter(in)
 	drift = rules.DiffChains(want, live, rules.OwnedChains...)
-	jumpDrift, jumps := Jumps(in, live, len(drift) > 0)
+	jumpDrift, jumps := jumpsTo(in, want, live, len(drift) > 0)
 	drift = append(drift, jumpDrift...)
 	if len(drift) == 0 {
 		return nil, ""
@@ -56,8 +56,9 @@ const (
 // see Jumps); "" when nothing changes. Next to UFW a route chain that is
 // not there yet is declared, and so every chain is refilled.
 func Restore(in Input, live *rules.Table, refill, forceJumps bool) string {
-	_, jumps := Jumps(in, live, forceJumps)
-	return restore(in, Filter(in), live, refill, jumps)
+	want := Filter(in)
+	_, jumps := jumpsTo(in, want, live, forceJumps)
+	return restore(in, want, live, refill, jumps)
 }
 
 // restore is Restore with the plan (want) and the jumps' lines made.
@@ -79,17 +80,26 @@ func restore(in Input, want, live *rules.Table, refill bool, jumps []string) str
 
 // Jumps checks the jumps into our chains from chains that are not ours, in
 // the live filter table of family in.Family, and returns what is wrong and the
-// restore lines that mend it (to follow our chains in one restore). FORWARD
-// must jump to DOCKER-USER first and once when Docker manages the family
-// (in iptables or, where the jump is ours alone, with its nftables backend):
-// Docker writes that jump only when it starts, so a flushed or reordered
-// FORWARD stays wrong until we mend it; with force (our chains are being
-// rewritten anyway) it is written again. UFW's input chain must jump to our
-// input chain once, next to UFW when UFW's chains are there.
+// restore lines that mend it (to follow our chains in one restore).
+//
+// DOCKER-USER must jump to our chain once (userJump). FORWARD must jump to
+// DOCKER-USER first and once when Docker manages the family (in iptables
+// or, where the jump is ours alone, with its nftables backend): Docker
+// writes that jump only when it starts, so a flushed or reordered FORWARD
+// stays wrong until we mend it; with force (our chains are being rewritten
+// anyway) it is written again. UFW's input chain must jump to our input
+// chain once, next to UFW when UFW's chains are there.
 func Jumps(in Input, live *rules.Table, force bool) (drift, lines []string) {
+	return jumpsTo(in, Filter(in), live, force)
+}
+
+// jumpsTo is Jumps with the plan (want) made.
+func jumpsTo(in Input, want, live *rules.Table, force bool) (drift, lines []string) {
 	f := in.Family
+	drift, lines = userJump(want, live)
 	if DockerManaged(live) || in.DockerNFT {
-		drift, lines = first(live, rules.ChainForwardBuiltin, rules.ChainDockerUser, force)
+		d, l := first(live, rules.ChainForwardBuiltin, rules.ChainDockerUser, force)
+		drift, lines = append(drift, d...), append(lines, l...)
 	}
 	if in.Firewall.Profile().Input == InputFirst {
 		d, l := first(live, rules.ChainInputBuiltin, rules.ChainInput, force)
@@ -119,6 +129,65 @@ func Jumps(in Input, live *rules.Table, force bool) (drift, lines []string) {
 				lines = append(lines, "-A "+chain+" "+InputJump)
 			}
 		}
+	}
+	return drift, lines
+}
+
+// userJump checks DOCKER-USER's jump to our chain in live and returns what
+// is wrong and the restore lines that mend it. DOCKER-USER is shared: the
+// rules of other tools (fail2ban, CrowdSec, an admin's DROP) stay where they
+// are. Our jump must be there once: a missing one is inserted first, a
+// second one deleted, one below others' rules left where it is (they were
+// inserted above it on purpose; doctor names those that let traffic by).
+// A DOCKER-USER that is not there is made, so that Docker, starting later,
+// finds our jump in it.
+//
+// An earlier version of ours wrote its policy into DOCKER-USER itself:
+// when a rule there jumps to our forward or guests chain, the rules that
+// are lines of our chain (want) are that version's, and go.
+func userJump(want, live *rules.Table) (drift, lines []string) {
+	const user, jump = rules.ChainDockerUser, "-j " + rules.ChainUser
+	c := live.Chain(user)
+	if c == nil {
+		return []string{user + " is not there"}, []string{"-N " + user, "-A " + user + " " + jump}
+	}
+	intoOurs := func(r string) bool {
+		return strings.HasSuffix(r, " -j "+rules.ChainForward) || strings.HasSuffix(r, " -j "+rules.ChainGuests)
+	}
+	legacy := map[string]bool{}
+	if slices.ContainsFunc(c.Rules, intoOurs) {
+		for _, w := range want.Chain(rules.ChainUser).Rules {
+			legacy[w] = w != "-j RETURN"
+		}
+	}
+	var gone []int // positions, 1-based
+	mine, old := 0, 0
+	for i, r := range c.Rules {
+		switch {
+		case r == jump:
+			mine++
+			if mine > 1 {
+				gone = append(gone, i+1)
+			}
+		case len(legacy) > 0 && (legacy[r] || intoOurs(r)):
+			old++
+			gone = append(gone, i+1)
+		}
+	}
+	switch {
+	case mine == 0:
+		drift = append(drift, user+" does not jump to "+rules.ChainUser)
+	case mine > 1:
+		drift = append(drift, fmt.Sprintf("%s jumps to %s %d times, not once", user, rules.ChainUser, mine))
+	}
+	if old > 0 {
+		drift = append(drift, fmt.Sprintf("%s holds %d rules of an earlier ufw-docker-bridge, now in %s", user, old, rules.ChainUser))
+	}
+	for i := len(gone) - 1; i >= 0; i-- {
+		lines = append(lines, fmt.Sprintf("-D %s %d", user, gone[i]))
+	}
+	if mine == 0 {
+		lines = append(lines, "-I "+user+" 1 "+jump)
 	}
 	return drift, lines
 }

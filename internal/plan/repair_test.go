@@ -13,6 +13,7 @@ func liveWith(t *testing.T, f rules.Family, forward ...string) *rules.Table {
 	live := &rules.Table{Name: "filter", Chains: append([]*rules.Chain{
 		{Name: "FORWARD", Policy: "DROP", Rules: forward},
 		{Name: "DOCKER", Policy: "-"},
+		{Name: rules.ChainDockerUser, Policy: "-", Rules: []string{"-j " + rules.ChainUser, "-j RETURN"}},
 		{Name: f.UFWUserForward(), Policy: "-"},
 	}, want.Chains...)}
 	return live
@@ -112,7 +113,7 @@ func TestGuardGolden(t *testing.T) {
 
 func TestInputJump(t *testing.T) {
 	chain := func(rs ...string) *rules.Table {
-		return &rules.Table{Name: "filter", Chains: []*rules.Chain{{Name: rules.ChainUFWBeforeInput, Policy: "-", Rules: rs}}}
+		return &rules.Table{Name: "filter", Chains: []*rules.Chain{userHook(), {Name: rules.ChainUFWBeforeInput, Policy: "-", Rules: rs}}}
 	}
 	for _, tc := range []struct {
 		name  string
@@ -126,13 +127,18 @@ func TestInputJump(t *testing.T) {
 			"-D ufw-before-input -j ufw-docker-bridge-input|-D ufw-before-input -j ufw-docker-bridge-input|-I ufw-before-input 1 -j ufw-docker-bridge-input"},
 		{"where UFW's load puts it", chain("-i lo -j ACCEPT", InputJump, "-j ufw-user-input"), ""},
 		{"no user chain hooked yet", chain("-i lo -j ACCEPT"), "-A ufw-before-input -j ufw-docker-bridge-input"},
-		{"UFW not loaded", &rules.Table{Name: "filter"}, ""},
+		{"UFW not loaded", &rules.Table{Name: "filter", Chains: []*rules.Chain{userHook()}}, ""},
 	} {
 		drift, lines := Jumps(Input{Family: rules.IPv4}, tc.live, false)
 		if got := strings.Join(lines, "|"); got != tc.lines || (len(drift) > 0) != (tc.lines != "") {
 			t.Errorf("%s: lines %q (drift %v), want %q", tc.name, got, drift, tc.lines)
 		}
 	}
+}
+
+// userHook is a DOCKER-USER that jumps to our chain.
+func userHook() *rules.Chain {
+	return &rules.Chain{Name: rules.ChainDockerUser, Policy: "-", Rules: []string{"-j " + rules.ChainUser}}
 }
 
 // dockerNFTLive is a live IPv4 filter table next to Docker's nftables
@@ -162,7 +168,7 @@ func TestDockerNFTablesHooksAndAccepts(t *testing.T) {
 	if d, again := Repair(in, live); d != nil || again != "" {
 		t.Errorf("after the repair: drift %v", d)
 	}
-	user := strings.Join(live.Chain(rules.ChainDockerUser).Rules, "\n")
+	user := strings.Join(live.Chain(rules.ChainUser).Rules, "\n")
 	for _, r := range []string{"-i docker0 -j ACCEPT", "-i br-+ -j ACCEPT", "-o docker0 -j ACCEPT", "-o br-+ -j ACCEPT", "-i podman+ -j RETURN"} {
 		if !strings.Contains(user+"\n", r+"\n") {
 			t.Errorf("DOCKER-USER lacks %q:\n%s", r, user)
@@ -173,7 +179,7 @@ func TestDockerNFTablesHooksAndAccepts(t *testing.T) {
 		t.Errorf("accept before the policy:\n%s", user)
 	}
 	// Under Docker's iptables backend nothing of this: Docker's chains decide.
-	plain := strings.Join(Filter(Input{Family: rules.IPv4, Rules: in.Rules}).Chain(rules.ChainDockerUser).Rules, "\n")
+	plain := strings.Join(Filter(Input{Family: rules.IPv4, Rules: in.Rules}).Chain(rules.ChainUser).Rules, "\n")
 	if strings.Contains(plain, "-i docker0 -j ACCEPT") || strings.Contains(plain, "-o docker0 -j ACCEPT") {
 		t.Errorf("iptables backend accepts Docker's traffic itself:\n%s", plain)
 	}
@@ -187,7 +193,8 @@ func TestDockerNFTablesHooksAndAccepts(t *testing.T) {
 
 // Uninstall next to Docker's nftables backend deletes DOCKER-USER and
 // FORWARD's jump to it: both were ours. Next to Docker's iptables backend,
-// DOCKER-USER is Docker's and goes back to its bare RETURN.
+// DOCKER-USER is Docker's and loses our jump alone: the other tools' rules
+// and Docker's RETURN stay, in order.
 func TestRemovalOfOurOwnDockerUser(t *testing.T) {
 	in := Input{Family: rules.IPv4, DockerNFT: true}
 	live := dockerNFTLive()
@@ -199,8 +206,22 @@ func TestRemovalOfOurOwnDockerUser(t *testing.T) {
 		t.Errorf("after removal:\n%s", live)
 	}
 	docker := liveWith(t, rules.IPv4, "-j DOCKER-USER")
-	if r := Removal(docker, rules.IPv4); strings.Contains(r, "-X "+rules.ChainDockerUser) || !strings.Contains(r, "-A DOCKER-USER -j RETURN") {
-		t.Errorf("removal next to Docker's chains:\n%s", r)
+	docker.Chain(rules.ChainDockerUser).Rules = []string{"-s 203.0.113.7/32 -j DROP", "-j " + rules.ChainUser, "-j RETURN"}
+	applyTo(t, docker, Removal(docker, rules.IPv4))
+	if u := docker.Chain(rules.ChainDockerUser); u == nil || strings.Join(u.Rules, "|") != "-s 203.0.113.7/32 -j DROP|-j RETURN" ||
+		docker.Chain(rules.ChainUser) != nil || rules.JumpPosition(docker, "FORWARD", rules.ChainDockerUser) != 1 {
+		t.Errorf("removal next to Docker's chains:\n%s", docker)
+	}
+	// Under Docker's nftables backend a DOCKER-USER that holds another
+	// tool's rule stays, hooked in, for that tool.
+	live = dockerNFTLive()
+	_, input = Repair(in, live)
+	applyTo(t, live, input)
+	live.Chain(rules.ChainDockerUser).Rules = append([]string{"-s 203.0.113.7/32 -j DROP"}, live.Chain(rules.ChainDockerUser).Rules...)
+	applyTo(t, live, Removal(live, rules.IPv4))
+	if u := live.Chain(rules.ChainDockerUser); u == nil || strings.Join(u.Rules, "|") != "-s 203.0.113.7/32 -j DROP" ||
+		rules.JumpPosition(live, "FORWARD", rules.ChainDockerUser) != 1 || live.Chain(rules.ChainUser) != nil {
+		t.Errorf("removal of ours next to another tool's rule:\n%s", live)
 	}
 }
 

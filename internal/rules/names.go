@@ -9,9 +9,14 @@ package rules
 // bridge Docker's own rules name, which wins over every pattern):
 //
 //	FORWARD
-//	  -> DOCKER-USER                       (Docker's hook; owned by us while installed;
-//	                                        made and hooked in by us where Docker runs its
+//	  -> DOCKER-USER                       (Docker's hook, shared: other tools' rules
+//	                                        (fail2ban, CrowdSec, an admin's DROP) stay in
+//	                                        place and in order; made and hooked in by us
+//	                                        where Docker is not there yet or runs its
 //	                                        nftables backend, table ip docker-bridges)
+//	       -> ufw-docker-bridge-user        (our jump: once; inserted first when missing,
+//	                                        left where it is when others inserted above it)
+//	  ufw-docker-bridge-user
 //	       in or out of X -> RETURN         (left to its owner)
 //	       in or out of G, RELATED,ESTABLISHED -> ACCEPT
 //	       RELATED,ESTABLISHED -> RETURN   (Docker's own rules accept it)
@@ -61,8 +66,12 @@ package rules
 //	nftables table inet ufw-docker-bridge-nat (only while a guest subnet has
 //	no other NAT): postrouting masquerade per such subnet
 const (
-	// ChainDockerUser is Docker's chain for the host's policy, jumped to first from FORWARD.
+	// ChainDockerUser is Docker's chain for the host's policy, jumped to
+	// first from FORWARD. Other tools write there too: we own one jump in it.
 	ChainDockerUser = "DOCKER-USER"
+	// ChainUser is our chain DOCKER-USER jumps to: the whole policy for
+	// traffic into and out of bridges.
+	ChainUser = "ufw-docker-bridge-user"
 	// ChainForward is our chain for NEW connections into container bridges.
 	ChainForward = "ufw-docker-bridge-forward"
 	// ChainGuests is our chain for NEW connections into guest bridges.
@@ -117,6 +126,22 @@ const (
 	// old or altered one.
 	GuardCommentPrefix = "ufw-docker-bridge guard "
 
+	// SetsTable is our nftables table (family inet) of address sets: each
+	// set NAME is two interval sets, NAME-v4 and NAME-v6, and the chains
+	// that use them (see plan.SetsTable).
+	SetsTable = "ufw-docker-bridge-sets"
+	// SetsCommentPrefix starts the comment of the first rule of the sets
+	// table's forward chain, followed by the hash of the table's text.
+	SetsCommentPrefix = "ufw-docker-bridge sets "
+	// SetsMark is the packet mark bit the sets table sets on every packet
+	// it sees forwarded: while a rule names a set, our iptables chains drop
+	// NEW connections without it (the sets table is gone: fail closed).
+	SetsMark = "0x2000000"
+	// SetAllowMark is the packet mark bit the sets table sets on a NEW
+	// connection whose source is in the set of an allow rule for its port;
+	// that rule's iptables line matches the bit.
+	SetAllowMark = "0x4000000"
+
 	// NATTable is our nftables table (family inet) that masquerades guest
 	// subnets no one else masquerades.
 	NATTable = "ufw-docker-bridge-nat"
@@ -150,4 +175,4 @@ const (
 
 // OwnedChains are the filter chains we own in both families: declared (hence
 // flushed) by every restore of ours, compared with the plan by every check.
-var OwnedChains = []string{ChainDockerUser, ChainForward, ChainGuests, ChainInput}
+var OwnedChains = []string{ChainUser, ChainForward, ChainGuests, ChainInput}

@@ -18,9 +18,9 @@ func syntaxf(format string, args ...any) error {
 // Parse reads one rule from its words, as typed after the command name or as
 // held by a line of the state file:
 //
-//	allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]
+//	allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|@SET|any]
 //	allow from CIDR|ADDR
-//	deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR
+//	deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR|@SET
 //	bridge NAME include|exclude|nat-off
 //
 // The grammar is strict: anything it does not name is refused, so no input
@@ -67,15 +67,32 @@ func Parse(words []string) (Rule, error) {
 		if len(rest) < 2 {
 			return Rule{}, syntaxf("missing source after \"from\"")
 		}
-		src, err := ParseSource(rest[1])
-		if err != nil {
-			return Rule{}, err
+		if set, ok := strings.CutPrefix(rest[1], SetMark); ok {
+			if err := CheckSetName(set); err != nil {
+				return Rule{}, err
+			}
+			r.Set = set
+		} else {
+			src, err := ParseSource(rest[1])
+			if err != nil {
+				return Rule{}, err
+			}
+			r.Source = src
 		}
-		r.Source, hasFrom = src, true
+		hasFrom = true
 		rest = rest[2:]
 	}
 	if len(rest) > 0 {
 		return Rule{}, syntaxf("unexpected argument %q", rest[0])
+	}
+	if r.Set != "" {
+		switch {
+		case r.Action == Allow && r.Ports.Any():
+			return Rule{}, syntaxf("allow from @%s needs a port: it would open every published port to the set", r.Set)
+		case r.Action == Allow && r.HostToo:
+			return Rule{}, syntaxf("allow from @%s covers published ports only: --host-too takes a set with deny", r.Set)
+		}
+		return r, nil
 	}
 	if r.Ports.Any() && !r.Source.IsValid() {
 		if r.Action == Deny {

@@ -57,6 +57,9 @@ type Rule struct {
 	Proto  Proto
 	// Source is the client network; the zero Prefix means any source.
 	Source netip.Prefix
+	// Set names the address set the source is in ("from @NAME"), instead
+	// of Source: both families, as the set holds both.
+	Set string
 	// Iface and Setting are a bridge rule's bridge (name or "prefix+") and
 	// what to do with it; empty for allow and deny.
 	Iface   string
@@ -84,6 +87,9 @@ func (r Rule) String() string {
 	}
 	if r.Source.IsValid() {
 		b.WriteString(" from " + FormatPrefix(r.Source))
+	}
+	if r.Set != "" {
+		b.WriteString(" from " + SetMark + r.Set)
 	}
 	if r.HostToo {
 		b.WriteString(" " + HostTooWord)

@@ -128,8 +128,9 @@ func (t *Table) edit(line string) error {
 
 // ParseSave reads iptables-save output or an iptables-restore input (such as
 // a UFW rules file). Comments and blank lines are skipped; "-A" lines are
-// kept as written; "-I"/"-D"/"-F"/"-X" of a chain the text knows insert,
-// delete, flush or delete the chain in the model, as a restore would; any
+// kept as written; "-N" of a new chain makes it; "-I"/"-D"/"-F"/"-X" of a
+// chain the text knows insert, delete, flush or delete the chain in the
+// model, as a restore would; any
 // other line is an error naming its number.
 func ParseSave(text string) (*Dump, error) {
 	d := &Dump{}
@@ -181,6 +182,13 @@ func ParseSave(text string) (*Dump, error) {
 			if err := cur.edit(line); err != nil {
 				return nil, fmt.Errorf("line %d: %w", n, err)
 			}
+		case strings.HasPrefix(line, "-N "):
+			name := strings.TrimSpace(line[3:])
+			if cur.Chain(name) != nil {
+				return nil, fmt.Errorf("line %d: %q: the chain exists", n, line)
+			}
+			c := cur.ensure(name)
+			c.Policy, c.Declared = "-", true
 		case strings.HasPrefix(line, "-F ") || strings.HasPrefix(line, "-X "):
 			name := strings.TrimSpace(line[3:])
 			c := cur.Chain(name)

@@ -49,7 +49,7 @@ func TestOffCanonicalPath(t *testing.T) {
 		if !regexpMatch(`(?m)^\s*mailnet\s+docker\s+containers`, out) {
 			t.Errorf("status does not name mailnet Docker's container bridge:\n%s", out)
 		}
-		if !strings.Contains(readUFW(t)["after.rules"], "-A DOCKER-USER -o mailnet -j ufw-docker-bridge-forward") {
+		if !strings.Contains(readUFW(t)["after.rules"], "-A ufw-docker-bridge-user -o mailnet -j ufw-docker-bridge-forward") {
 			t.Error("after.rules does not know mailnet: a ufw reload would load a block without it")
 		}
 	})

@@ -190,7 +190,8 @@ func TestUFWStory(t *testing.T) {
 	step("ipv6 gets the same rules", func(t *testing.T) {
 		v6 := mustSh(t, "ip6tables-save -t filter")
 		for _, want := range []string{
-			"-A DOCKER-USER -o br-+ -j ufw-docker-bridge-forward",
+			"-A DOCKER-USER -j ufw-docker-bridge-user",
+			"-A ufw-docker-bridge-user -o br-+ -j ufw-docker-bridge-forward",
 			"-A ufw-docker-bridge-forward -p tcp -m conntrack --ctstate DNAT ! --ctorigdst ::1 --ctorigdstport 9443 -j RETURN",
 			"-A ufw-docker-bridge-forward -j ufw6-user-forward",
 		} {

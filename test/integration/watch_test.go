@@ -68,7 +68,7 @@ func TestWatchZeroExposure(t *testing.T) {
 		{Name: "DOCKER-USER jump moved to the end of FORWARD", Script: "iptables -D FORWARD -j DOCKER-USER && iptables -A FORWARD -j DOCKER-USER"},
 		{Name: "iptables-restore (no -n) of a save from before install", Script: "iptables-restore < " + filepath.Join(dir, "old.save")},
 		{Name: "ufw disable, ufw enable", Script: "ufw disable && ufw --force enable"},
-		{Name: "our chain deleted, DOCKER-USER reset (one restore)", Script: "printf '*filter\\n:DOCKER-USER - [0:0]\\n:ufw-docker-bridge-forward - [0:0]\\n" +
+		{Name: "our chain deleted, DOCKER-USER reset (one restore)", Script: "printf '*filter\\n:DOCKER-USER - [0:0]\\n:ufw-docker-bridge-user - [0:0]\\n:ufw-docker-bridge-forward - [0:0]\\n" +
 			"-A DOCKER-USER -j RETURN\\n-X ufw-docker-bridge-forward\\nCOMMIT\\n' | iptables-restore -n"},
 	}
 	if err := os.WriteFile(filepath.Join(dir, "old.save"), old, 0o600); err != nil {

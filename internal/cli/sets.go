@@ -1,0 +1,257 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// maxSetEntries bounds a set: the largest published block lists (FireHOL
+// level 4, country lists) hold a few hundred thousand networks.
+const maxSetEntries = 1_000_000
+
+func setCommand(deps Deps) *cli.Command {
+	return &cli.Command{
+		Name:  "set",
+		Usage: "named address sets for rules (deny from @NAME, allow PORT from @NAME): nftables interval sets, one lookup whatever their size",
+		Subcommands: []*cli.Command{
+			{
+				Name: "add", Usage: "add addresses or networks to a set (made when new)", ArgsUsage: "NAME ADDR|CIDR...",
+				Flags: []cli.Flag{&cli.DurationFlag{Name: "timeout", Usage: "the entries leave the set after this long (1h, 10m)"}},
+				Action: func(c *cli.Context) error {
+					name, addrs, err := setArgs(c, true)
+					if err != nil {
+						return err
+					}
+					timeout := c.Duration("timeout")
+					if c.IsSet("timeout") && (timeout < time.Second || timeout > 10*365*24*time.Hour) {
+						return usagef("invalid --timeout %s: want 1s to 10 years", timeout)
+					}
+					if err := needRoot(c); err != nil {
+						return err
+					}
+					var expires time.Time
+					if timeout > 0 {
+						expires = time.Now().Add(timeout).Truncate(time.Second)
+					}
+					return installed(c, deps).ChangeSet(c.Context, name, func(old []rules.SetEntry, _ bool) ([]rules.SetEntry, bool, string, error) {
+						out, added := addEntries(old, addrs, expires)
+						if len(out) > maxSetEntries {
+							return nil, false, "", usagef("set %s would hold %d entries, more than %d", name, len(out), maxSetEntries)
+						}
+						return out, false, fmt.Sprintf("set %s: added %d, %d already there (%d entries)", name, added, len(addrs)-added, len(out)), nil
+					})
+				},
+			},
+			{
+				Name: "del", Usage: "delete addresses or networks from a set, or, with none, the set (not while a rule names it)", ArgsUsage: "NAME [ADDR|CIDR...]",
+				Action: func(c *cli.Context) error {
+					name, addrs, err := setArgs(c, false)
+					if err != nil {
+						return err
+					}
+					if err := needRoot(c); err != nil {
+						return err
+					}
+					return installed(c, deps).ChangeSet(c.Context, name, func(old []rules.SetEntry, ok bool) ([]rules.SetEntry, bool, string, error) {
+						if !ok {
+							return nil, false, "", usagef("no set %s", name)
+						}
+						if len(addrs) == 0 {
+							return nil, true, "deleted: set " + name, nil
+						}
+						out := slices.DeleteFunc(slices.Clone(old), func(e rules.SetEntry) bool { return slices.Contains(addrs, e.Prefix) })
+						gone := len(old) - len(out)
+						return out, false, fmt.Sprintf("set %s: deleted %d, %d not there (%d entries)", name, gone, len(addrs)-gone, len(out)), nil
+					})
+				},
+			},
+			{
+				Name: "load", Usage: "replace a set's entries with a list, atomically: one address or network a line, '#' and ';' start comments (FireHOL, Spamhaus DROP)", ArgsUsage: "NAME FILE|-",
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 2 {
+						return usagef("set load takes a set's name and a file (or - for standard input)")
+					}
+					name := c.Args().Get(0)
+					if err := rules.CheckSetName(name); err != nil {
+						return err
+					}
+					text, err := readList(c.Args().Get(1), c.App.Reader)
+					if err != nil {
+						return err
+					}
+					list, err := rules.ParseSetList(text)
+					if err != nil {
+						return usagef("%s: %v", c.Args().Get(1), strings.TrimPrefix(err.Error(), rules.ErrSyntax.Error()+": "))
+					}
+					if len(list) > maxSetEntries {
+						return usagef("%s holds %d entries, more than %d", c.Args().Get(1), len(list), maxSetEntries)
+					}
+					if err := needRoot(c); err != nil {
+						return err
+					}
+					return installed(c, deps).ChangeSet(c.Context, name, func([]rules.SetEntry, bool) ([]rules.SetEntry, bool, string, error) {
+						out, _ := addEntries(nil, list, time.Time{})
+						return out, false, fmt.Sprintf("set %s: loaded %d entries", name, len(out)), nil
+					})
+				},
+			},
+			{
+				Name: "list", Usage: "list the sets, or one set's entries", ArgsUsage: "[NAME]",
+				Flags: []cli.Flag{jsonFlag()},
+				Action: func(c *cli.Context) error {
+					return listSets(c, deps)
+				},
+			},
+		},
+	}
+}
+
+// setArgs reads NAME ADDR|CIDR... (at least one address when need).
+func setArgs(c *cli.Context, need bool) (string, []netip.Prefix, error) {
+	if c.NArg() == 0 {
+		return "", nil, usagef("missing set name")
+	}
+	name := c.Args().Get(0)
+	if err := rules.CheckSetName(name); err != nil {
+		return "", nil, err
+	}
+	if need && c.NArg() < 2 {
+		return "", nil, usagef("missing addresses: set add %s ADDR|CIDR...", name)
+	}
+	var out []netip.Prefix
+	for _, a := range c.Args().Slice()[1:] {
+		p, err := rules.ParseSource(a)
+		if err != nil || !p.IsValid() {
+			return "", nil, usagef("invalid address %q: want an address or a CIDR", a)
+		}
+		out = append(out, p)
+	}
+	return name, out, nil
+}
+
+// addEntries adds prefixes to entries (an entry already there takes the
+// new expiry) and says how many were new.
+func addEntries(entries []rules.SetEntry, prefixes []netip.Prefix, expires time.Time) ([]rules.SetEntry, int) {
+	at := make(map[netip.Prefix]int, len(entries)+len(prefixes))
+	out := slices.Clone(entries)
+	for i, e := range out {
+		at[e.Prefix] = i
+	}
+	added := 0
+	for _, p := range prefixes {
+		if i, ok := at[p]; ok {
+			out[i].Expires = expires
+			continue
+		}
+		at[p] = len(out)
+		out = append(out, rules.SetEntry{Prefix: p, Expires: expires})
+		added++
+	}
+	return out, added
+}
+
+// readList reads a file, or standard input for "-".
+func readList(path string, stdin io.Reader) (string, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return "", usagef("reading %s: %v", path, err)
+	}
+	return string(data), nil
+}
+
+// setInfo is one set as list prints it.
+type setInfo struct {
+	Name    string   `json:"name"`
+	Entries int      `json:"entries"`
+	UsedBy  []string `json:"used_by"`
+	Members []string `json:"members,omitempty"`
+}
+
+func listSets(c *cli.Context, deps Deps) error {
+	if c.NArg() > 1 {
+		return usagef("set list takes at most one set's name")
+	}
+	e := installed(c, deps)
+	rs, err := e.Store.Load()
+	if err != nil {
+		return err
+	}
+	names, err := e.Store.SetNames()
+	if err != nil {
+		return err
+	}
+	one := c.Args().First()
+	if one != "" {
+		if err := rules.CheckSetName(one); err != nil {
+			return err
+		}
+		if !slices.Contains(names, one) {
+			return usagef("no set %s", one)
+		}
+		names = []string{one}
+	}
+	now := time.Now()
+	var out []setInfo
+	for _, n := range names {
+		entries, _, err := e.Store.LoadSet(n)
+		if err != nil {
+			return err
+		}
+		info := setInfo{Name: n, UsedBy: []string{}}
+		for i, r := range rs {
+			if r.Set == n {
+				info.UsedBy = append(info.UsedBy, fmt.Sprintf("%d: %s", i+1, r))
+			}
+		}
+		for _, x := range entries {
+			if !x.Expires.IsZero() && !x.Expires.After(now) {
+				continue
+			}
+			info.Entries++
+			if one != "" {
+				m := rules.FormatPrefix(x.Prefix)
+				if !x.Expires.IsZero() {
+					m += " (expires in " + x.Expires.Sub(now).Round(time.Second).String() + ")"
+				}
+				info.Members = append(info.Members, m)
+			}
+		}
+		out = append(out, info)
+	}
+	w := c.App.Writer
+	if c.Bool("json") {
+		if out == nil {
+			out = []setInfo{}
+		}
+		return printJSON(w, out)
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(w, "no sets")
+	}
+	for _, s := range out {
+		used := "no rule"
+		if len(s.UsedBy) > 0 {
+			used = strings.Join(s.UsedBy, "; ")
+		}
+		fmt.Fprintf(w, "%s: %d entries, used by %s\n", s.Name, s.Entries, used)
+		for _, m := range s.Members {
+			fmt.Fprintln(w, "  "+m)
+		}
+	}
+	return nil
+}

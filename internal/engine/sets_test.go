@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+func rule(t *testing.T, line string) Mutation {
+	t.Helper()
+	r, err := rules.Parse(strings.Fields(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(rs rules.Ruleset) (rules.Ruleset, string, error) {
+		out, _ := rs.Add(r)
+		return out, "added: " + r.String(), nil
+	}
+}
+
+func addTo(p string) SetMutation {
+	return func(old []rules.SetEntry, _ bool) ([]rules.SetEntry, bool, string, error) {
+		return append(old, rules.SetEntry{Prefix: netip.MustParsePrefix(p)}), false, "added", nil
+	}
+}
+
+// A rule that names a set makes the set (empty) and the sets table before
+// our chains ask for its mark; a failed commit takes the table back. Set
+// changes reach the kernel, a refused one leaves the file as it was, and
+// a set a rule names is not removed.
+func TestSetRulesAndChanges(t *testing.T) {
+	ctx := context.Background()
+	k := newKernel()
+	e, out := newEngine(t, k, &guard{})
+	fake := e.Sets.(*sets)
+	if err := e.Install(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	k.fail = func(input string) bool { return strings.Contains(input, "--mark "+rules.SetsMark) }
+	if err := e.Change(ctx, rule(t, "deny from @bad --host-too"), false); err == nil {
+		t.Fatal("the commit was to fail")
+	}
+	if len(fake.names) != 1 { // the state's empty set stays, as a set
+		t.Errorf("after the failed commit the table holds %v", fake.names)
+	}
+	k.fail = nil
+	if err := e.Change(ctx, rule(t, "deny from @bad --host-too"), false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "set bad is new and empty") || !slices.Equal(fake.names, []string{"bad"}) {
+		t.Errorf("names %v, output:\n%s", fake.names, out)
+	}
+	if err := e.ChangeSet(ctx, "bad", addTo("192.0.2.7/32")); err != nil {
+		t.Fatal(err)
+	}
+	if m := fake.members["bad"]; len(m) != 1 || m[0].Prefix.String() != "192.0.2.7/32" {
+		t.Errorf("kernel's members %v", m)
+	}
+	fake.changeErr = errors.New("netlink: no buffer space")
+	if err := e.ChangeSet(ctx, "bad", addTo("198.51.100.0/24")); err == nil {
+		t.Error("a refused change succeeded")
+	}
+	fake.changeErr = nil
+	if got, _, _ := e.Store.LoadSet("bad"); len(got) != 1 {
+		t.Errorf("the file after a refused change: %v", got)
+	}
+	remove := func([]rules.SetEntry, bool) ([]rules.SetEntry, bool, string, error) { return nil, true, "deleted", nil }
+	if err := e.ChangeSet(ctx, "bad", remove); !errors.Is(err, rules.ErrSyntax) || !strings.Contains(err.Error(), "in use by rule 1") {
+		t.Errorf("removing a set in use: %v", err)
+	}
+	if _, ok, _ := e.Store.LoadSet("bad"); !ok {
+		t.Error("the set in use is gone")
+	}
+}

@@ -1,0 +1,144 @@
+package nft
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// NetlinkElements writes our sets' elements in-process over netlink: a set
+// of 100,000 networks loads in one transaction in a fraction of a second,
+// where nft reads every element of the set back first.
+type NetlinkElements struct{}
+
+// batchBuffer is the netlink socket's send buffer: a transaction of
+// 100,000 intervals is about 6 MB, sent in one message batch.
+const batchBuffer = 64 << 20
+
+// elemsPerMessage keeps each message's element list under the 64 KiB a
+// netlink attribute can hold.
+const elemsPerMessage = 1000
+
+func conn() (*nftables.Conn, error) {
+	c, err := nftables.New(nftables.WithSockOptions(func(nl *netlink.Conn) error { return nl.SetWriteBuffer(batchBuffer) }))
+	if err != nil {
+		return nil, fmt.Errorf("opening nftables netlink: %w", err)
+	}
+	return c, nil
+}
+
+func setsTable() *nftables.Table {
+	return &nftables.Table{Family: nftables.TableFamilyINet, Name: rules.SetsTable}
+}
+
+func nftSet(name string, v6 bool) *nftables.Set {
+	s := &nftables.Set{Table: setsTable(), Name: name + "-v4", KeyType: nftables.TypeIPAddr, Interval: true, HasTimeout: true}
+	if v6 {
+		s.Name, s.KeyType = name+"-v6", nftables.TypeIP6Addr
+	}
+	return s
+}
+
+// Sets lists the sets of our sets table; ok is false when the table is not
+// there.
+func (NetlinkElements) Sets() (sets []string, ok bool, err error) {
+	c, err := conn()
+	if err != nil {
+		return nil, false, err
+	}
+	defer c.CloseLasting()
+	ts, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing nftables tables: %w", err)
+	}
+	if !slices.ContainsFunc(ts, func(t *nftables.Table) bool { return t.Name == rules.SetsTable }) {
+		return nil, false, nil
+	}
+	list, err := c.GetSets(setsTable())
+	if err != nil {
+		return nil, true, fmt.Errorf("listing the sets of table inet %s: %w", rules.SetsTable, err)
+	}
+	for _, s := range list {
+		sets = append(sets, s.Name)
+	}
+	return sets, true, nil
+}
+
+// Replace makes set name hold exactly v4 and v6, in one transaction.
+func (NetlinkElements) Replace(name string, v4, v6 []rules.Interval, now time.Time) error {
+	c, err := conn()
+	if err != nil {
+		return err
+	}
+	defer c.CloseLasting()
+	for i, ivs := range [][]rules.Interval{v4, v6} {
+		s := nftSet(name, i == 1)
+		c.FlushSet(s)
+		if err := add(c, s, elements(ivs, now, true)); err != nil {
+			return err
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("loading set %s: %w", name, err)
+	}
+	return nil
+}
+
+// Update deletes the intervals gone and adds those added, in one
+// transaction.
+func (NetlinkElements) Update(name string, gone, added []rules.Interval, now time.Time) error {
+	c, err := conn()
+	if err != nil {
+		return err
+	}
+	defer c.CloseLasting()
+	for _, iv := range gone {
+		if err := c.SetDeleteElements(nftSet(name, !iv.First.Is4()), elements([]rules.Interval{iv}, now, false)); err != nil {
+			return err
+		}
+	}
+	for _, iv := range added {
+		if err := add(c, nftSet(name, !iv.First.Is4()), elements([]rules.Interval{iv}, now, true)); err != nil {
+			return err
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("changing set %s: %w", name, err)
+	}
+	return nil
+}
+
+// add queues elements in messages small enough for netlink.
+func add(c *nftables.Conn, s *nftables.Set, els []nftables.SetElement) error {
+	for len(els) > 0 {
+		n := min(len(els), elemsPerMessage)
+		if err := c.SetAddElements(s, els[:n]); err != nil {
+			return fmt.Errorf("set %s: %w", s.Name, err)
+		}
+		els = els[n:]
+	}
+	return nil
+}
+
+// elements are the kernel's form of intervals: a start element (with the
+// time left, when timed) and an end element one past the last address
+// (none when the range reaches the end of the address space).
+func elements(ivs []rules.Interval, now time.Time, timeouts bool) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, 2*len(ivs))
+	for _, iv := range ivs {
+		start := nftables.SetElement{Key: iv.First.AsSlice()}
+		if timeouts && !iv.Expires.IsZero() {
+			start.Timeout = max(iv.Expires.Sub(now), time.Second)
+		}
+		out = append(out, start)
+		if end := iv.Last.Next(); end.IsValid() {
+			out = append(out, nftables.SetElement{Key: end.AsSlice(), IntervalEnd: true})
+		}
+	}
+	return out
+}

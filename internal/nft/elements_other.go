@@ -1,0 +1,28 @@
+//go:build !linux
+
+package nft
+
+import (
+	"errors"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// NetlinkElements fails: nftables is a Linux feature.
+type NetlinkElements struct{}
+
+var errNotLinux = errors.New("nftables exists only on linux")
+
+// Sets fails: nftables is a Linux feature.
+func (NetlinkElements) Sets() ([]string, bool, error) { return nil, false, errNotLinux }
+
+// Replace fails: nftables is a Linux feature.
+func (NetlinkElements) Replace(string, []rules.Interval, []rules.Interval, time.Time) error {
+	return errNotLinux
+}
+
+// Update fails: nftables is a Linux feature.
+func (NetlinkElements) Update(string, []rules.Interval, []rules.Interval, time.Time) error {
+	return errNotLinux
+}

@@ -1,0 +1,150 @@
+package nft
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
+)
+
+// SetElements writes the elements of our sets table's sets
+// (NetlinkElements): each call is one transaction, whatever the number of
+// elements.
+type SetElements interface {
+	// Sets lists the nftables sets of our sets table; ok is false when
+	// the table is not there.
+	Sets() (sets []string, ok bool, err error)
+	// Replace makes set name (NAME-v4 and NAME-v6) hold exactly v4 and v6.
+	Replace(name string, v4, v6 []rules.Interval, now time.Time) error
+	// Update deletes the intervals gone (exactly as they were added) and
+	// adds those added (disjoint from what stays).
+	Update(name string, gone, added []rules.Interval, now time.Time) error
+}
+
+// Sets is our sets table (plan.SetsTable): its chains and the sets'
+// declarations through `nft -f`, the elements through Elements.
+type Sets struct {
+	Runner   runner.Runner
+	Elements SetElements
+}
+
+func (s Sets) table() table { return table{runner: s.Runner, name: rules.SetsTable} }
+
+// Current returns the comment of the live table's forward chain ("" when
+// there is none).
+func (s Sets) Current(ctx context.Context) (string, error) {
+	out, err := s.Runner.Run(ctx, "nft", []string{"list", "chain", "inet", rules.SetsTable, "forward"}, nil)
+	if err != nil {
+		if strings.Contains(err.Error(), "No such file or directory") {
+			return "", nil
+		}
+		return "", fmt.Errorf("reading table inet %s: %w", rules.SetsTable, err)
+	}
+	if _, c, ok := strings.Cut(string(out), `comment "`+rules.SetsCommentPrefix); ok {
+		c, _, _ = strings.Cut(c, `"`)
+		return rules.SetsCommentPrefix + c, nil
+	}
+	return "", nil
+}
+
+// Ensure brings the sets table to what rule set rs and the state's sets
+// (names, with their entries from load) need, and reports whether it
+// changed anything: the chains when the rules or the bridges changed, a
+// set that is not there made and filled, a set no longer in the state
+// deleted; with no set at all, no table. The elements of a set that is there are left alone (Replace
+// and Update keep them).
+func (s Sets) Ensure(ctx context.Context, rs rules.Ruleset, names []string, dockerBridges []string, load func(string) ([]rules.SetEntry, error)) (bool, error) {
+	live, there, err := s.Elements.Sets()
+	if err != nil {
+		return false, err
+	}
+	if len(names) == 0 {
+		// No set, no rule that names one: no table.
+		if !there {
+			return false, nil
+		}
+		return true, s.Remove(ctx)
+	}
+	cur := ""
+	if there {
+		if cur, err = s.Current(ctx); err != nil {
+			return false, err
+		}
+	}
+	script, comment := plan.SetsTable(rs, names, dockerBridges, live)
+	var fill []string
+	for _, n := range names {
+		if !slices.Contains(live, n+"-v4") || !slices.Contains(live, n+"-v6") {
+			fill = append(fill, n)
+		}
+	}
+	if cur == comment && len(fill) == 0 && len(live) == 2*len(names) {
+		return false, nil
+	}
+	if err := s.table().apply(ctx, script); err != nil {
+		return false, err
+	}
+	now := time.Now()
+	for _, n := range fill {
+		entries, err := load(n)
+		if err != nil {
+			return true, err
+		}
+		v4, v6 := rules.Intervals(entries, now)
+		if err := s.Elements.Replace(n, v4, v6, now); err != nil {
+			return true, fmt.Errorf("filling set %s: %w", n, err)
+		}
+	}
+	return true, nil
+}
+
+// Change makes set name hold the entries after instead of before, in one
+// transaction: the intervals that differ go and come; when the kernel no
+// longer holds what went (an element timed out there), the whole set is
+// replaced instead.
+func (s Sets) Change(name string, before, after []rules.SetEntry) error {
+	now := time.Now()
+	old4, old6 := rules.Intervals(before, now)
+	new4, new6 := rules.Intervals(after, now)
+	gone := slices.Concat(minus(old4, new4), minus(old6, new6))
+	added := slices.Concat(minus(new4, old4), minus(new6, old6))
+	if len(gone) == 0 && len(added) == 0 {
+		return nil
+	}
+	if err := s.Elements.Update(name, gone, added, now); err == nil {
+		return nil
+	}
+	if err := s.Elements.Replace(name, new4, new6, now); err != nil {
+		return fmt.Errorf("writing set %s: %w", name, err)
+	}
+	return nil
+}
+
+// Remove deletes the sets table; a missing table is not an error.
+func (s Sets) Remove(ctx context.Context) error { return s.table().apply(ctx, plan.SetsRemoval()) }
+
+// minus returns the intervals of a that b does not hold exactly.
+func minus(a, b []rules.Interval) []rules.Interval {
+	type key struct {
+		first, last netip.Addr
+		expires     int64
+	}
+	k := func(x rules.Interval) key { return key{x.First, x.Last, x.Expires.UnixNano()} }
+	in := make(map[key]bool, len(b))
+	for _, y := range b {
+		in[k(y)] = true
+	}
+	var out []rules.Interval
+	for _, x := range a {
+		if !in[k(x)] {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,127 @@
+package plan
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/templates"
+)
+
+var setsTmpl = template.Must(template.ParseFS(templates.FS, "sets.nft.tmpl"))
+
+// SetsTable returns the `nft -f` script that brings our sets table to what
+// rule set rs and the sets of the state (names) need, without touching the
+// sets' elements, and the comment that identifies this version of it. live
+// are the nftables sets the table holds now: those of a set no longer in
+// names are deleted.
+//
+// The table's forward chain (priority filter - 5, before iptables) marks
+// every forwarded packet (rules.SetsMark), then sends what goes into a
+// container or guest bridge to chain sources: a source in the set of a deny
+// rule is dropped there, connections it started included; a NEW connection
+// Docker translated whose source is in the set of an allow rule for its
+// host port gets rules.SetAllowMark, which that rule's iptables line asks
+// for. Its input chain drops the sources of deny rules with --host-too.
+// Each set is looked up in one step whatever its size (interval sets).
+func SetsTable(rs rules.Ruleset, names []string, dockerBridges, live []string) (script, comment string) {
+	ro := rolesOf(rs.Bridges(), dockerBridges)
+	data := map[string]any{
+		"Table":     rules.SetsTable,
+		"Sets":      names,
+		"Excluded":  nftNames(ro.excluded),
+		"Bridges":   nftNames(slices.Concat(ro.early, ro.containers, ro.guests)),
+		"Consulted": nftMark(rules.SetsMark),
+		"Allowed":   nftMark(rules.SetAllowMark),
+	}
+	var denies, allows, hostDenies []string
+	for _, r := range rs {
+		if r.Set == "" {
+			continue
+		}
+		for _, fam := range []string{"ip saddr @" + r.Set + "-v4", "ip6 saddr @" + r.Set + "-v6"} {
+			for _, l4 := range nftPorts(r) {
+				switch {
+				case r.Action == rules.Deny:
+					denies = append(denies, strings.TrimSpace(fam+" "+l4))
+					if r.HostToo {
+						hostDenies = append(hostDenies, strings.TrimSpace(fam+" "+l4))
+					}
+				case r.Action == rules.Allow:
+					allows = append(allows, l4+" "+fam)
+				}
+			}
+		}
+	}
+	data["Denies"], data["Allows"], data["HostDenies"] = denies, allows, hostDenies
+	sum := sha256.Sum256([]byte(render(data)))
+	comment = rules.SetsCommentPrefix + hex.EncodeToString(sum[:6])
+	data["Comment"] = comment
+	var gone []string
+	for _, s := range live {
+		base, ok := strings.CutSuffix(s, "-v4")
+		if !ok {
+			base, _ = strings.CutSuffix(s, "-v6")
+		}
+		if !slices.Contains(names, base) {
+			gone = append(gone, s)
+		}
+	}
+	data["Gone"] = gone
+	return render(data), comment
+}
+
+func render(data map[string]any) string {
+	var b bytes.Buffer
+	if err := setsTmpl.Execute(&b, data); err != nil {
+		panic(fmt.Sprintf("rendering the sets table: %v", err))
+	}
+	return b.String() + "\n"
+}
+
+// SetsRemoval is the `nft -f` script that deletes the sets table, valid
+// whether or not it exists.
+func SetsRemoval() string {
+	return fmt.Sprintf("table inet %[1]s\ndelete table inet %[1]s\n", rules.SetsTable)
+}
+
+// SetNames returns the names of the sets rs refers to, sorted, each once.
+func SetNames(rs rules.Ruleset) []string {
+	var out []string
+	for _, r := range rs {
+		if r.Set != "" {
+			out = append(out, r.Set)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// nftPorts renders the host ports of rule r as nftables matches of the
+// connection's original destination (Docker's DNAT changes the packet's),
+// one per protocol; [""] for every port.
+func nftPorts(r rules.Rule) []string {
+	if r.Ports.Any() {
+		return []string{""}
+	}
+	ports := strings.Replace(r.Ports.String(), ":", "-", 1)
+	protos := []rules.Proto{r.Proto}
+	if r.Proto == rules.ProtoAny {
+		protos = []rules.Proto{rules.TCP, rules.UDP}
+	}
+	var out []string
+	for _, p := range protos {
+		out = append(out, fmt.Sprintf("meta l4proto %s ct original proto-dst %s", p, ports))
+	}
+	return out
+}
+
+// nftMark spells a mark bit the way nft prints it (0x02000000).
+func nftMark(m string) string {
+	return fmt.Sprintf("0x%08s", strings.TrimPrefix(m, "0x"))
+}

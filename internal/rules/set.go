@@ -1,0 +1,157 @@
+package rules
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SetMark begins a source that names an address set: "from @blocklist".
+const SetMark = "@"
+
+// setNameRe is what a set's name may be: it names a file of the state
+// directory and, with a family suffix, two nftables sets.
+var setNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
+
+// CheckSetName refuses a name that is not a set's (a syntax error).
+func CheckSetName(name string) error {
+	if !setNameRe.MatchString(name) || strings.Contains(name, "..") {
+		return syntaxf("invalid set name %q: 1-32 letters, digits, '_', '.' or '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// SetEntry is one address or network of a set, until Expires (the zero
+// time: for good).
+type SetEntry struct {
+	Prefix  netip.Prefix
+	Expires time.Time
+}
+
+// String is the entry's line in the set's state file.
+func (e SetEntry) String() string {
+	if e.Expires.IsZero() {
+		return FormatPrefix(e.Prefix)
+	}
+	return FormatPrefix(e.Prefix) + " expires=" + strconv.FormatInt(e.Expires.Unix(), 10)
+}
+
+// ParseSetFile reads a set's state file (SetEntry.String lines); a line it
+// cannot read is an error naming it.
+func ParseSetFile(text string) ([]SetEntry, error) {
+	var out []SetEntry
+	for n, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		addr, exp, timed := strings.Cut(line, " expires=")
+		p, err := ParseSource(addr)
+		if err != nil || !p.IsValid() {
+			return nil, fmt.Errorf("line %d: %q is not an address or a network", n+1, line)
+		}
+		e := SetEntry{Prefix: p}
+		if timed {
+			unix, err := strconv.ParseInt(exp, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %q: bad expiry", n+1, line)
+			}
+			e.Expires = time.Unix(unix, 0)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// ParseSetList reads a list of addresses and networks, one a line, as block
+// lists are published: '#' and ';' start comments (FireHOL's netsets,
+// Spamhaus DROP's "1.10.16.0/20 ; SBL256894"), blank lines are skipped,
+// host bits are cleared. A line that is not an address or a network is an
+// error naming its number.
+func ParseSetList(text string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if i := strings.IndexAny(line, "#;"); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		p, err := ParseSource(line)
+		if err != nil || !p.IsValid() {
+			return nil, syntaxf("line %d: %q is not an address or a network", n, line)
+		}
+		out = append(out, p)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading the list: %w", err)
+	}
+	return out, nil
+}
+
+// Interval is a range of addresses of one family, First to Last
+// inclusive, for the kernel's interval set, until Expires (zero: for good).
+type Interval struct {
+	First, Last netip.Addr
+	Expires     time.Time
+}
+
+// Intervals merges the entries alive at now into the sorted, disjoint
+// ranges of each family that the kernel's interval sets hold (they refuse
+// overlaps). A merged range expires when the last of its entries does, and
+// never when one of them is for good.
+func Intervals(entries []SetEntry, now time.Time) (v4, v6 []Interval) {
+	var all []Interval
+	for _, e := range entries {
+		if !e.Expires.IsZero() && !e.Expires.After(now) {
+			continue
+		}
+		all = append(all, Interval{First: e.Prefix.Addr(), Last: lastAddr(e.Prefix), Expires: e.Expires})
+	}
+	slices.SortFunc(all, func(a, b Interval) int { return cmp.Or(a.First.Compare(b.First), b.Last.Compare(a.Last)) })
+	var out []Interval
+	for _, iv := range all {
+		if n := len(out); n > 0 && out[n-1].First.BitLen() == iv.First.BitLen() && out[n-1].Last.Compare(iv.First) >= 0 {
+			last := &out[n-1]
+			if iv.Last.Compare(last.Last) > 0 {
+				last.Last = iv.Last
+			}
+			switch {
+			case last.Expires.IsZero() || iv.Expires.IsZero():
+				last.Expires = time.Time{}
+			case iv.Expires.After(last.Expires):
+				last.Expires = iv.Expires
+			}
+			continue
+		}
+		out = append(out, iv)
+	}
+	for _, iv := range out {
+		if iv.First.Is4() {
+			v4 = append(v4, iv)
+		} else {
+			v6 = append(v6, iv)
+		}
+	}
+	return v4, v6
+}
+
+// lastAddr is the last address of network p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
