@@ -31,6 +31,8 @@ for unit in docker ufw firewalld; do
 	install -m 0644 "hooks/systemd/$unit.service.d/ufw-docker-bridge.conf" "$root/lib/systemd/system/$unit.service.d/"
 done
 install -m 0644 packaging/deb/default "$root/etc/default/ufw-docker-bridge"
+mkdir -p "$root/etc/fail2ban/action.d"
+install -m 0644 hooks/fail2ban/ufw-docker-bridge.conf "$root/etc/fail2ban/action.d/ufw-docker-bridge.conf"
 mkdir -p "$root/usr/share/lintian/overrides"
 install -m 0644 packaging/deb/lintian-overrides "$root/usr/share/lintian/overrides/ufw-docker-bridge"
 install -m 0644 packaging/deb/copyright "$root/usr/share/doc/ufw-docker-bridge/copyright"

@@ -57,7 +57,8 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 				return err
 			}
 			e := installed(c, deps)
-			if r.HostToo && e.Backend.Firewall.Profile().Input == plan.NoInput {
+			// A set's --host-too drops in our sets table's input hook, whatever the firewall.
+			if r.HostToo && r.Set == "" && e.Backend.Firewall.Profile().Input == plan.NoInput {
 				return cli.Exit("--host-too: next to firewalld the host's own ports are its zones' (firewall-cmd --add-port)", ExitFailure)
 			}
 			if err := honoured(c, r, e.Backend.Firewall); err != nil {

@@ -27,13 +27,9 @@ func setCommand(deps Deps) *cli.Command {
 				Name: "add", Usage: "add addresses or networks to a set (made when new)", ArgsUsage: "NAME ADDR|CIDR...",
 				Flags: []cli.Flag{&cli.DurationFlag{Name: "timeout", Usage: "the entries leave the set after this long (1h, 10m)"}},
 				Action: func(c *cli.Context) error {
-					name, addrs, err := setArgs(c, true)
+					name, addrs, timeout, err := setArgs(c, true)
 					if err != nil {
 						return err
-					}
-					timeout := c.Duration("timeout")
-					if c.IsSet("timeout") && (timeout < time.Second || timeout > 10*365*24*time.Hour) {
-						return usagef("invalid --timeout %s: want 1s to 10 years", timeout)
 					}
 					if err := needRoot(c); err != nil {
 						return err
@@ -54,9 +50,12 @@ func setCommand(deps Deps) *cli.Command {
 			{
 				Name: "del", Usage: "delete addresses or networks from a set, or, with none, the set (not while a rule names it)", ArgsUsage: "NAME [ADDR|CIDR...]",
 				Action: func(c *cli.Context) error {
-					name, addrs, err := setArgs(c, false)
+					name, addrs, timeout, err := setArgs(c, false)
 					if err != nil {
 						return err
+					}
+					if timeout != 0 {
+						return usagef("set del takes no --timeout")
 					}
 					if err := needRoot(c); err != nil {
 						return err
@@ -115,27 +114,52 @@ func setCommand(deps Deps) *cli.Command {
 	}
 }
 
-// setArgs reads NAME ADDR|CIDR... (at least one address when need).
-func setArgs(c *cli.Context, need bool) (string, []netip.Prefix, error) {
-	if c.NArg() == 0 {
-		return "", nil, usagef("missing set name")
+// setArgs reads NAME ADDR|CIDR... (at least one address when need) and
+// --timeout D, which may stand anywhere among them (urfave/cli reads flags
+// only before the arguments).
+func setArgs(c *cli.Context, need bool) (string, []netip.Prefix, time.Duration, error) {
+	timeout, given := c.Duration("timeout"), c.IsSet("timeout")
+	var words []string
+	args := c.Args().Slice()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		v, eq := strings.CutPrefix(a, "--timeout=")
+		switch {
+		case a == "--timeout" && i+1 < len(args):
+			v, eq = args[i+1], true
+			i++
+		case !eq:
+			words = append(words, a)
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return "", nil, 0, usagef("invalid --timeout %q: want a duration such as 1h or 10m", v)
+		}
+		timeout, given = d, true
 	}
-	name := c.Args().Get(0)
+	if given && (timeout < time.Second || timeout > 10*365*24*time.Hour) {
+		return "", nil, 0, usagef("invalid --timeout %s: want 1s to 10 years", timeout)
+	}
+	if len(words) == 0 {
+		return "", nil, 0, usagef("missing set name")
+	}
+	name := words[0]
 	if err := rules.CheckSetName(name); err != nil {
-		return "", nil, err
+		return "", nil, 0, err
 	}
-	if need && c.NArg() < 2 {
-		return "", nil, usagef("missing addresses: set add %s ADDR|CIDR...", name)
+	if need && len(words) < 2 {
+		return "", nil, 0, usagef("missing addresses: set add %s ADDR|CIDR...", name)
 	}
 	var out []netip.Prefix
-	for _, a := range c.Args().Slice()[1:] {
+	for _, a := range words[1:] {
 		p, err := rules.ParseSource(a)
 		if err != nil || !p.IsValid() {
-			return "", nil, usagef("invalid address %q: want an address or a CIDR", a)
+			return "", nil, 0, usagef("invalid address %q: want an address or a CIDR", a)
 		}
 		out = append(out, p)
 	}
-	return name, out, nil
+	return name, out, timeout, nil
 }
 
 // addEntries adds prefixes to entries (an entry already there takes the

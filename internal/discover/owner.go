@@ -134,6 +134,10 @@ func OwnerOfTable(t string) string {
 		return OwnerUs
 	case strings.HasSuffix(t, " firewalld"):
 		return OwnerFirewalld
+	case strings.HasSuffix(t, " crowdsec"), strings.HasSuffix(t, " crowdsec6"):
+		return OwnerCrowdSec // its firewall bouncer in nftables mode
+	case strings.HasPrefix(t, "inet f2b-"):
+		return OwnerFail2ban // its nftables actions' table
 	case strings.Contains(t, "docker"):
 		return OwnerDocker
 	case strings.HasSuffix(t, " lxd"):

@@ -92,7 +92,7 @@ func Failing(fs []Finding) bool {
 }
 
 var checks = []func(Host) []Finding{
-	checkDockerUser, checkDockerUserBypass, checkDrift, checkNotInstalled, checkExposed, checkForwarding, checkMixed, checkBridgeNF,
+	checkDockerUser, checkDockerUserBypass, checkBansInputOnly, checkDrift, checkNotInstalled, checkExposed, checkForwarding, checkMixed, checkBridgeNF,
 	checkMasquerade, checkDockerConfig, checkUFW, checkRejectAbove, checkGuestsBlocked, checkBoot, checkContainerZones,
 }
 

@@ -3,6 +3,7 @@ package doctor
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -465,4 +466,30 @@ func TestDockerUserBypass(t *testing.T) {
 	if len(fs) == 1 && (len(fs[0].Evidence) != 2 || !strings.Contains(fs[0].Evidence[0], "-j office")) {
 		t.Errorf("evidence %v", fs[0].Evidence)
 	}
+}
+
+// A ban tool on INPUT alone while containers publish ports is named; with a
+// rule of it in DOCKER-USER, or a rule of ours naming a set, it is not.
+// CrowdSec's nftables bouncer with an input hook alone is named too.
+func TestBansInputOnly(t *testing.T) {
+	h := installed(t)
+	filter := h.Saves[rules.IPv4].Table("filter")
+	input := filter.Chain("INPUT")
+	input.Rules = append([]string{"-p tcp -m multiport --dports 22 -j f2b-sshd"}, input.Rules...)
+	filter.Chains = append(filter.Chains, &rules.Chain{Name: "f2b-sshd", Policy: "-", Rules: []string{"-j RETURN"}})
+	fs := Check(h)
+	only(t, fs, "bans-input-only")
+	user := filter.Chain(rules.ChainDockerUser)
+	user.Rules = append([]string{"-j f2b-sshd"}, user.Rules...)
+	only(t, Check(h), nil...)
+	user.Rules = user.Rules[1:]
+	r, _ := rules.Parse([]string{"deny", "from", "@f2b-web"})
+	h.Rules = append(h.Rules, r)
+	if fs := Check(h); slices.ContainsFunc(fs, func(f Finding) bool { return f.ID == "bans-input-only" }) {
+		t.Error("a rule naming a set is a ban that reaches containers")
+	}
+	h = installed(t)
+	h.NFTTables = append(h.NFTTables, "ip crowdsec")
+	h.NFT += "\ntable ip crowdsec {\n\tset crowdsec-blacklists {\n\t\ttype ipv4_addr\n\t}\n\tchain crowdsec-chain-input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip saddr @crowdsec-blacklists drop\n\t}\n}\n"
+	only(t, Check(h), "bans-input-only")
 }

@@ -42,8 +42,8 @@ func Block(t *rules.Table, f rules.Family, source string) string {
 // UFW's input chain gone, our chains flushed and deleted, in one
 // transaction. DOCKER-USER keeps the rules of Docker and of the other tools.
 // Where Docker has no chains in iptables (its nftables backend, or no
-// Docker) and DOCKER-USER holds nothing but our jump, it was ours: it goes,
-// and FORWARD's jumps to it. It is "" when none of ours is there.
+// Docker) and DOCKER-USER holds nothing but our jump (and RETURNs, which
+// decide nothing), it was ours: it goes, and FORWARD's jumps to it. It is "" when none of ours is there.
 func Removal(live *rules.Table, f rules.Family) string {
 	t := &rules.Table{Name: "filter"}
 	var deletes []string
@@ -56,7 +56,8 @@ func Removal(live *rules.Table, f rules.Family) string {
 			deletes = append(deletes, "-D "+hook.chain+" "+hook.rule)
 		}
 	}
-	if u := live.Chain(rules.ChainDockerUser); u != nil && !DockerManaged(live) && count(u.Rules, "-j "+rules.ChainUser) == len(u.Rules) {
+	if u := live.Chain(rules.ChainDockerUser); u != nil && !DockerManaged(live) &&
+		count(u.Rules, "-j "+rules.ChainUser)+count(u.Rules, "-j RETURN") == len(u.Rules) {
 		for i := 0; i < countRule(live, rules.ChainForwardBuiltin, "-j "+rules.ChainDockerUser); i++ {
 			deletes = append(deletes, "-D "+rules.ChainForwardBuiltin+" -j "+rules.ChainDockerUser)
 		}

@@ -18,65 +18,7 @@ import (
 
 // The benchmarks below are the figures of `make bench`. Each runs once
 // (-benchtime 1x) in the namespace lab, measures ours and the alternative
-// side by side, and writes one line per figure with figure().
-
-// figure prints one result line, "name value unit key=value...", and
-// appends it to the file named by UFW_DOCKER_BRIDGE_BENCH_OUT.
-func figure(b testing.TB, name string, value float64, unit string, kv ...string) {
-	b.Helper()
-	line := strings.TrimSpace(fmt.Sprintf("%s %s %s %s", name, num(value), unit, strings.Join(kv, " ")))
-	fmt.Println("figure: " + line)
-	out := os.Getenv("UFW_DOCKER_BRIDGE_BENCH_OUT")
-	if out == "" {
-		return
-	}
-	f, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := fmt.Fprintln(f, line); err != nil {
-		b.Fatal(err)
-	}
-}
-
-// num prints a figure with three significant digits and no exponent.
-func num(v float64) string {
-	switch {
-	case v >= 100 || v == float64(int64(v)):
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 2, 64)
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// ratio is "ratio-vs-NAME=Nx": how many times ours the alternative costs.
-func ratio(name string, alternative, ours float64) string {
-	return "ratio-vs-" + name + "=" + num(alternative/ours) + "x"
-}
-
-// verdict is "goal=... met" or "goal=... MISSED".
-func verdict(goal string, met bool) string {
-	if met {
-		return "goal=" + goal + " met"
-	}
-	return "goal=" + goal + " MISSED"
-}
-
-// timings runs f n times and returns the sorted durations.
-func timings(n int, f func(i int)) []time.Duration {
-	ds := make([]time.Duration, n)
-	for i := range ds {
-		start := time.Now()
-		f(i)
-		ds[i] = time.Since(start)
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds
-}
+// side by side, and writes one line per figure with lab.Figure().
 
 // run runs a command without a shell and fails the benchmark when it fails.
 func run(b testing.TB, name string, args ...string) {
@@ -116,14 +58,14 @@ func BenchmarkAllowLatency(b *testing.B) {
 	defer runBin("uninstall")
 	defer keepUFWUserRules(b)()
 	const n = 20
-	ours := timings(n, func(i int) { run(b, bin, "allow", fmt.Sprint(7300+i)) })
-	theirs := timings(n, func(i int) { run(b, "ufw", "route", "allow", "proto", "tcp", "to", "any", "port", fmt.Sprint(7400+i)) })
+	ours := lab.Timings(n, func(i int) { run(b, bin, "allow", fmt.Sprint(7300+i)) })
+	theirs := lab.Timings(n, func(i int) { run(b, "ufw", "route", "allow", "proto", "tcp", "to", "any", "port", fmt.Sprint(7400+i)) })
 	if out := mustBin(b, "list"); strings.Count(out, "allow 73") != n {
 		b.Fatalf("not every allow was recorded:\n%s", out)
 	}
-	o, t := ms(ours[n/2]), ms(theirs[n/2])
-	figure(b, "allow.latency.median", o, "ms", "ufw-route-allow="+num(t)+"ms", ratio("ufw-route-allow", t, o), verdict(">=5x", t/o >= 5))
-	figure(b, "allow.latency.worst", ms(ours[n-1]), "ms", "ufw-route-allow="+num(ms(theirs[n-1]))+"ms", ratio("ufw-route-allow", ms(theirs[n-1]), ms(ours[n-1])))
+	o, t := lab.MS(ours[n/2]), lab.MS(theirs[n/2])
+	lab.Figure(b, "allow.latency.median", o, "ms", "ufw-route-allow="+lab.Num(t)+"ms", lab.Ratio("ufw-route-allow", t, o), lab.Verdict(">=5x", t/o >= 5))
+	lab.Figure(b, "allow.latency.worst", lab.MS(ours[n-1]), "ms", "ufw-route-allow="+lab.Num(lab.MS(theirs[n-1]))+"ms", lab.Ratio("ufw-route-allow", lab.MS(theirs[n-1]), lab.MS(ours[n-1])))
 }
 
 // countingPath returns a PATH whose iptables and nft commands log each start
@@ -239,23 +181,23 @@ func BenchmarkScale(b *testing.B) {
 		if !strings.Contains(mustSh(b, "iptables -S "+rules.ChainForward), fmt.Sprintf("--ctorigdstport %d ", 10000+n-1)) {
 			b.Fatalf("sync of %d rules: the last rule is not live", n)
 		}
-		ours := ms(ds[1])
-		appendMS := ms(appendPerRule * time.Duration(n))
-		appendCost := "iptables-A=" + num(appendMS) + "ms(from-1000-measured)"
+		ours := lab.MS(ds[1])
+		appendMS := lab.MS(appendPerRule * time.Duration(n))
+		appendCost := "iptables-A=" + lab.Num(appendMS) + "lab.MS(from-1000-measured)"
 		if n <= 1000 {
-			appendMS = ms(appendRules(n))
-			appendCost = "iptables-A=" + num(appendMS) + "ms"
+			appendMS = lab.MS(appendRules(n))
+			appendCost = "iptables-A=" + lab.Num(appendMS) + "ms"
 		}
-		ufwCost := ms(ufwPerRule * time.Duration(n))
+		ufwCost := lab.MS(ufwPerRule * time.Duration(n))
 		name := fmt.Sprintf("scale.sync.rules-%d", n)
-		kv := []string{appendCost, ratio("iptables-A", appendMS, ours), "ufw-route-allow=" + num(ufwCost) + "ms(from-50-calls)", ratio("ufw-route-allow", ufwCost, ours),
-			fmt.Sprintf("us-per-rule=%s", num(float64(ds[1].Microseconds())/float64(n))),
+		kv := []string{appendCost, lab.Ratio("iptables-A", appendMS, ours), "ufw-route-allow=" + lab.Num(ufwCost) + "lab.MS(from-50-calls)", lab.Ratio("ufw-route-allow", ufwCost, ours),
+			fmt.Sprintf("us-per-rule=%s", lab.Num(float64(ds[1].Microseconds())/float64(n))),
 			fmt.Sprintf("processes=%d", c["all"]),
 			fmt.Sprintf("restores=%d", c["iptables-restore"]+c["ip6tables-restore"])}
 		if n == 1000 {
-			kv = append(kv, verdict("<100ms,1-restore-per-family", ours < 100 && c["iptables-restore"] == 1 && c["ip6tables-restore"] == 1))
+			kv = append(kv, lab.Verdict("<100ms,1-restore-per-family", ours < 100 && c["iptables-restore"] == 1 && c["ip6tables-restore"] == 1))
 		}
-		figure(b, name, ours, "ms", kv...)
+		lab.Figure(b, name, ours, "ms", kv...)
 	}
 	syncTo(nil)
 }
@@ -294,8 +236,8 @@ func BenchmarkRepair(b *testing.B) {
 		}
 		total += rounds
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		figure(b, "repair."+c.name+".median", ms(lat[rounds/2]), "ms", "alternative=none(nothing-repairs)")
-		figure(b, "repair."+c.name+".worst", ms(lat[rounds-1]), "ms", verdict("<50ms", lat[rounds-1] < 50*time.Millisecond))
+		lab.Figure(b, "repair."+c.name+".median", lab.MS(lat[rounds/2]), "ms", "alternative=none(nothing-repairs)")
+		lab.Figure(b, "repair."+c.name+".worst", lab.MS(lat[rounds-1]), "ms", lab.Verdict("<50ms", lat[rounds-1] < 50*time.Millisecond))
 	}
 	for _, c := range []clobber{
 		{"flush-docker-user", "iptables -F DOCKER-USER"},
@@ -327,8 +269,8 @@ func BenchmarkRepair(b *testing.B) {
 	time.Sleep(time.Second)
 	bareAttempts, bareLeaks := bare.Stop()
 	mustBin(b, "sync")
-	figure(b, "exposure.leaks", float64(leaks), "connections", fmt.Sprintf("clobbers=%d", total), fmt.Sprintf("probes=%d", attempts),
-		fmt.Sprintf("unguarded-one-clobber=%d-of-%d-probes-in-1s", bareLeaks, bareAttempts), verdict("0", leaks == 0 && attempts > 1000))
+	lab.Figure(b, "exposure.leaks", float64(leaks), "connections", fmt.Sprintf("clobbers=%d", total), fmt.Sprintf("probes=%d", attempts),
+		fmt.Sprintf("unguarded-one-clobber=%d-of-%d-probes-in-1s", bareLeaks, bareAttempts), lab.Verdict("0", leaks == 0 && attempts > 1000))
 }
 
 // procStat returns the CPU time a process used itself and in its reaped
@@ -385,8 +327,8 @@ func BenchmarkWatcherIdle(b *testing.B) {
 	wake1 := procStatus(b, pid, "voluntary_ctxt_switches", true)
 	cpu := float64(self1-self0+child1-child0) * 1000 / ticks
 	rss := float64(procStatus(b, pid, "VmRSS", false)) / 1024
-	figure(b, "watcher.idle.cpu", cpu, "ms/30s", "alternative=none(no-daemon)", verdict("<10ms", cpu < 10))
-	figure(b, "watcher.idle.wakeups", float64(wake1-wake0)/idle.Seconds(), "per-s", "alternative=none(no-daemon)")
-	figure(b, "watcher.idle.rss", rss, "MB", "alternative=none(no-daemon)", verdict("<25MB", rss < 25))
+	lab.Figure(b, "watcher.idle.cpu", cpu, "ms/30s", "alternative=none(no-daemon)", lab.Verdict("<10ms", cpu < 10))
+	lab.Figure(b, "watcher.idle.wakeups", float64(wake1-wake0)/idle.Seconds(), "per-s", "alternative=none(no-daemon)")
+	lab.Figure(b, "watcher.idle.rss", rss, "MB", "alternative=none(no-daemon)", lab.Verdict("<25MB", rss < 25))
 	w.Stop(b)
 }

@@ -75,7 +75,7 @@ func TestDoctor(t *testing.T) {
 	// status --verbose: the hooks in evaluation order with owners and counters.
 	out = mustBin(t, "status", "--verbose")
 	t.Log(out)
-	for _, want := range []string{"ipv4 filter FORWARD (policy DROP):", "ufw-docker-bridge (DOCKER-USER):", "docker:", "ufw:",
+	for _, want := range []string{"ipv4 filter FORWARD (policy DROP):", "docker (DOCKER-USER):", "docker:", "ufw:",
 		"inet ufw-docker-bridge", "ufw-docker-bridge\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status --verbose lacks %q", want)

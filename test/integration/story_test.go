@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
 
 var (
@@ -299,8 +301,8 @@ func checkPristine(t testing.TB) {
 	}
 }
 
-// timeMedian is the median of timings(n, f).
-func timeMedian(n int, f func(i int)) time.Duration { return timings(n, f)[n/2] }
+// timeMedian is the median of lab.Timings(n, f).
+func timeMedian(n int, f func(i int)) time.Duration { return lab.Timings(n, f)[n/2] }
 
 func containerIPs(t testing.TB) string {
 	return strings.Join(strings.Fields(mustSh(t, docker+" ps -q | xargs "+docker+

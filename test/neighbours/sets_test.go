@@ -1,0 +1,143 @@
+package neighbours
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// TestAddressSets: a deny set keeps its sources away from allowed
+// published ports (and, with --host-too, from the host's own port 8000);
+// an allow set opens a port to its sources only; a loaded block list of
+// 10,000 networks works like a set of one; a timed entry leaves by itself;
+// the sets survive ufw reload and come back after their table is deleted,
+// and while it is gone nothing of what they guard opens. Bad input
+// changes nothing.
+func TestAddressSets(t *testing.T) {
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+	type want struct{ client, banned, office, listed, officeAdmin, clientAdmin, bannedHost bool }
+	matrix := func(t *testing.T, title string, w want) {
+		t.Helper()
+		lab.Matrix(t, title, []lab.Cell{
+			{Name: "web 8080 from " + clientAddr, Got: open(clientAddr, 8080, "web"), Want: w.client},
+			{Name: "web 8080 from " + banned + " (deny @bad)", Got: open(banned, 8080, "web"), Want: w.banned},
+			{Name: "web 8080 from " + listed + " (deny @blocklist)", Got: open(listed, 8080, "web"), Want: w.listed},
+			{Name: "admin 9443 from " + office + " (allow @office)", Got: open(office, 9443, "admin"), Want: w.officeAdmin},
+			{Name: "admin 9443 from " + clientAddr, Got: open(clientAddr, 9443, "admin"), Want: w.clientAdmin},
+			{Name: "host 8000 from " + banned + " (--host-too)", Got: open(banned, 8000, "host"), Want: w.bannedHost},
+			{Name: "web 8080 from " + office, Got: open(office, 8080, "web"), Want: w.office},
+		})
+	}
+	fresh(t)
+	step("deny and allow sets decide", func(t *testing.T) {
+		mustBin(t, "install")
+		mustBin(t, "allow", "8080")
+		matrix(t, "allow 8080, no set", want{client: true, banned: true, office: true, listed: true, bannedHost: true})
+		mustBin(t, "set", "add", "bad", banned)
+		mustBin(t, "deny", "from", "@bad", "--host-too")
+		mustBin(t, "set", "add", "office", office+"/32", "198.51.100.0/24")
+		mustBin(t, "allow", "9443/tcp", "from", "@office")
+		matrix(t, "deny from @bad --host-too, allow 9443/tcp from @office", want{client: true, office: true, listed: true, officeAdmin: true})
+		out := mustBin(t, "explain", "--from", banned, "--to", hostAddr+":8080")
+		if !strings.Contains(out, "DROP") || !strings.Contains(out, rules.SetsTable) || !strings.Contains(out, "deny from @bad") {
+			t.Errorf("explain does not name the set rule:\n%s", out)
+		}
+		if out := mustBin(t, "list"); !strings.Contains(out, "deny from @bad --host-too") || !strings.Contains(out, "allow 9443/tcp from @office") {
+			t.Errorf("list:\n%s", out)
+		}
+	})
+	step("a block list of 10,000 networks, loaded at once", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("; Spamhaus DROP-like list\n")
+		for i := 0; i < 10000; i++ {
+			fmt.Fprintf(&b, "10.%d.%d.0/24 ; SBL%d\n", i/256, i%256, i)
+		}
+		fmt.Fprintf(&b, "%s/32\n", listed)
+		list := filepath.Join(dir, "drop.txt")
+		if err := os.WriteFile(list, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mustBin(t, "set", "load", "blocklist", list)
+		mustBin(t, "deny", "from", "@blocklist")
+		matrix(t, "deny from @blocklist (10,001 entries)", want{client: true, office: true, officeAdmin: true})
+		if out := mustBin(t, "set", "list"); !strings.Contains(out, "blocklist: 10001 entries, used by ") || !strings.Contains(out, ": deny from @blocklist") {
+			t.Errorf("set list:\n%s", out)
+		}
+	})
+	step("a timed entry leaves by itself", func(t *testing.T) {
+		mustBin(t, "set", "add", "bad", timed, "--timeout", "3s")
+		if open(timed, 8080, "web") {
+			t.Error("the timed entry does not keep its source out")
+		}
+		if err := lab.WaitFor(8*time.Second, func() error {
+			if !open(timed, 8080, "web") {
+				return errNotYet
+			}
+			return nil
+		}); err != nil {
+			t.Error("the timed entry did not leave")
+		}
+	})
+	step("ufw reload and a deleted table: the sets hold, fail closed", func(t *testing.T) {
+		mustSh(t, "ufw reload")
+		matrix(t, "after ufw reload", want{client: true, office: true, officeAdmin: true})
+		mustSh(t, "nft delete table inet "+rules.SetsTable)
+		// Our chains drop what the table did not see: nothing opens, the
+		// allowed ports close until the repair.
+		matrix(t, "sets table deleted", want{bannedHost: true})
+		out := mustBin(t, "sync")
+		if !strings.Contains(out, rules.SetsTable) {
+			t.Errorf("sync does not say it made the sets table again:\n%s", out)
+		}
+		matrix(t, "after sync", want{client: true, office: true, officeAdmin: true})
+	})
+	step("bad input changes nothing", func(t *testing.T) {
+		before := mustSh(t, "nft list table inet "+rules.SetsTable+" | wc -l")
+		for _, args := range [][]string{
+			{"set", "add", "bad", "not-an-address"},
+			{"set", "add", "bad/x", banned},
+			{"set", "add", "bad", banned, "--timeout", "0s"},
+			{"set", "del", "bad"}, // in use
+			{"set", "del", "nosuchset"},
+			{"deny", "from", "@bad;x"},
+			{"allow", "from", "@office"},
+		} {
+			out, code := binExit(args...)
+			if code != 2 || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+				t.Errorf("%v: exit %d, want 2 and one line:\n%s", args, code, out)
+			}
+		}
+		if after := mustSh(t, "nft list table inet "+rules.SetsTable+" | wc -l"); after != before {
+			t.Errorf("the sets table changed: %s lines, then %s", before, after)
+		}
+		list := filepath.Join(dir, "bad.txt")
+		os.WriteFile(list, []byte("192.0.2.1\nsomething\n"), 0o644)
+		if out, code := binExit("set", "load", "bad", list); code != 2 || !strings.Contains(out, "line 2") {
+			t.Errorf("a bad list: exit %d:\n%s", code, out)
+		}
+		matrix(t, "after the bad input", want{client: true, office: true, officeAdmin: true})
+	})
+	step("unban, delete and uninstall", func(t *testing.T) {
+		mustBin(t, "set", "del", "bad", banned)
+		matrix(t, "set del bad "+banned, want{client: true, banned: true, office: true, officeAdmin: true, bannedHost: true})
+		mustBin(t, "delete", "allow", "9443/tcp", "from", "@office")
+		mustBin(t, "set", "del", "office")
+		mustBin(t, "uninstall")
+		if out := mustSh(t, "nft list tables"); strings.Contains(out, rules.SetsTable) {
+			t.Errorf("the sets table outlived uninstall:\n%s", out)
+		}
+		if out := mustSh(t, "iptables-save -t filter"); strings.Contains(out, "0x2000000") || strings.Contains(out, "0x4000000") {
+			t.Errorf("a mark of ours outlived uninstall:\n%s", out)
+		}
+	})
+}
