@@ -47,21 +47,25 @@ func Block(t *rules.Table, f rules.Family, source string) string {
 func Removal(live *rules.Table, f rules.Family) string {
 	t := &rules.Table{Name: "filter"}
 	var deletes []string
-	for _, hook := range []struct{ chain, rule string }{
+	hooks := []struct{ chain, rule string }{
 		{rules.ChainDockerUser, "-j " + rules.ChainUser},
 		{f.UFWBeforeInput(), InputJump},
 		{rules.ChainInputBuiltin, InputJump},
-	} {
-		for i := 0; i < countRule(live, hook.chain, hook.rule); i++ {
-			deletes = append(deletes, "-D "+hook.chain+" "+hook.rule)
-		}
 	}
 	if u := live.Chain(rules.ChainDockerUser); u != nil && !DockerManaged(live) &&
 		count(u.Rules, "-j "+rules.ChainUser)+count(u.Rules, "-j RETURN") == len(u.Rules) {
+		// Ours: flushed (declared) and deleted once FORWARD no longer jumps to it.
+		t.Chains = append(t.Chains, &rules.Chain{Name: rules.ChainDockerUser, Policy: "-", Declared: true})
 		for i := 0; i < countRule(live, rules.ChainForwardBuiltin, "-j "+rules.ChainDockerUser); i++ {
 			deletes = append(deletes, "-D "+rules.ChainForwardBuiltin+" -j "+rules.ChainDockerUser)
 		}
 		deletes = append(deletes, "-X "+rules.ChainDockerUser)
+		hooks = hooks[1:]
+	}
+	for _, hook := range hooks {
+		for i := 0; i < countRule(live, hook.chain, hook.rule); i++ {
+			deletes = append([]string{"-D " + hook.chain + " " + hook.rule}, deletes...)
+		}
 	}
 	for _, name := range rules.OwnedChains {
 		if live.Chain(name) != nil {

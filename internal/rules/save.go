@@ -83,6 +83,22 @@ func (t *Table) remove(name string) {
 	}
 }
 
+// deletable says why chain name cannot be deleted: it holds rules, or a
+// rule jumps to it.
+func (t *Table) deletable(name string) error {
+	if c := t.Chain(name); len(c.Rules) > 0 {
+		return fmt.Errorf("chain %s holds %d rules", name, len(c.Rules))
+	}
+	for _, c := range t.Chains {
+		for _, r := range c.Rules {
+			if strings.HasSuffix(r, " -j "+name) || r == "-j "+name {
+				return fmt.Errorf("chain %s is jumped to from %s", name, c.Name)
+			}
+		}
+	}
+	return nil
+}
+
 // edit applies "-I CHAIN [N] RULE", "-D CHAIN RULE" or "-D CHAIN N" to the
 // model, as iptables-restore would: deleting a rule that is not there is an
 // error.
@@ -195,10 +211,15 @@ func ParseSave(text string) (*Dump, error) {
 			if c == nil {
 				return nil, fmt.Errorf("line %d: %q names an unknown chain", n, line)
 			}
-			c.Rules, c.Counters = nil, nil
 			if line[1] == 'X' {
+				// As iptables: a chain with rules, or one a rule jumps to,
+				// is busy.
+				if err := cur.deletable(name); err != nil {
+					return nil, fmt.Errorf("line %d: %q: %w", n, line, err)
+				}
 				cur.remove(name)
 			}
+			c.Rules, c.Counters = nil, nil
 		default:
 			return nil, fmt.Errorf("line %d: unsupported line %q", n, line)
 		}

@@ -34,7 +34,7 @@ const (
 	httpdScript = "sh -c 'mkdir -p /www && echo $0 > /www/index.html && exec httpd -f -p $1 -h /www'"
 )
 
-var sources = []string{clientAddr, adminDrop, belowDrop, bypass, banned, office, listed, timed, f2bBanned}
+var sources = []string{clientAddr, adminDrop, belowDrop, bypass, banned, office, listed, timed, f2bBanned, crowdBanned}
 
 var (
 	dir     string
