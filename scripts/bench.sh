@@ -14,6 +14,11 @@ out=$(realpath -m "${BENCH_OUT:-bench-results.txt}")
 UFW_DOCKER_BRIDGE_REQUIRE_LAB=1 UFW_DOCKER_BRIDGE_BENCH_OUT="$out" \
 	go test -count=1 -timeout 30m -run '^$' -bench . -benchtime 1x ./test/integration
 
+# The figures of address sets and fail2ban, in their own lab (after the
+# first, so that the two never share the machine's cores).
+UFW_DOCKER_BRIDGE_REQUIRE_LAB=1 UFW_DOCKER_BRIDGE_BENCH_OUT="$out" \
+	go test -count=1 -timeout 20m -run '^$' -bench . -benchtime 1x ./test/neighbours
+
 # Figure 6: the pure packages on 10,000 rules, each also as a share of the
 # whole sync of 10,000 rules measured above.
 sync10k=$(awk '$1 == "scale.sync.rules-10000" { print $2 }' "$out")

@@ -97,13 +97,17 @@ func (NetlinkElements) Update(name string, gone, added []rules.Interval, now tim
 		return err
 	}
 	defer c.CloseLasting()
-	for _, iv := range gone {
-		if err := c.SetDeleteElements(nftSet(name, !iv.First.Is4()), elements([]rules.Interval{iv}, now, false)); err != nil {
-			return err
+	for _, v6 := range []bool{false, true} {
+		s := nftSet(name, v6)
+		del := elements(family(gone, v6), now, false)
+		for len(del) > 0 {
+			n := min(len(del), elemsPerMessage)
+			if err := c.SetDeleteElements(s, del[:n]); err != nil {
+				return fmt.Errorf("set %s: %w", s.Name, err)
+			}
+			del = del[n:]
 		}
-	}
-	for _, iv := range added {
-		if err := add(c, nftSet(name, !iv.First.Is4()), elements([]rules.Interval{iv}, now, true)); err != nil {
+		if err := add(c, s, elements(family(added, v6), now, true)); err != nil {
 			return err
 		}
 	}
@@ -111,6 +115,17 @@ func (NetlinkElements) Update(name string, gone, added []rules.Interval, now tim
 		return fmt.Errorf("changing set %s: %w", name, err)
 	}
 	return nil
+}
+
+// family returns the intervals of ivs of IPv6 (v6) or IPv4.
+func family(ivs []rules.Interval, v6 bool) []rules.Interval {
+	var out []rules.Interval
+	for _, iv := range ivs {
+		if iv.First.Is6() == v6 {
+			out = append(out, iv)
+		}
+	}
+	return out
 }
 
 // add queues elements in messages small enough for netlink.

@@ -3,6 +3,7 @@ package rules
 import (
 	"bufio"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -111,32 +112,50 @@ type Interval struct {
 // overlaps). A merged range expires when the last of its entries does, and
 // never when one of them is for good.
 func Intervals(entries []SetEntry, now time.Time) (v4, v6 []Interval) {
-	var all []Interval
+	// Addresses as 128-bit numbers (IPv4 mapped): sorting 100,000 of
+	// them so is several times faster than with netip's Compare.
+	type span struct {
+		first, last u128
+		expires     int64 // Unix seconds, 0 for good: no pointer for the GC to follow
+	}
+	all := make([]span, 0, len(entries))
 	for _, e := range entries {
 		if !e.Expires.IsZero() && !e.Expires.After(now) {
 			continue
 		}
-		all = append(all, Interval{First: e.Prefix.Addr(), Last: lastAddr(e.Prefix), Expires: e.Expires})
+		var exp int64
+		if !e.Expires.IsZero() {
+			exp = e.Expires.Unix()
+		}
+		all = append(all, span{first: u128of(e.Prefix.Addr()), last: u128of(lastAddr(e.Prefix)), expires: exp})
 	}
-	slices.SortFunc(all, func(a, b Interval) int { return cmp.Or(a.First.Compare(b.First), b.Last.Compare(a.Last)) })
-	var out []Interval
-	for _, iv := range all {
-		if n := len(out); n > 0 && out[n-1].First.BitLen() == iv.First.BitLen() && out[n-1].Last.Compare(iv.First) >= 0 {
+	slices.SortFunc(all, func(a, b span) int {
+		if c := a.first.cmp(b.first); c != 0 {
+			return c
+		}
+		return b.last.cmp(a.last)
+	})
+	var out []span
+	for _, sp := range all {
+		if n := len(out); n > 0 && out[n-1].last.cmp(sp.first) >= 0 {
 			last := &out[n-1]
-			if iv.Last.Compare(last.Last) > 0 {
-				last.Last = iv.Last
+			if sp.last.cmp(last.last) > 0 {
+				last.last = sp.last
 			}
-			switch {
-			case last.Expires.IsZero() || iv.Expires.IsZero():
-				last.Expires = time.Time{}
-			case iv.Expires.After(last.Expires):
-				last.Expires = iv.Expires
+			if last.expires == 0 || sp.expires == 0 {
+				last.expires = 0
+			} else {
+				last.expires = max(last.expires, sp.expires)
 			}
 			continue
 		}
-		out = append(out, iv)
+		out = append(out, sp)
 	}
-	for _, iv := range out {
+	for _, sp := range out {
+		iv := Interval{First: sp.first.addr(), Last: sp.last.addr()}
+		if sp.expires != 0 {
+			iv.Expires = time.Unix(sp.expires, 0)
+		}
 		if iv.First.Is4() {
 			v4 = append(v4, iv)
 		} else {
@@ -146,12 +165,43 @@ func Intervals(entries []SetEntry, now time.Time) (v4, v6 []Interval) {
 	return v4, v6
 }
 
+// u128 is an address as a number, IPv4 in its IPv4-mapped IPv6 form: the
+// families never meet (no IPv6 entry is IPv4-mapped: ParseSource refuses
+// them).
+type u128 struct{ hi, lo uint64 }
+
+func u128of(a netip.Addr) u128 {
+	b := a.As16()
+	return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
+func (u u128) cmp(v u128) int {
+	switch {
+	case u.hi != v.hi:
+		return cmp.Compare(u.hi, v.hi)
+	}
+	return cmp.Compare(u.lo, v.lo)
+}
+
+func (u u128) addr() netip.Addr {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], u.hi)
+	binary.BigEndian.PutUint64(b[8:], u.lo)
+	return netip.AddrFrom16(b).Unmap()
+}
+
 // lastAddr is the last address of network p.
 func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
+	if p.Addr().Is4() {
+		b := p.Addr().As4()
+		for i := p.Bits(); i < 32; i++ {
+			b[i/8] |= 0x80 >> (i % 8)
+		}
+		return netip.AddrFrom4(b)
+	}
+	b := p.Addr().As16()
+	for i := p.Bits(); i < 128; i++ {
 		b[i/8] |= 0x80 >> (i % 8)
 	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
+	return netip.AddrFrom16(b)
 }

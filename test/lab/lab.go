@@ -329,6 +329,49 @@ func StartProber(nsPath, source, target string, n int, timeout, pause time.Durat
 	return p, nil
 }
 
+// FirstFailure dials target from source in the network namespace at
+// nsPath, one attempt every pause, each with timeout, and sends on failed
+// the start of the first attempt that fails; stop ends it (and is safe to
+// call more than once).
+func FirstFailure(nsPath, source, target string, timeout, pause time.Duration) (failed <-chan time.Time, stop func(), err error) {
+	out := make(chan time.Time, 1)
+	done := make(chan struct{})
+	ready := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // the thread stays in the namespace and ends with the goroutine
+		fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			err = unix.Setns(fd, unix.CLONE_NEWNET)
+			unix.Close(fd)
+		}
+		ready <- err
+		if err != nil {
+			return
+		}
+		d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}}
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			start := time.Now()
+			c, err := d.Dial("tcp", target)
+			if err != nil {
+				out <- start
+				return
+			}
+			c.Close()
+			time.Sleep(pause)
+		}
+	}()
+	if err := <-ready; err != nil {
+		return nil, nil, fmt.Errorf("entering %s: %w", nsPath, err)
+	}
+	var once sync.Once
+	return out, func() { once.Do(func() { close(done) }) }, nil
+}
+
 // Counts returns the attempts and the successes so far.
 func (p *Prober) Counts() (attempts, successes int64) {
 	return p.attempts.Load(), p.successes.Load()

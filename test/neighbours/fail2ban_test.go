@@ -17,7 +17,7 @@ const jail = "udb-web"
 // copy of /etc/fail2ban with our shipped action (its binary path pointed at
 // the lab's), a jail that bans on "auth failure from <HOST>" lines of a
 // log of the lab's, and its socket and database in the lab's directory.
-func startFail2ban(t *testing.T) *lab.Daemon {
+func startFail2ban(t testing.TB) *lab.Daemon {
 	t.Helper()
 	lab.Need(t, "fail2ban-server", "fail2ban-client")
 	etc := filepath.Join(dir, "etc-fail2ban")

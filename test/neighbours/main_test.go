@@ -129,7 +129,7 @@ var errNotYet = fmt.Errorf("not yet")
 
 // fresh starts a test from no installation and no state: what an earlier
 // test left is uninstalled and its rules and sets removed.
-func fresh(t *testing.T) {
+func fresh(t testing.TB) {
 	t.Helper()
 	binExit("uninstall")
 	mustSh(t, "rm -rf "+dir+"/state")
