@@ -85,19 +85,27 @@ func (s Store) journalOne(rs rules.Ruleset, what string, at time.Time) error {
 
 // journalNames returns the journal's file names, oldest first.
 func (s Store) journalNames() ([]string, error) {
-	des, err := os.ReadDir(s.JournalPath())
+	return regularFiles(s.JournalPath(), "the journal", func(name string) bool {
+		stem, ok := strings.CutSuffix(name, journalExt)
+		_, err := time.Parse(journalTime, stem)
+		return ok && err == nil
+	})
+}
+
+// regularFiles returns the names of the regular files of dir that keep
+// takes, sorted; none when dir is not there. what names dir in errors.
+func regularFiles(dir, what string, keep func(name string) bool) ([]string, error) {
+	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the journal: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
 	var names []string
 	for _, d := range des {
-		if stem, ok := strings.CutSuffix(d.Name(), journalExt); ok && d.Type().IsRegular() {
-			if _, err := time.Parse(journalTime, stem); err == nil {
-				names = append(names, d.Name())
-			}
+		if d.Type().IsRegular() && keep(d.Name()) {
+			names = append(names, d.Name())
 		}
 	}
 	slices.Sort(names)

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
@@ -29,21 +28,7 @@ func (s Store) SetPath(name string) string { return filepath.Join(s.Dir, SetsDir
 
 // SetNames lists the sets of the state directory, sorted.
 func (s Store) SetNames() ([]string, error) {
-	ents, err := os.ReadDir(filepath.Join(s.Dir, SetsDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading sets: %w", err)
-	}
-	var out []string
-	for _, e := range ents {
-		if e.Type().IsRegular() && rules.CheckSetName(e.Name()) == nil {
-			out = append(out, e.Name())
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	return regularFiles(filepath.Join(s.Dir, SetsDir), "sets", func(name string) bool { return rules.CheckSetName(name) == nil })
 }
 
 // LoadSet reads set name; ok is false when there is no such set. A file

@@ -51,10 +51,8 @@ func setup() (func(), error) {
 		fmt.Sprintf("ip netns exec %s sh -c 'ip addr add %s/64 dev ext1 nodad; ip addr add %s/64 dev ext1 nodad'", extNS, client6, denied6),
 		"ufw allow 22/tcp && ufw --force enable",
 	)
-	for _, s := range steps {
-		if _, err := lab.Sh(s); err != nil {
-			return nil, err
-		}
+	if err := lab.ShAll(steps...); err != nil {
+		return nil, err
 	}
 	stop := dockerd.Stop
 	if err := dockerd.Start(); err != nil {

@@ -292,14 +292,7 @@ func StartProber(nsPath, source, target string, n int, timeout, pause time.Durat
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			// This goroutine's thread joins the namespace and is never given
-			// back: the runtime ends a locked thread when its goroutine exits.
-			runtime.LockOSThread()
-			fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err == nil {
-				err = unix.Setns(fd, unix.CLONE_NEWNET)
-				unix.Close(fd)
-			}
+			err := joinNetNS(nsPath)
 			errs <- err
 			if err != nil {
 				return
@@ -338,12 +331,7 @@ func FirstFailure(nsPath, source, target string, timeout, pause time.Duration) (
 	done := make(chan struct{})
 	ready := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // the thread stays in the namespace and ends with the goroutine
-		fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err == nil {
-			err = unix.Setns(fd, unix.CLONE_NEWNET)
-			unix.Close(fd)
-		}
+		err := joinNetNS(nsPath)
 		ready <- err
 		if err != nil {
 			return
@@ -370,6 +358,29 @@ func FirstFailure(nsPath, source, target string, timeout, pause time.Duration) (
 	}
 	var once sync.Once
 	return out, func() { once.Do(func() { close(done) }) }, nil
+}
+
+// joinNetNS moves the calling goroutine's thread into the network
+// namespace at nsPath. The thread is locked and never given back: the
+// runtime ends a locked thread when its goroutine exits.
+func joinNetNS(nsPath string) error {
+	runtime.LockOSThread()
+	fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Setns(fd, unix.CLONE_NEWNET)
+}
+
+// ShAll runs each shell step in turn and stops at the first that fails.
+func ShAll(steps ...string) error {
+	for _, s := range steps {
+		if _, err := Sh(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Counts returns the attempts and the successes so far.

@@ -53,10 +53,8 @@ func setup() (func(), error) {
 	steps := append(lab.Prepare(dir), "sysctl -qw net.ipv4.ip_forward=1")
 	steps = append(steps, lab.External(extNS, []string{hostAddr}, sources)...)
 	steps = append(steps, "ufw allow 22/tcp && ufw allow 8000/tcp && ufw --force enable")
-	for _, s := range steps {
-		if _, err := lab.Sh(s); err != nil {
-			return nil, err
-		}
+	if err := lab.ShAll(steps...); err != nil {
+		return nil, err
 	}
 	stop := dockerd.Stop
 	if err := dockerd.Start(); err != nil {
@@ -66,15 +64,13 @@ func setup() (func(), error) {
 	if err != nil {
 		return stop, err
 	}
-	for _, s := range []string{
-		docker + " import " + tar + " bb:1",
-		docker + " run -d --name web -p 8080:80 bb:1 " + httpdScript + " web 80",
-		docker + " run -d --name admin -p 9443:80 bb:1 " + httpdScript + " admin 80",
-		docker + " run -d --name closed -p 9999:80 bb:1 " + httpdScript + " closed 80",
-	} {
-		if _, err := lab.Sh(s); err != nil {
-			return stop, err
-		}
+	if err := lab.ShAll(
+		docker+" import "+tar+" bb:1",
+		docker+" run -d --name web -p 8080:80 bb:1 "+httpdScript+" web 80",
+		docker+" run -d --name admin -p 9443:80 bb:1 "+httpdScript+" admin 80",
+		docker+" run -d --name closed -p 9999:80 bb:1 "+httpdScript+" closed 80",
+	); err != nil {
+		return stop, err
 	}
 	// A service of the host itself on 8000, which UFW allows.
 	if err := os.MkdirAll(dir+"/host-www", 0o755); err != nil {
