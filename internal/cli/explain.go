@@ -136,6 +136,10 @@ func setsView(c *cli.Context, deps Deps, rs rules.Ruleset) (*explain.Sets, error
 			continue
 		}
 		v.Rules = append(v.Rules, r)
+		if _, done := v.Members[r.Set]; done {
+			continue
+		}
+		v.Members[r.Set] = []netip.Prefix{}
 		entries, _, err := store.LoadSet(r.Set)
 		if err != nil {
 			return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 )
 
 // maxSetEntries bounds a set: the largest published block lists (FireHOL
@@ -215,26 +216,49 @@ func listSets(c *cli.Context, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	names, err := e.Store.SetNames()
-	if err != nil {
-		return err
-	}
 	one := c.Args().First()
 	if one != "" {
 		if err := rules.CheckSetName(one); err != nil {
 			return err
 		}
-		if !slices.Contains(names, one) {
+		if _, ok, err := e.Store.LoadSet(one); err != nil || !ok {
+			if err != nil {
+				return err
+			}
 			return usagef("no set %s", one)
 		}
+	}
+	out, err := setInfos(e.Store, rs, one)
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	if c.Bool("json") {
+		return printJSON(w, out)
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(w, "no sets")
+	}
+	printSets(w, out, "")
+	return nil
+}
+
+// setInfos describes the sets of the state (only set one, with its
+// members, when one is not ""), less what expired.
+func setInfos(store state.Store, rs rules.Ruleset, one string) ([]setInfo, error) {
+	names, err := store.SetNames()
+	if err != nil {
+		return nil, err
+	}
+	if one != "" {
 		names = []string{one}
 	}
 	now := time.Now()
-	var out []setInfo
+	out := []setInfo{}
 	for _, n := range names {
-		entries, _, err := e.Store.LoadSet(n)
+		entries, _, err := store.LoadSet(n)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		info := setInfo{Name: n, UsedBy: []string{}}
 		for i, r := range rs {
@@ -257,25 +281,19 @@ func listSets(c *cli.Context, deps Deps) error {
 		}
 		out = append(out, info)
 	}
-	w := c.App.Writer
-	if c.Bool("json") {
-		if out == nil {
-			out = []setInfo{}
-		}
-		return printJSON(w, out)
-	}
-	if len(out) == 0 {
-		fmt.Fprintln(w, "no sets")
-	}
-	for _, s := range out {
+	return out, nil
+}
+
+// printSets prints one line a set, and its members, each behind indent.
+func printSets(w io.Writer, sets []setInfo, indent string) {
+	for _, s := range sets {
 		used := "no rule"
 		if len(s.UsedBy) > 0 {
 			used = strings.Join(s.UsedBy, "; ")
 		}
-		fmt.Fprintf(w, "%s: %d entries, used by %s\n", s.Name, s.Entries, used)
+		fmt.Fprintf(w, "%s%s: %d entries, used by %s\n", indent, s.Name, s.Entries, used)
 		for _, m := range s.Members {
-			fmt.Fprintln(w, "  "+m)
+			fmt.Fprintln(w, indent+"  "+m)
 		}
 	}
-	return nil
 }

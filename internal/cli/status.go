@@ -15,6 +15,7 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/backend"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/doctor"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
@@ -43,6 +44,10 @@ type report struct {
 	UFW   string           `json:"ufw,omitempty"`
 	Live  []backend.Health `json:"delegation,omitempty"`
 	Guard string           `json:"guard,omitempty"`
+	// Sets are the address sets, and SetsTable our sets table's state
+	// ("in place", "missing"; "" when there is no set).
+	Sets      []setInfo `json:"sets,omitempty"`
+	SetsTable string    `json:"sets_table,omitempty"`
 	// Unmanaged are the families left alone here, with why
 	// (backend.Backend.Unmanaged).
 	Unmanaged map[string]string `json:"unmanaged,omitempty"`
@@ -112,6 +117,11 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	for i, x := range p.Rules {
 		r.Rules = append(r.Rules, numberedRule{i + 1, x.String()})
 	}
+	if err == nil {
+		if r.Sets, err = setInfos(e.Store, p.Rules, ""); len(r.Sets) == 0 {
+			r.Sets = nil
+		}
+	}
 	if errors.Is(err, fs.ErrPermission) {
 		r.LiveUnknown = "reading UFW's files and the live firewall needs root"
 		return r, nil
@@ -147,6 +157,16 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 		}
 	}
 	r.Live, r.Guard = p.Live, p.Guard
+	if len(r.Sets) > 0 || len(plan.SetNames(p.Rules)) > 0 {
+		cur, err := (nft.Sets{Runner: deps.Runner}).Current(c.Context)
+		if err != nil {
+			return nil, err
+		}
+		r.SetsTable = engine.GuardMissing
+		if cur != "" {
+			r.SetsTable = engine.GuardInPlace
+		}
+	}
 	rs, docker := p.Rules, p.Docker
 	if r.Bridges, err = describeBridges(c, deps, rs, docker); err != nil {
 		return nil, err
@@ -297,12 +317,19 @@ func statusCommand(deps Deps) *cli.Command {
 				}
 			}
 			fmt.Fprintf(w, "guard (nftables table inet %s): %s\n", rules.GuardTable, r.Guard)
+			if r.SetsTable != "" {
+				fmt.Fprintf(w, "sets (nftables table inet %s): %s\n", rules.SetsTable, r.SetsTable)
+			}
 			fmt.Fprintln(w, "bridges:")
 			for _, b := range r.Bridges {
 				fmt.Fprintf(w, "  %-16s %-8s %-10s nat: %s\n", b.Name, b.Owner, b.Role, strings.Join(b.NAT, ", "))
 			}
 			fmt.Fprintln(w, "rules:")
 			printRules(w, r)
+			if len(r.Sets) > 0 {
+				fmt.Fprintln(w, "sets:")
+				printSets(w, r.Sets, "  ")
+			}
 			if c.Bool("verbose") {
 				printHooks(w, r)
 			}

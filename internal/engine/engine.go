@@ -385,7 +385,7 @@ func (e *Engine) syncSets(ctx context.Context, rs rules.Ruleset, dockerBridges [
 // does so when it starts).
 func (e *Engine) newSets(rs rules.Ruleset) error {
 	for _, name := range plan.SetNames(rs) {
-		if _, ok, err := e.Store.LoadSet(name); err != nil || ok {
+		if ok, err := e.Store.HasSet(name); err != nil || ok {
 			if err != nil {
 				return err
 			}

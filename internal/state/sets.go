@@ -31,6 +31,18 @@ func (s Store) SetNames() ([]string, error) {
 	return regularFiles(filepath.Join(s.Dir, SetsDir), "sets", func(name string) bool { return rules.CheckSetName(name) == nil })
 }
 
+// HasSet reports whether set name has a file, without reading it.
+func (s Store) HasSet(name string) (bool, error) {
+	_, err := os.Lstat(s.SetPath(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading set %s: %w", name, err)
+	}
+	return true, nil
+}
+
 // LoadSet reads set name; ok is false when there is no such set. A file
 // cut short or with a line it cannot read is a FileError.
 func (s Store) LoadSet(name string) (entries []rules.SetEntry, ok bool, err error) {

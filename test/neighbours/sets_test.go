@@ -91,10 +91,17 @@ func TestAddressSets(t *testing.T) {
 	step("ufw reload and a deleted table: the sets hold, fail closed", func(t *testing.T) {
 		mustSh(t, "ufw reload")
 		matrix(t, "after ufw reload", want{client: true, office: true, officeAdmin: true})
+		if out := mustBin(t, "status"); !strings.Contains(out, "sets (nftables table inet "+rules.SetsTable+"): in place") ||
+			!strings.Contains(out, "blocklist: 10001 entries") {
+			t.Errorf("status:\n%s", out)
+		}
 		mustSh(t, "nft delete table inet "+rules.SetsTable)
 		// Our chains drop what the table did not see: nothing opens, the
 		// allowed ports close until the repair.
 		matrix(t, "sets table deleted", want{bannedHost: true})
+		if out := mustBin(t, "status"); !strings.Contains(out, "sets (nftables table inet "+rules.SetsTable+"): missing") {
+			t.Errorf("status after the table was deleted:\n%s", out)
+		}
 		out := mustBin(t, "sync")
 		if !strings.Contains(out, rules.SetsTable) {
 			t.Errorf("sync does not say it made the sets table again:\n%s", out)

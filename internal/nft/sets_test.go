@@ -1,0 +1,153 @@
+package nft
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// fakeSets is nft and the netlink element writer over one model of our
+// sets table: the scripts applied, the sets they declare and delete, the
+// forward chain's comment, and each set's intervals.
+type fakeSets struct {
+	there     bool
+	comment   string
+	sets      map[string][]rules.Interval
+	scripts   []string
+	updateErr error
+	replaced  []string
+}
+
+var (
+	addSet     = regexp.MustCompile(`(?m)^add set inet \S+ (\S+) `)
+	delSet     = regexp.MustCompile(`(?m)^delete set inet \S+ (\S+)$`)
+	setComment = regexp.MustCompile(`comment "(` + rules.SetsCommentPrefix + `[^"]*)"`)
+)
+
+func (f *fakeSets) Run(_ context.Context, name string, args []string, stdin []byte) ([]byte, error) {
+	switch cmd := strings.Join(append([]string{name}, args...), " "); {
+	case cmd == "nft -f -":
+		script := string(stdin)
+		f.scripts = append(f.scripts, script)
+		if strings.Contains(script, "delete table inet "+rules.SetsTable) {
+			f.there, f.comment, f.sets = false, "", nil
+			return nil, nil
+		}
+		f.there = true
+		if f.sets == nil {
+			f.sets = map[string][]rules.Interval{}
+		}
+		for _, m := range addSet.FindAllStringSubmatch(script, -1) {
+			if _, ok := f.sets[m[1]]; !ok {
+				f.sets[m[1]] = nil
+			}
+		}
+		for _, m := range delSet.FindAllStringSubmatch(script, -1) {
+			delete(f.sets, m[1])
+		}
+		if m := setComment.FindStringSubmatch(script); m != nil {
+			f.comment = m[1]
+		}
+		return nil, nil
+	case cmd == "nft list chain inet "+rules.SetsTable+" forward":
+		if !f.there {
+			return nil, errors.New("nft: Error: No such file or directory")
+		}
+		return []byte(`table inet x { chain forward { meta mark set meta mark | 0x02000000 comment "` + f.comment + `" } }`), nil
+	}
+	return nil, errors.New("unexpected: " + name + " " + strings.Join(args, " "))
+}
+
+func (f *fakeSets) Sets() ([]string, bool, error) {
+	var out []string
+	for n := range f.sets {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out, f.there, nil
+}
+
+func (f *fakeSets) Replace(name string, v4, v6 []rules.Interval, _ time.Time) error {
+	f.replaced = append(f.replaced, name)
+	f.sets[name+"-v4"], f.sets[name+"-v6"] = v4, v6
+	return nil
+}
+
+func (f *fakeSets) Update(name string, gone, added []rules.Interval, _ time.Time) error {
+	if f.updateErr != nil {
+		return f.updateErr
+	}
+	for _, iv := range gone {
+		n := name + "-v4"
+		if iv.First.Is6() {
+			n = name + "-v6"
+		}
+		i := slices.Index(f.sets[n], iv)
+		if i < 0 {
+			return errors.New("no such element") // the kernel's ENOENT
+		}
+		f.sets[n] = slices.Delete(f.sets[n], i, i+1)
+	}
+	for _, iv := range added {
+		n := name + "-v4"
+		if iv.First.Is6() {
+			n = name + "-v6"
+		}
+		f.sets[n] = append(f.sets[n], iv)
+	}
+	return nil
+}
+
+func entry(p string) rules.SetEntry { return rules.SetEntry{Prefix: netip.MustParsePrefix(p)} }
+
+// Ensure makes the table and fills each new set once, leaves a current
+// table alone, deletes the sets no longer in the state and the table when
+// no set is left; Change sends the difference, and the whole set when the
+// kernel no longer holds what went.
+func TestSetsEnsureAndChange(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeSets{}
+	s := Sets{Runner: f, Elements: f}
+	rs := rules.Ruleset{{Action: rules.Deny, Set: "bad"}}
+	members := map[string][]rules.SetEntry{"bad": {entry("192.0.2.0/24"), entry("2001:db8::/32")}, "spare": nil}
+	load := func(n string) ([]rules.SetEntry, error) { return members[n], nil }
+	if changed, err := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); err != nil || !changed {
+		t.Fatalf("first ensure: %v %v", changed, err)
+	}
+	if len(f.sets["bad-v4"]) != 1 || len(f.sets["bad-v6"]) != 1 || !slices.Equal(f.replaced, []string{"bad", "spare"}) {
+		t.Errorf("sets %v, replaced %v", f.sets, f.replaced)
+	}
+	if changed, err := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); err != nil || changed || len(f.scripts) != 1 {
+		t.Errorf("a current table was written again: %v %v (%d scripts)", changed, err, len(f.scripts))
+	}
+	// A rule change rewrites the chains, not the elements.
+	rs = append(rs, rules.Rule{Action: rules.Allow, Ports: rules.Ports{First: 443, Last: 443}, Set: "spare"})
+	if changed, _ := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); !changed || len(f.replaced) != 2 || len(f.sets["bad-v4"]) != 1 {
+		t.Errorf("rule change: sets %v, replaced %v", f.sets, f.replaced)
+	}
+	// Change: one more network goes in as one interval.
+	after := append(slices.Clone(members["bad"]), entry("198.51.100.7/32"))
+	if err := s.Change("bad", members["bad"], after); err != nil || len(f.sets["bad-v4"]) != 2 || len(f.replaced) != 2 {
+		t.Errorf("change: %v, sets %v, replaced %v", err, f.sets, f.replaced)
+	}
+	// The kernel timed an element out: the set is written whole.
+	f.sets["bad-v4"] = f.sets["bad-v4"][:1]
+	if err := s.Change("bad", after, members["bad"]); err != nil || f.replaced[len(f.replaced)-1] != "bad" || len(f.sets["bad-v4"]) != 1 {
+		t.Errorf("change after a timeout: %v, sets %v", err, f.sets)
+	}
+	// spare leaves the state: its nftables sets go.
+	if _, err := s.Ensure(ctx, rs[:1], []string{"bad"}, nil, load); err != nil || f.sets["spare-v4"] != nil || !strings.Contains(f.scripts[len(f.scripts)-1], "delete set inet "+rules.SetsTable+" spare-v4") {
+		t.Errorf("spare kept: %v %v", err, f.sets)
+	}
+	// No set and no rule: no table.
+	if changed, err := s.Ensure(ctx, nil, nil, nil, load); err != nil || !changed || f.there {
+		t.Errorf("no set: %v %v, table there %v", changed, err, f.there)
+	}
+}
