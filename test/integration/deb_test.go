@@ -103,7 +103,7 @@ func TestDebPackage(t *testing.T) {
 	mustSh(t, "nft list table inet "+rules.GuardTable+" >/dev/null")
 	for _, f := range []string{"/usr/share/man/man8/ufw-docker-bridge.8.gz", "/lib/systemd/system/ufw-docker-bridge.service",
 		"/lib/systemd/system/docker.service.d/ufw-docker-bridge.conf", "/usr/share/bash-completion/completions/ufw-docker-bridge",
-		"/etc/default/ufw-docker-bridge"} {
+		"/etc/default/ufw-docker-bridge", "/etc/fail2ban/action.d/ufw-docker-bridge.conf"} {
 		if _, err := os.Stat(root + f); err != nil {
 			t.Errorf("not installed: %s", f)
 		}
@@ -141,7 +141,8 @@ func TestDebPackage(t *testing.T) {
 		t.Error("remove left the guard table")
 	}
 	mustInRoot(t, root, "dpkg -P ufw-docker-bridge")
-	for _, f := range []string{"/etc/ufw-docker-bridge", "/etc/default/ufw-docker-bridge", "/usr/sbin/ufw-docker-bridge"} {
+	for _, f := range []string{"/etc/ufw-docker-bridge", "/etc/default/ufw-docker-bridge", "/usr/sbin/ufw-docker-bridge",
+		"/etc/fail2ban/action.d/ufw-docker-bridge.conf"} {
 		if _, err := os.Stat(root + f); err == nil {
 			t.Errorf("purge left %s", f)
 		}

@@ -107,6 +107,21 @@ func TestAddressSets(t *testing.T) {
 			t.Errorf("sync does not say it made the sets table again:\n%s", out)
 		}
 		matrix(t, "after sync", want{client: true, office: true, officeAdmin: true})
+		// The watcher makes it again by itself, elements and all.
+		w := lab.StartWatcher(t, bin, dir, nil)
+		defer w.Kill(t)
+		mustSh(t, "nft delete table inet "+rules.SetsTable)
+		if err := lab.WaitFor(5*time.Second, func() error {
+			if !strings.Contains(mustSh(t, "nft list tables"), rules.SetsTable) {
+				return errNotYet
+			}
+			return nil
+		}); err != nil {
+			t.Fatal("the watcher did not make the sets table again")
+		}
+		time.Sleep(200 * time.Millisecond)
+		matrix(t, "after the watcher's repair", want{client: true, office: true, officeAdmin: true})
+		w.Stop(t)
 	})
 	step("bad input changes nothing", func(t *testing.T) {
 		before := mustSh(t, "nft list table inet "+rules.SetsTable+" | wc -l")
