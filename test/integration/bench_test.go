@@ -183,14 +183,14 @@ func BenchmarkScale(b *testing.B) {
 		}
 		ours := lab.MS(ds[1])
 		appendMS := lab.MS(appendPerRule * time.Duration(n))
-		appendCost := "iptables-A=" + lab.Num(appendMS) + "lab.MS(from-1000-measured)"
+		appendCost := "iptables-A=" + lab.Num(appendMS) + "ms(from-1000-measured)"
 		if n <= 1000 {
 			appendMS = lab.MS(appendRules(n))
 			appendCost = "iptables-A=" + lab.Num(appendMS) + "ms"
 		}
 		ufwCost := lab.MS(ufwPerRule * time.Duration(n))
 		name := fmt.Sprintf("scale.sync.rules-%d", n)
-		kv := []string{appendCost, lab.Ratio("iptables-A", appendMS, ours), "ufw-route-allow=" + lab.Num(ufwCost) + "lab.MS(from-50-calls)", lab.Ratio("ufw-route-allow", ufwCost, ours),
+		kv := []string{appendCost, lab.Ratio("iptables-A", appendMS, ours), "ufw-route-allow=" + lab.Num(ufwCost) + "ms(from-50-calls)", lab.Ratio("ufw-route-allow", ufwCost, ours),
 			fmt.Sprintf("us-per-rule=%s", lab.Num(float64(ds[1].Microseconds())/float64(n))),
 			fmt.Sprintf("processes=%d", c["all"]),
 			fmt.Sprintf("restores=%d", c["iptables-restore"]+c["ip6tables-restore"])}
