@@ -270,10 +270,28 @@ func statusCommand(deps Deps) *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "show backend, install state, bridges, rules and whether the live rules match the files",
-		Flags: []cli.Flag{jsonFlag(), &cli.BoolFlag{Name: "verbose", Usage: "show every drift line, every rule hooked into INPUT/FORWARD/POSTROUTING by owner with counters, and the nftables tables"}},
+		Flags: []cli.Flag{jsonFlag(), &cli.BoolFlag{Name: "verbose", Usage: "show every drift line, every rule hooked into INPUT/FORWARD/POSTROUTING by owner with counters, and the nftables tables"},
+			&cli.BoolFlag{Name: "ports", Usage: "one line per published port: address:port/proto, container (compose project/service), networks, open to whom, and the rules that decide"}},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
+			}
+			if c.Bool("ports") {
+				if err := needRoot(c); err != nil {
+					return err
+				}
+				ports, notes, err := portsReport(c, deps)
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					if ports == nil {
+						ports = []portLine{}
+					}
+					return printJSON(c.App.Writer, map[string]any{"ports": ports, "notes": notes})
+				}
+				printPorts(c.App.Writer, ports, notes)
+				return nil
 			}
 			r, err := gather(c, deps, true)
 			if err != nil {

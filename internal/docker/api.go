@@ -45,10 +45,67 @@ func (n Network) Bridge() string {
 	return "br-" + n.ID[:12]
 }
 
+// Container is what we read of a container (GET /containers/json): its
+// names, labels (compose's project and service), published ports and the
+// networks it is on.
+type Container struct {
+	ID              string            `json:"Id"`
+	Names           []string          `json:"Names"`
+	Labels          map[string]string `json:"Labels"`
+	Ports           []Port            `json:"Ports"`
+	NetworkSettings struct {
+		Networks map[string]struct {
+			IPAddress string `json:"IPAddress"`
+		} `json:"Networks"`
+	} `json:"NetworkSettings"`
+}
+
+// Port is one port of a container; PublicPort is 0 when it is not
+// published.
+type Port struct {
+	IP          string `json:"IP"`
+	PrivatePort uint16 `json:"PrivatePort"`
+	PublicPort  uint16 `json:"PublicPort"`
+	Type        string `json:"Type"`
+}
+
+// Compose's labels on the containers it makes.
+const (
+	ComposeProjectLabel = "com.docker.compose.project"
+	ComposeServiceLabel = "com.docker.compose.service"
+)
+
+// Name is the container's name, without Docker's leading "/".
+func (c Container) Name() string {
+	if len(c.Names) == 0 {
+		return c.ID
+	}
+	return strings.TrimPrefix(c.Names[0], "/")
+}
+
+// Service is "project/service" for a container compose made, else "".
+func (c Container) Service() string {
+	if c.Labels[ComposeServiceLabel] == "" {
+		return ""
+	}
+	return c.Labels[ComposeProjectLabel] + "/" + c.Labels[ComposeServiceLabel]
+}
+
+// Networks are the names of the networks the container is on, sorted.
+func (c Container) Networks() []string {
+	var out []string
+	for n := range c.NetworkSettings.Networks {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // API is what we ask the Docker Engine API; Client asks dockerd, Fake
 // answers in tests.
 type API interface {
 	Networks(ctx context.Context) ([]Network, error)
+	Containers(ctx context.Context) ([]Container, error)
 }
 
 // Bridges returns the Linux bridges of Docker's bridge networks, sorted.
@@ -94,8 +151,20 @@ func SocketFromEnv() string {
 
 // Networks lists Docker's networks.
 func (c Client) Networks(ctx context.Context) ([]Network, error) {
+	var nets []Network
+	return nets, c.get(ctx, "/networks", "networks", &nets)
+}
+
+// Containers lists Docker's running containers.
+func (c Client) Containers(ctx context.Context) ([]Container, error) {
+	var cs []Container
+	return cs, c.get(ctx, "/containers/json", "containers", &cs)
+}
+
+// get reads the JSON answer to GET path into v; what names it in errors.
+func (c Client) get(ctx context.Context, path, what string, v any) error {
 	if _, err := os.Stat(c.Socket); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrNotRunning, c.Socket)
+		return fmt.Errorf("%w: %s", ErrNotRunning, c.Socket)
 	}
 	timeout := c.Timeout
 	if timeout == 0 {
@@ -110,30 +179,33 @@ func (c Client) Networks(ctx context.Context) ([]Network, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", c.Socket)
 	}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/networks", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker"+path, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("asking dockerd for its networks: %w", err)
+		return fmt.Errorf("asking dockerd for its %s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("asking dockerd for its networks: %s", resp.Status)
+		return fmt.Errorf("asking dockerd for its %s: %s", what, resp.Status)
 	}
-	var nets []Network
-	if err := json.NewDecoder(resp.Body).Decode(&nets); err != nil {
-		return nil, fmt.Errorf("reading dockerd's networks: %w", err)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("reading dockerd's %s: %w", what, err)
 	}
-	return nets, nil
+	return nil
 }
 
-// Fake answers as a dockerd with Nets would, or fails with Err.
+// Fake answers as a dockerd with Nets and Conts would, or fails with Err.
 type Fake struct {
-	Nets []Network
-	Err  error
+	Nets  []Network
+	Conts []Container
+	Err   error
 }
 
 // Networks returns f.Nets, or f.Err.
 func (f Fake) Networks(context.Context) ([]Network, error) { return f.Nets, f.Err }
+
+// Containers returns f.Conts, or f.Err.
+func (f Fake) Containers(context.Context) ([]Container, error) { return f.Conts, f.Err }

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// portLine is one published port as status --ports shows it.
+type portLine struct {
+	Address   string   `json:"address"`
+	Port      uint16   `json:"port"`
+	Proto     string   `json:"proto"`
+	Container string   `json:"container"`
+	Service   string   `json:"service,omitempty"`
+	Networks  []string `json:"networks,omitempty"`
+	OpenTo    string   `json:"open_to"`
+	DecidedBy []string `json:"decided_by"`
+	Warning   string   `json:"warning,omitempty"`
+}
+
+// portsReport reads the published ports from Docker's API (names, compose
+// services, networks) and Docker's live DNAT rules (what is published in
+// fact), and says who each is open to under the rules. A port the API
+// lists without a DNAT rule of its family reaches the host through
+// docker-proxy alone, which the guard (IPv4) or --host-too rules decide.
+// Without Docker's API the DNAT rules alone are listed, and a note says so.
+func portsReport(c *cli.Context, deps Deps) ([]portLine, []string, error) {
+	e := installed(c, deps)
+	rs, err := e.Store.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	_, recorded, err := e.Store.Record()
+	if err != nil {
+		return nil, nil, err
+	}
+	dnat := map[rules.Family][]plan.Published{}
+	for _, f := range rules.Families {
+		t, err := (iptables.Tables{Runner: deps.Runner}).Save(c.Context, f, "nat")
+		if err != nil {
+			return nil, nil, err
+		}
+		dnat[f], _ = plan.PublishedPorts(t)
+	}
+	var notes []string
+	containers, err := deps.Docker.Containers(c.Context)
+	if err != nil {
+		notes = append(notes, "Docker's API did not answer ("+err.Error()+"): ports from Docker's DNAT rules, without container names")
+		containers = nil
+		for _, f := range rules.Families {
+			for _, p := range dnat[f] {
+				n, ok := plan.PortNumber(p.Port)
+				if !ok {
+					continue
+				}
+				addr := p.Addr
+				if !addr.IsValid() {
+					addr = map[rules.Family]netip.Addr{rules.IPv4: netip.IPv4Unspecified(), rules.IPv6: netip.IPv6Unspecified()}[f]
+				}
+				containers = append(containers, docker.Container{Names: []string{"? (" + p.To + ")"},
+					Ports: []docker.Port{{IP: addr.String(), PublicPort: n, Type: p.Proto}}})
+			}
+		}
+	}
+	var out []portLine
+	for _, ct := range containers {
+		for _, p := range ct.Ports {
+			addr, err := netip.ParseAddr(p.IP)
+			if p.PublicPort == 0 || err != nil {
+				continue
+			}
+			l := portLine{Address: addr.String(), Port: p.PublicPort, Proto: p.Type, Container: ct.Name(), Service: ct.Service(), Networks: ct.Networks()}
+			f := rules.IPv4
+			if addr.Is6() {
+				f = rules.IPv6
+			}
+			switch {
+			case addr.IsLoopback() || published(dnat[f], addr, p) && recorded:
+				l.OpenTo, l.DecidedBy = plan.Exposure(rs, addr, p.PublicPort, p.Type)
+			case !recorded:
+				l.OpenTo, l.DecidedBy = plan.OpenNoPolicy, []string{"ufw-docker-bridge install closes it"}
+			case f == rules.IPv6:
+				l.Warning = "no IPv6 DNAT rule: IPv6 clients reach it through docker-proxy, which only --host-too rules open"
+				l.OpenTo, l.DecidedBy = plan.Exposure(hostToo(rs), addr, p.PublicPort, p.Type)
+			default:
+				l.Warning = "Docker's DNAT rule is missing (flushed?): docker-proxy answers, and the guard keeps it closed"
+				l.OpenTo, l.DecidedBy = plan.OpenClosed, []string{"the guard's input chain"}
+			}
+			out = append(out, l)
+		}
+	}
+	slices.SortFunc(out, func(a, b portLine) int {
+		return cmp.Or(cmp.Compare(a.Port, b.Port), strings.Compare(a.Proto, b.Proto), strings.Compare(a.Address, b.Address))
+	})
+	return out, notes, nil
+}
+
+// published reports whether Docker's DNAT rules of the port's family
+// publish port p on addr.
+func published(ps []plan.Published, addr netip.Addr, p docker.Port) bool {
+	return slices.ContainsFunc(ps, func(x plan.Published) bool {
+		n, _ := plan.PortNumber(x.Port)
+		return n == p.PublicPort && x.Proto == p.Type && (!x.Addr.IsValid() && addr.IsUnspecified() || x.Addr == addr)
+	})
+}
+
+// hostToo keeps the rules that also cover the host's own ports.
+func hostToo(rs rules.Ruleset) rules.Ruleset {
+	var out rules.Ruleset
+	for _, r := range rs {
+		if r.HostToo {
+			out = append(out, r)
+		} else {
+			out = append(out, rules.Rule{Action: rules.Bridge}) // keeps list numbers
+		}
+	}
+	return out
+}
+
+// printPorts prints one line a published port.
+func printPorts(w io.Writer, ports []portLine, notes []string) {
+	for _, n := range notes {
+		fmt.Fprintln(w, "note: "+n)
+	}
+	if len(ports) == 0 {
+		fmt.Fprintln(w, "no published ports")
+		return
+	}
+	for _, p := range ports {
+		who := p.Container
+		if p.Service != "" {
+			who += " (" + p.Service + ")"
+		}
+		fmt.Fprintf(w, "%-22s %-28s %-16s %s   [%s]\n", fmt.Sprintf("%s/%s", netip.AddrPortFrom(netip.MustParseAddr(p.Address), p.Port), p.Proto),
+			who, strings.Join(p.Networks, ","), p.OpenTo, strings.Join(p.DecidedBy, "; "))
+		if p.Warning != "" {
+			fmt.Fprintln(w, "  warning: "+p.Warning)
+		}
+	}
+}
