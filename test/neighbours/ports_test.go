@@ -49,7 +49,7 @@ func TestStatusPorts(t *testing.T) {
 		var cells []lab.Cell
 		for _, name := range []struct {
 			key, container, want string
-			port               int
+			port                 int
 		}{
 			{"0.0.0.0:8080/tcp", "web", "web", 8080},
 			{"0.0.0.0:9443/tcp", "admin", "admin", 9443},
