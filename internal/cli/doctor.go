@@ -42,9 +42,10 @@ func doctorCommand(deps Deps) *cli.Command {
 			for _, b := range bridges {
 				names = append(names, b.Name)
 			}
+			// Rules by container name, as the kernel got them.
 			host, err := doctor.Collector{Runner: deps.Runner, UFWDir: c.String("ufw-dir"), DefaultUFW: "/etc/default/ufw",
 				DockerConfig: c.String("docker-config"), ProcSys: "/proc/sys", Etc: c.String("etc"),
-				Families: readable(deps)}.Collect(c.Context, inst, rs, names)
+				Families: readable(deps)}.Collect(c.Context, inst, e.Live(c.Context, rs), names)
 			if err != nil {
 				return err
 			}

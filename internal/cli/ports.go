@@ -37,10 +37,11 @@ type portLine struct {
 // Without Docker's API the DNAT rules alone are listed, and a note says so.
 func portsReport(c *cli.Context, deps Deps) ([]portLine, []string, error) {
 	e := installed(c, deps)
-	rs, err := e.Store.Load()
+	written, err := e.Store.Load()
 	if err != nil {
 		return nil, nil, err
 	}
+	rs, labels := e.LiveLabelled(c.Context, written)
 	_, recorded, err := e.Store.Record()
 	if err != nil {
 		return nil, nil, err
@@ -87,12 +88,12 @@ func portsReport(c *cli.Context, deps Deps) ([]portLine, []string, error) {
 			}
 			switch {
 			case addr.IsLoopback() || published(dnat[f], addr, p) && recorded:
-				l.OpenTo, l.DecidedBy = plan.Exposure(rs, addr, p.PublicPort, p.Type)
+				l.OpenTo, l.DecidedBy = plan.Exposure(rs, labels, addr, p.PublicPort, p.Type)
 			case !recorded:
 				l.OpenTo, l.DecidedBy = plan.OpenNoPolicy, []string{"ufw-docker-bridge install closes it"}
 			case f == rules.IPv6:
 				l.Warning = "no IPv6 DNAT rule: IPv6 clients reach it through docker-proxy, which only --host-too rules open"
-				l.OpenTo, l.DecidedBy = plan.Exposure(hostToo(rs), addr, p.PublicPort, p.Type)
+				l.OpenTo, l.DecidedBy = plan.Exposure(hostToo(rs), labels, addr, p.PublicPort, p.Type)
 			default:
 				l.Warning = "Docker's DNAT rule is missing (flushed?): docker-proxy answers, and the guard keeps it closed"
 				l.OpenTo, l.DecidedBy = plan.OpenClosed, []string{"the guard's input chain"}

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -29,7 +30,8 @@ func ruleArgs(c *cli.Context) (words []string, dryRun bool) {
 }
 
 func ruleCommand(deps Deps, a rules.Action) *cli.Command {
-	usage, args := "open published host ports: PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]", "[PORT[:PORT][/tcp|/udp]] [from CIDR|ADDR|any]"
+	usage, args := "open published host ports: PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|@SET|any], or a container's: [PORT[/proto]] to NAME [from SRC]",
+		"[PORT[:PORT][/tcp|/udp]] [to CONTAINER|SERVICE|PROJECT/SERVICE] [from CIDR|ADDR|@SET|any]"
 	switch a {
 	case rules.Deny:
 		usage = "keep a source away from every container and guest: [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR"
@@ -64,12 +66,23 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 			if err := honoured(c, r, e.Backend.Firewall); err != nil {
 				return err
 			}
+			note := ""
+			if r.Target != "" {
+				// Accepted either way: it takes effect when the target publishes a port.
+				cs, err := deps.Docker.Containers(c.Context)
+				switch {
+				case err != nil:
+					note = fmt.Sprintf("\nnote: Docker's API did not answer (%v): %s opens nothing until it does", err, r.Target)
+				case len(plan.Expand(rules.Ruleset{r}, engine.Targets(cs))) == 0:
+					note = fmt.Sprintf("\nnote: no container or service %s publishes such a port now: the rule takes effect when one does", r.Target)
+				}
+			}
 			return e.Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {
 				out, added := rs.Add(r)
 				if !added {
 					return rs, "skipped: rule exists: " + r.String(), nil
 				}
-				return out, "added: " + r.String(), nil
+				return out, "added: " + r.String() + note, nil
 			}, dryRun)
 		},
 	}

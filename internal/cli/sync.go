@@ -88,6 +88,11 @@ func watchCommand(deps Deps) *cli.Command {
 			}
 			sources := []watch.Source{watch.NFTables(), watch.Links(), watch.FirewallD{Log: log},
 				watch.Files{Dirs: existing(e.Store.Dir, c.String("ufw-dir"))}, watch.Hangup{C: hup, Log: log}}
+			if events, ok := deps.Docker.(interface {
+				Events(context.Context, func()) error
+			}); ok {
+				sources = append(sources, watch.DockerEvents{Events: events.Events, Log: log})
+			}
 			log.Info("watching", "state", e.Store.Dir, "ufw", c.String("ufw-dir"))
 			return loop.Run(ctx, sources...)
 		},

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -161,17 +162,54 @@ func (c Client) Containers(ctx context.Context) ([]Container, error) {
 	return cs, c.get(ctx, "/containers/json", "containers", &cs)
 }
 
-// get reads the JSON answer to GET path into v; what names it in errors.
-func (c Client) get(ctx context.Context, path, what string, v any) error {
-	if _, err := os.Stat(c.Socket); err != nil {
-		return fmt.Errorf("%w: %s", ErrNotRunning, c.Socket)
+// containerEvents are the container events after which the ports Docker
+// publishes for a name may have changed.
+const containerEvents = `{"type":["container"],"event":["start","die","rename","destroy"]}`
+
+// Events calls fn for every container event dockerd reports (start, die,
+// rename, destroy) until ctx ends or the stream breaks, and returns why.
+func (c Client) Events(ctx context.Context, fn func()) error {
+	resp, err := c.open(ctx, "/events?filters="+url.QueryEscape(containerEvents), "events")
+	if err != nil {
+		return err
 	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var ev struct{}
+		if err := dec.Decode(&ev); err != nil {
+			return fmt.Errorf("reading dockerd's events: %w", err)
+		}
+		fn()
+	}
+}
+
+// get reads the JSON answer to GET path into v within the client's
+// timeout; what names it in errors.
+func (c Client) get(ctx context.Context, path, what string, v any) error {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = 500 * time.Millisecond
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	resp, err := c.open(ctx, path, what)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("reading dockerd's %s: %w", what, err)
+	}
+	return nil
+}
+
+// open sends GET path to dockerd and returns its answer, which the caller
+// closes; what names it in errors.
+func (c Client) open(ctx context.Context, path, what string) (*http.Response, error) {
+	if _, err := os.Stat(c.Socket); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotRunning, c.Socket)
+	}
 	// One connection a request, closed after it: the watcher asks on every
 	// pass, and a transport per call keeping its idle connection would leak
 	// a descriptor and two goroutines each time.
@@ -181,20 +219,17 @@ func (c Client) get(ctx context.Context, path, what string, v any) error {
 	}}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker"+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("asking dockerd for its %s: %w", what, err)
+		return nil, fmt.Errorf("asking dockerd for its %s: %w", what, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("asking dockerd for its %s: %s", what, resp.Status)
+		resp.Body.Close()
+		return nil, fmt.Errorf("asking dockerd for its %s: %s", what, resp.Status)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return fmt.Errorf("reading dockerd's %s: %w", what, err)
-	}
-	return nil
+	return resp, nil
 }
 
 // Fake answers as a dockerd with Nets and Conts would, or fails with Err.

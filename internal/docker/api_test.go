@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,5 +108,44 @@ func TestClientLeavesNoConnectionOpen(t *testing.T) {
 			t.Fatalf("%d connections still open after 20 requests", n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Containers reads names, compose labels and ports; Events calls back once
+// per event of the stream, asks for container events only, and ends with
+// the stream.
+func TestClientContainersAndEvents(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/containers/json":
+			w.Write([]byte(`[{"Id":"abc","Names":["/shop-api-1"],"Labels":{"com.docker.compose.project":"shop","com.docker.compose.service":"api"},
+"Ports":[{"IP":"0.0.0.0","PrivatePort":443,"PublicPort":8443,"Type":"tcp"},{"PrivatePort":9000,"Type":"tcp"}],
+"NetworkSettings":{"Networks":{"shop_default":{"IPAddress":"172.18.0.2"}}}}]`))
+		case "/events":
+			if !strings.Contains(r.URL.Query().Get("filters"), `"container"`) {
+				http.Error(w, "want container events", http.StatusBadRequest)
+				return
+			}
+			w.Write([]byte(`{"Type":"container","Action":"start"}` + "\n" + `{"Type":"container","Action":"die"}` + "\n"))
+		default:
+			http.NotFound(w, r)
+		}
+	})}
+	go srv.Serve(l)
+	defer srv.Close()
+	c := Client{Socket: sock}
+	cs, err := c.Containers(context.Background())
+	if err != nil || len(cs) != 1 || cs[0].Name() != "shop-api-1" || cs[0].Service() != "shop/api" ||
+		cs[0].Ports[0].PublicPort != 8443 || strings.Join(cs[0].Networks(), ",") != "shop_default" {
+		t.Fatalf("containers %+v, %v", cs, err)
+	}
+	n := 0
+	if err := c.Events(context.Background(), func() { n++ }); err == nil || n != 2 {
+		t.Errorf("events: %d, then %v", n, err)
 	}
 }

@@ -180,7 +180,8 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 	if err != nil {
 		return err
 	}
-	change, err := e.Backend.Prepare(ctx, rs, mode)
+	liveRS := e.Live(ctx, rs)
+	change, err := e.Backend.Prepare(ctx, liveRS, mode)
 	if err != nil {
 		return errors.Join(err, undoZones())
 	}
@@ -204,7 +205,7 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 	// did. Read the live rules again and try again, a few times.
 	for try := 1; err != nil && try < commitTries; try++ {
 		time.Sleep(commitRetryPause)
-		if change, err = e.Backend.Prepare(ctx, rs, mode); err != nil {
+		if change, err = e.Backend.Prepare(ctx, liveRS, mode); err != nil {
 			break
 		}
 		undo, err = e.Backend.Commit(ctx, change)
@@ -519,6 +520,10 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The rules as the kernel and the files get them; the sets and the
+	// guard read the rules as written.
+	written := rs
+	rs = e.Live(ctx, rs)
 	healed, installed, err := e.heal(ctx, rs)
 	if err != nil || !installed {
 		return healed, err
@@ -567,7 +572,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		}
 	}()
 	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
-	go func() { defer wg.Done(); setsChanged, setsErr = e.syncSets(ctx, rs, bridges) }()
+	go func() { defer wg.Done(); setsChanged, setsErr = e.syncSets(ctx, written, bridges) }()
 	repaired, seen, err := e.Backend.Repair(ctx, rs, modes)
 	wg.Wait()
 	// rebuilt says the guard was made again for new bridges (its sets empty).
@@ -581,7 +586,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 			changed = changed || rebuilt
 		}
 		if setsErr == nil {
-			again, err := e.syncSets(ctx, rs, seen.Bridges)
+			again, err := e.syncSets(ctx, written, seen.Bridges)
 			setsChanged, setsErr = setsChanged || again, err
 		}
 	}

@@ -45,7 +45,7 @@ func (e *Engine) Status(ctx context.Context, live bool) (Policy, error) {
 	if p.Installed, err = e.Backend.Installed(); err != nil || !live {
 		return p, err
 	}
-	if p.Live, p.Docker, err = e.Backend.Verify(ctx, p.Rules); err != nil {
+	if p.Live, p.Docker, err = e.Backend.Verify(ctx, e.Live(ctx, p.Rules)); err != nil {
 		return p, err
 	}
 	cur, err := e.Guard.Current(ctx)

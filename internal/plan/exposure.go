@@ -21,9 +21,9 @@ const (
 // address addr (the zero Addr: every address), under rule set rs: everyone,
 // the sources of the allow rules that take it (less the deny rules' sources,
 // said after "except"), or closed; and the rules that decide, numbered as
-// list numbers them. A port bound to a loopback address is this host's
-// only: no rule opens it (PublishedOnly).
-func Exposure(rs rules.Ruleset, addr netip.Addr, port uint16, proto string) (openTo string, decidedBy []string) {
+// list numbers them, or as labels say (ExpandLabelled). A port bound to a
+// loopback address is this host's only: no rule opens it (PublishedOnly).
+func Exposure(rs rules.Ruleset, labels []string, addr netip.Addr, port uint16, proto string) (openTo string, decidedBy []string) {
 	if addr.IsValid() && addr.IsLoopback() {
 		return OpenLocal, []string{"bound to " + addr.String()}
 	}
@@ -34,6 +34,9 @@ func Exposure(rs rules.Ruleset, addr netip.Addr, port uint16, proto string) (ope
 			continue
 		}
 		rule := fmt.Sprintf("%d: %s", i+1, r)
+		if i < len(labels) {
+			rule = labels[i]
+		}
 		src := source(r)
 		switch {
 		case r.Action == rules.Deny:

@@ -26,7 +26,7 @@ func TestExposure(t *testing.T) {
 		{netip.MustParseAddr("192.0.2.1"), 6000, "tcp", "closed", "no allow rule takes it"},
 		{netip.MustParseAddr("2001:db8::1"), 6000, "tcp", "2001:db8::/32", "7: allow 6000 from 2001:db8::/32"},
 	} {
-		open, by := Exposure(rs, tc.addr, tc.port, tc.proto)
+		open, by := Exposure(rs, nil, tc.addr, tc.port, tc.proto)
 		if open != tc.open || !slices.ContainsFunc(by, func(b string) bool { return strings.HasPrefix(b, tc.rule) }) {
 			t.Errorf("%s %d/%s: %q by %q, want %q by %q", tc.addr, tc.port, tc.proto, open, by, tc.open, tc.rule)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 )
 
@@ -19,6 +20,7 @@ func syntaxf(format string, args ...any) error {
 // held by a line of the state file:
 //
 //	allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|@SET|any]
+//	allow [PORT[:PORT][/tcp|/udp]] to CONTAINER|SERVICE|PROJECT/SERVICE [from CIDR|ADDR|@SET]
 //	allow from CIDR|ADDR
 //	deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR|@SET
 //	bridge NAME include|exclude|nat-off
@@ -51,13 +53,26 @@ func Parse(words []string) (Rule, error) {
 		}
 		rest = append(rest, w)
 	}
-	if len(rest) > 0 && rest[0] != "from" {
+	if len(rest) > 0 && rest[0] != "from" && rest[0] != "to" {
 		ports, proto, err := parsePortSpec(rest[0])
 		if err != nil {
 			return Rule{}, err
 		}
 		r.Ports, r.Proto = ports, proto
 		rest = rest[1:]
+	}
+	if len(rest) > 0 && rest[0] == "to" {
+		if len(rest) < 2 {
+			return Rule{}, syntaxf("missing container or service after \"to\"")
+		}
+		if r.Action != Allow {
+			return Rule{}, syntaxf("\"to NAME\" takes allow only: deny keeps a source away from every container")
+		}
+		if err := CheckTarget(rest[1]); err != nil {
+			return Rule{}, err
+		}
+		r.Target = rest[1]
+		rest = rest[2:]
 	}
 	hasFrom := false
 	if len(rest) > 0 {
@@ -85,6 +100,12 @@ func Parse(words []string) (Rule, error) {
 	if len(rest) > 0 {
 		return Rule{}, syntaxf("unexpected argument %q", rest[0])
 	}
+	if r.Target != "" {
+		if r.HostToo {
+			return Rule{}, syntaxf("allow to %s opens that container's published ports: --host-too takes a port", r.Target)
+		}
+		return r, nil
+	}
 	if r.Set != "" {
 		switch {
 		case r.Action == Allow && r.Ports.Any():
@@ -107,6 +128,18 @@ func Parse(words []string) (Rule, error) {
 		return Rule{}, syntaxf("deny needs a source other than any: deny [PORT] from CIDR|ADDR")
 	}
 	return r, nil
+}
+
+// targetRe is a container's name (Docker's own rule) or a compose
+// service, "project/service".
+var targetRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*(/[a-zA-Z0-9][a-zA-Z0-9_.-]*)?$`)
+
+// CheckTarget refuses what is not a container's or a service's name.
+func CheckTarget(name string) error {
+	if !targetRe.MatchString(name) {
+		return syntaxf("invalid container or service %q: a container's name, SERVICE or PROJECT/SERVICE", name)
+	}
+	return nil
 }
 
 // checkWord refuses anything outside printable ASCII before any other check,

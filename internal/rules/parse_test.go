@@ -43,7 +43,7 @@ func TestParseRefuses(t *testing.T) {
 		{}, {"allow"}, {"deny"}, {"open", "80"}, {"allow", "0"}, {"allow", "65536"}, {"allow", "443/xyz"},
 		{"allow", "1000:999"}, {"allow", "abc"}, {"allow", "080"}, {"allow", "-1"}, {"allow", "+80"},
 		{"allow", "80", "from", "10.0.0.0/33"}, {"allow", "80", "from", "300.1.1.1"}, {"allow", "80", "from"},
-		{"allow", "80", "to", "web"}, {"allow", "80", "from", "any", "extra"}, {"deny", "80"},
+		{"allow", "80", "to"}, {"deny", "to", "web"}, {"allow", "to", "a/b/c"}, {"allow", "to", "web", "--host-too"}, {"allow", "80", "from", "any", "extra"}, {"deny", "80"},
 		{"deny", "from", "any"}, {"allow", "from", "any"}, {"allow", "80\n-A FORWARD -j ACCEPT"},
 		{"allow", "8\u0668"}, {"allow", "８０"}, {"allow", "80", "from", "fe80::1%eth0"},
 		{"allow", "80", "from", "::ffff:1.2.3.4"}, {"allow", "80#"}, {"allow", "80", "from", "1.2.3.4\x00"},

@@ -60,6 +60,10 @@ type Rule struct {
 	// Set names the address set the source is in ("from @NAME"), instead
 	// of Source: both families, as the set holds both.
 	Set string
+	// Target names a container, a compose service ("project/service" or
+	// "service") or a Swarm service ("to NAME"): the rule opens the host
+	// ports Docker published for it, and Ports are its container ports.
+	Target string
 	// Iface and Setting are a bridge rule's bridge (name or "prefix+") and
 	// what to do with it; empty for allow and deny.
 	Iface   string
@@ -84,6 +88,9 @@ func (r Rule) String() string {
 		if r.Proto != ProtoAny {
 			b.WriteString("/" + string(r.Proto))
 		}
+	}
+	if r.Target != "" {
+		b.WriteString(" to " + r.Target)
 	}
 	if r.Source.IsValid() {
 		b.WriteString(" from " + FormatPrefix(r.Source))

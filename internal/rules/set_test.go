@@ -96,3 +96,16 @@ func TestIntervals(t *testing.T) {
 		t.Errorf("state file round trip: %v %v\n%s", back, err, text)
 	}
 }
+
+func TestTargetRules(t *testing.T) {
+	for in, want := range map[string]string{
+		"allow 80 to web":                     "allow 80 to web",
+		"allow to shop/api from 10.0.0.0/8":   "allow to shop/api from 10.0.0.0/8",
+		"allow 443/tcp to nginx from @office": "allow 443/tcp to nginx from @office",
+	} {
+		r, err := Parse(strings.Fields(in))
+		if err != nil || r.String() != want || r.Target == "" {
+			t.Errorf("%q: %q, %v", in, r, err)
+		}
+	}
+}

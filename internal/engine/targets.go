@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// swarmServiceLabel names the Swarm service of a task's container.
+const swarmServiceLabel = "com.docker.swarm.service.name"
+
+// Live is rs as the kernel and the files get it (LiveLabelled).
+func (e *Engine) Live(ctx context.Context, rs rules.Ruleset) rules.Ruleset {
+	out, _ := e.LiveLabelled(ctx, rs)
+	return out
+}
+
+// LiveLabelled is rs as the kernel and the files get it: rules that name a
+// container or a service become host-port rules for the ports Docker
+// publishes for it now (plan.ExpandLabelled), asked of Docker's API; with
+// each rule, the rule of rs it comes from as list shows it. Without an
+// answer those rules render nothing (closed) and the command says so in
+// one line.
+func (e *Engine) LiveLabelled(ctx context.Context, rs rules.Ruleset) (rules.Ruleset, []string) {
+	if !slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Target != "" }) {
+		return plan.ExpandLabelled(rs, nil)
+	}
+	var targets map[string][]plan.Mapping
+	if e.Backend.DockerAPI != nil {
+		cs, err := e.Backend.DockerAPI.Containers(ctx)
+		if err != nil {
+			fmt.Fprintf(e.Out, "note: Docker's API did not answer (%v): rules by container name open nothing until it does\n", err)
+		}
+		targets = Targets(cs)
+	}
+	return plan.ExpandLabelled(rs, targets)
+}
+
+// Targets says what each name a rule may give resolves to: a container's
+// name, a compose service as "project/service" and, when one project alone
+// has it, as "service", and a Swarm service's name; each to the ports
+// Docker published for it (IPv4 and IPv6 listings of one port once).
+func Targets(cs []docker.Container) map[string][]plan.Mapping {
+	out := map[string][]plan.Mapping{}
+	projects := map[string]map[string]bool{} // service -> projects
+	add := func(name string, ms []plan.Mapping) {
+		for _, m := range ms {
+			if !slices.Contains(out[name], m) {
+				out[name] = append(out[name], m)
+			}
+		}
+	}
+	for _, c := range cs {
+		var ms []plan.Mapping
+		for _, p := range c.Ports {
+			if p.PublicPort != 0 {
+				ms = append(ms, plan.Mapping{HostPort: p.PublicPort, ContainerPort: p.PrivatePort, Proto: p.Type})
+			}
+		}
+		add(c.Name(), ms)
+		if s := c.Service(); s != "" {
+			add(s, ms)
+			svc := c.Labels[docker.ComposeServiceLabel]
+			if projects[svc] == nil {
+				projects[svc] = map[string]bool{}
+			}
+			projects[svc][c.Labels[docker.ComposeProjectLabel]] = true
+		}
+		if s := c.Labels[swarmServiceLabel]; s != "" {
+			add(s, ms)
+		}
+	}
+	for svc, ps := range projects {
+		if len(ps) != 1 {
+			continue
+		}
+		for p := range ps {
+			add(svc, out[p+"/"+svc])
+		}
+	}
+	return out
+}

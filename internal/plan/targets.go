@@ -1,0 +1,52 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+)
+
+// Mapping is one port Docker published for a container: its host port,
+// the container's port behind it, and the protocol.
+type Mapping struct {
+	HostPort, ContainerPort uint16
+	Proto                   string
+}
+
+// Expand returns rs with every rule that names a container or a service
+// (rules.Rule.Target) replaced, where it stands, by host-port rules: one per
+// port Docker published for the target (targets: what each name resolves
+// to now) that the rule's ports (container ports) and protocol take, with
+// the rule's source. A target that publishes nothing, or is not there,
+// renders nothing: the rule waits for it.
+func Expand(rs rules.Ruleset, targets map[string][]Mapping) rules.Ruleset {
+	out, _ := ExpandLabelled(rs, targets)
+	return out
+}
+
+// ExpandLabelled is Expand that also says, for each rule it returns, the
+// rule of rs it comes from as list shows it ("2: allow 80 to web").
+func ExpandLabelled(rs rules.Ruleset, targets map[string][]Mapping) (rules.Ruleset, []string) {
+	out := make(rules.Ruleset, 0, len(rs))
+	var labels []string
+	for i, r := range rs {
+		label := fmt.Sprintf("%d: %s", i+1, r)
+		if r.Target == "" {
+			out, labels = append(out, r), append(labels, label)
+			continue
+		}
+		for _, m := range targets[r.Target] {
+			if !r.Ports.Any() && (m.ContainerPort < r.Ports.First || m.ContainerPort > r.Ports.Last) ||
+				r.Proto != rules.ProtoAny && string(r.Proto) != m.Proto {
+				continue
+			}
+			x := rules.Rule{Action: rules.Allow, Ports: rules.Ports{First: m.HostPort, Last: m.HostPort}, Proto: rules.Proto(m.Proto),
+				Source: r.Source, Set: r.Set}
+			if !slices.Contains(out, x) {
+				out, labels = append(out, x), append(labels, label)
+			}
+		}
+	}
+	return out, labels
+}

@@ -1,0 +1,87 @@
+package neighbours
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// TestAllowByName: a rule by container name, and by compose service, opens
+// the host port Docker published for it; with the watcher running, the
+// service re-created on another host port (compose down/up) is open there,
+// and another container publishing the old port is not; a dockerd restart
+// that changes addresses keeps it; a name that is not there is accepted with
+// a note and takes effect when the container appears.
+func TestAllowByName(t *testing.T) {
+	fresh(t)
+	run := func(name, publish, project string) {
+		t.Helper()
+		mustSh(t, docker+" rm -f "+name+" >/dev/null 2>&1; "+docker+" run -d --name "+name+
+			" --label com.docker.compose.project="+project+" --label com.docker.compose.service=app -p "+publish+
+			" bb:1 "+httpdScript+" "+name+" 80")
+	}
+	defer lab.Sh(docker + " rm -f shop-app-1 intruder later")
+	run("shop-app-1", "8090:80", "shop")
+	mustBin(t, "install")
+	defer binExit("uninstall")
+	wait := func(t *testing.T, port int, want string, open_ bool) {
+		t.Helper()
+		if err := lab.WaitFor(10*time.Second, func() error {
+			if open(clientAddr, port, want) != open_ {
+				return errNotYet
+			}
+			return nil
+		}); err != nil {
+			t.Errorf("port %d (%s) did not become open=%v", port, want, open_)
+		}
+	}
+	if open(clientAddr, 8090, "shop-app-1") {
+		t.Fatal("installed, no rule, yet 8090 is open")
+	}
+	mustBin(t, "allow", "80", "to", "shop/app")
+	lab.Matrix(t, "allow 80 to shop/app", []lab.Cell{
+		{Name: "shop-app-1 8090 from " + clientAddr, Got: open(clientAddr, 8090, "shop-app-1"), Want: true},
+		{Name: "closed 9999 from " + clientAddr, Got: open(clientAddr, 9999, "closed"), Want: false},
+	})
+	if out := mustBin(t, "list"); !strings.Contains(out, "allow 80 to shop/app") {
+		t.Errorf("list:\n%s", out)
+	}
+	w := lab.StartWatcher(t, bin, dir, nil)
+	defer w.Kill(t)
+	// compose down, then up with the service on another host port; another
+	// container takes the old one.
+	mustSh(t, docker+" rm -f shop-app-1")
+	run("shop-app-1", "8091:80", "shop")
+	mustSh(t, docker+" run -d --name intruder -p 8090:80 bb:1 "+httpdScript+" intruder 80")
+	wait(t, 8091, "shop-app-1", true)
+	lab.Matrix(t, "re-created on 8091; intruder on 8090", []lab.Cell{
+		{Name: "shop-app-1 8091 from " + clientAddr, Got: open(clientAddr, 8091, "shop-app-1"), Want: true},
+		{Name: "intruder 8090 from " + clientAddr, Got: open(clientAddr, 8090, "intruder"), Want: false},
+	})
+	if out := mustBin(t, "status", "--ports"); !strings.Contains(out, "shop-app-1 (shop/app)") || !strings.Contains(out, "allow 80 to shop/app") {
+		t.Errorf("status --ports does not name the rule by name:\n%s", out)
+	}
+	// A name not there yet: accepted, with a note; open once it runs.
+	out := mustBin(t, "allow", "to", "later")
+	if !strings.Contains(out, "takes effect when one does") {
+		t.Errorf("allow to a missing container:\n%s", out)
+	}
+	mustSh(t, docker+" run -d --name later -p 8092:80 bb:1 "+httpdScript+" later 80")
+	wait(t, 8092, "later", true)
+	// A dockerd restart: addresses change, the rules follow the names.
+	w.Stop(t)
+	dockerd.Stop()
+	if err := dockerd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Every container of the lab again (the other tests' too), in another order.
+	mustSh(t, docker+" start later intruder shop-app-1 >/dev/null && "+docker+" start $("+docker+" ps -aq) >/dev/null")
+	mustBin(t, "sync")
+	lab.Matrix(t, "after a dockerd restart", []lab.Cell{
+		{Name: "shop-app-1 8091 from " + clientAddr, Got: open(clientAddr, 8091, "shop-app-1"), Want: true},
+		{Name: "later 8092 from " + clientAddr, Got: open(clientAddr, 8092, "later"), Want: true},
+		{Name: "intruder 8090 from " + clientAddr, Got: open(clientAddr, 8090, "intruder"), Want: false},
+	})
+}
