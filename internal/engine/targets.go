@@ -22,22 +22,43 @@ func (e *Engine) Live(ctx context.Context, rs rules.Ruleset) rules.Ruleset {
 // LiveLabelled is rs as the kernel and the files get it: rules that name a
 // container or a service become host-port rules for the ports Docker
 // publishes for it now (plan.ExpandLabelled), asked of Docker's API; with
-// each rule, the rule of rs it comes from as list shows it. Without an
-// answer those rules render nothing (closed) and the command says so in
-// one line.
+// "label-rules on", so do the rules of the containers' labels
+// (rules.AllowLabel), after the user's. With each rule comes where it
+// comes from ("2: allow 80 to web", "label of web: allow 443 to web").
+// Without an answer from the API those rules render nothing (closed), and
+// the command says so in one line; a label that does not read is ignored
+// whole and named.
 func (e *Engine) LiveLabelled(ctx context.Context, rs rules.Ruleset) (rules.Ruleset, []string) {
-	if !slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Target != "" }) {
-		return plan.ExpandLabelled(rs, nil)
+	labels := slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Action == rules.LabelRules })
+	if !labels && !slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Target != "" }) {
+		return plan.ExpandLabelled(rs, nil, nil)
 	}
-	var targets map[string][]plan.Mapping
+	var cs []docker.Container
 	if e.Backend.DockerAPI != nil {
-		cs, err := e.Backend.DockerAPI.Containers(ctx)
-		if err != nil {
+		var err error
+		if cs, err = e.Backend.DockerAPI.Containers(ctx); err != nil {
 			fmt.Fprintf(e.Out, "note: Docker's API did not answer (%v): rules by container name open nothing until it does\n", err)
 		}
-		targets = Targets(cs)
 	}
-	return plan.ExpandLabelled(rs, targets)
+	all := slices.Clone(rs)
+	from := make([]string, len(rs)) // list numbers for the user's rules
+	if labels {
+		for _, c := range cs {
+			value, ok := c.Labels[rules.AllowLabel]
+			if !ok {
+				continue
+			}
+			lrs, err := rules.ParseLabel(value, c.Name())
+			if err != nil {
+				fmt.Fprintf(e.Out, "note: container %s: label %s ignored: %v\n", c.Name(), rules.AllowLabel, err)
+				continue
+			}
+			for _, r := range lrs {
+				all, from = append(all, r), append(from, "label of "+c.Name())
+			}
+		}
+	}
+	return plan.ExpandLabelled(all, from, Targets(cs))
 }
 
 // Targets says what each name a rule may give resolves to: a container's

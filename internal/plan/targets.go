@@ -21,17 +21,21 @@ type Mapping struct {
 // the rule's source. A target that publishes nothing, or is not there,
 // renders nothing: the rule waits for it.
 func Expand(rs rules.Ruleset, targets map[string][]Mapping) rules.Ruleset {
-	out, _ := ExpandLabelled(rs, targets)
+	out, _ := ExpandLabelled(rs, nil, targets)
 	return out
 }
 
 // ExpandLabelled is Expand that also says, for each rule it returns, the
-// rule of rs it comes from as list shows it ("2: allow 80 to web").
-func ExpandLabelled(rs rules.Ruleset, targets map[string][]Mapping) (rules.Ruleset, []string) {
+// rule of rs it comes from: as list shows it ("2: allow 80 to web"), or,
+// for rs[i] with i < len(from) and from[i] not "", as "FROM: rule".
+func ExpandLabelled(rs rules.Ruleset, from []string, targets map[string][]Mapping) (rules.Ruleset, []string) {
 	out := make(rules.Ruleset, 0, len(rs))
 	var labels []string
 	for i, r := range rs {
 		label := fmt.Sprintf("%d: %s", i+1, r)
+		if i < len(from) && from[i] != "" {
+			label = from[i] + ": " + r.String()
+		}
 		if r.Target == "" {
 			out, labels = append(out, r), append(labels, label)
 			continue

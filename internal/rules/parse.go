@@ -42,6 +42,11 @@ func Parse(words []string) (Rule, error) {
 		r.Action = Action(words[0])
 	case Bridge:
 		return parseBridge(words)
+	case LabelRules:
+		if len(words) != 2 || words[1] != "on" {
+			return Rule{}, syntaxf("want: %s (label-rules off deletes it)", LabelRulesOn)
+		}
+		return Rule{Action: LabelRules}, nil
 	default:
 		return Rule{}, syntaxf("unknown action %q (want allow, deny or bridge)", words[0])
 	}

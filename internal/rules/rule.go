@@ -78,8 +78,11 @@ const HostTooWord = "--host-too"
 
 // String is the canonical form, which Parse accepts and the state file holds.
 func (r Rule) String() string {
-	if r.Action == Bridge {
+	switch r.Action {
+	case Bridge:
 		return fmt.Sprintf("%s %s %s", r.Action, r.Iface, r.Setting)
+	case LabelRules:
+		return LabelRulesOn
 	}
 	var b strings.Builder
 	b.WriteString(string(r.Action))

@@ -109,3 +109,22 @@ func TestTargetRules(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLabel(t *testing.T) {
+	rs, err := ParseLabel("443, 80/tcp from 10.0.0.0/8,from @office", "web")
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.String())
+	}
+	if err != nil || strings.Join(got, "|") != "allow 443 to web|allow 80/tcp to web from 10.0.0.0/8|allow to web from @office" {
+		t.Errorf("%q %v", got, err)
+	}
+	for _, bad := range []string{"", "443,", "443 to db", "443 --host-too", "http", "80 from nowhere"} {
+		if _, err := ParseLabel(bad, "web"); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+	if r, err := Parse(strings.Fields(LabelRulesOn)); err != nil || r.String() != LabelRulesOn {
+		t.Errorf("%v %v", r, err)
+	}
+}

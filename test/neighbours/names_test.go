@@ -85,3 +85,60 @@ func TestAllowByName(t *testing.T) {
 		{Name: "intruder 8090 from " + clientAddr, Got: open(clientAddr, 8090, "intruder"), Want: false},
 	})
 }
+
+// TestLabelRules: containers' ufw-docker-bridge.allow labels open their
+// ports only with label-rules on; the watcher opens a labelled container's
+// port when it starts and closes it when it goes (another container on that
+// port stays closed); a malformed label is ignored whole and named; the
+// rules are never stored, so nothing duplicates across restarts.
+func TestLabelRules(t *testing.T) {
+	fresh(t)
+	defer lab.Sh(docker + " rm -f lbl badlbl other")
+	labelled := func(name, label, publish string) {
+		t.Helper()
+		mustSh(t, docker+" rm -f "+name+" >/dev/null 2>&1; "+docker+" run -d --name "+name+" --label 'ufw-docker-bridge.allow="+label+"' -p "+publish+
+			" bb:1 "+httpdScript+" "+name+" 80")
+	}
+	labelled("lbl", "80, 81/udp", "8095:80")
+	labelled("badlbl", "80 from nowhere", "8096:80")
+	mustBin(t, "install")
+	defer binExit("uninstall")
+	if open(clientAddr, 8095, "lbl") {
+		t.Error("label-rules off (the default), yet the label opened 8095")
+	}
+	w := lab.StartWatcher(t, bin, dir, nil)
+	defer w.Kill(t)
+	mustBin(t, "label-rules", "on")
+	waitOpen := func(port int, name string, want bool) bool {
+		return lab.WaitFor(10*time.Second, func() error {
+			if open(clientAddr, port, name) != want {
+				return errNotYet
+			}
+			return nil
+		}) == nil
+	}
+	if !waitOpen(8095, "lbl", true) {
+		t.Error("label-rules on: the label did not open 8095")
+	}
+	lab.Matrix(t, "label-rules on", []lab.Cell{
+		{Name: "lbl 8095 (label \"80, 81/udp\")", Got: open(clientAddr, 8095, "lbl"), Want: true},
+		{Name: "badlbl 8096 (label \"80 from nowhere\")", Got: open(clientAddr, 8096, "badlbl"), Want: false},
+	})
+	if out := mustBin(t, "sync"); !strings.Contains(out, "container badlbl: label ufw-docker-bridge.allow ignored") {
+		t.Errorf("sync does not name the bad label:\n%s", out)
+	}
+	if out := mustBin(t, "list"); strings.Contains(out, "to lbl") || !strings.Contains(out, "label-rules on") {
+		t.Errorf("list:\n%s", out)
+	}
+	mustSh(t, docker+" rm -f lbl && "+docker+" run -d --name other -p 8095:80 bb:1 "+httpdScript+" other 80")
+	if !waitOpen(8095, "other", false) || open(clientAddr, 8095, "other") {
+		t.Error("the labelled container went, yet its port is open to the next container")
+	}
+	mustBin(t, "label-rules", "off")
+	labelled("lbl", "80", "8097:80")
+	time.Sleep(time.Second)
+	if open(clientAddr, 8097, "lbl") {
+		t.Error("label-rules off, yet a labelled container's port opened")
+	}
+	w.Stop(t)
+}
