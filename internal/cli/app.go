@@ -192,7 +192,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 			installCommand(deps), uninstallCommand(deps),
 			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), ruleCommand(deps, rules.Bridge), deleteCommand(deps),
 			listCommand(deps), statusCommand(deps), syncCommand(deps), watchCommand(deps), doctorCommand(deps),
-			explainCommand(deps), historyCommand(deps), restoreCommand(deps), setCommand(deps), labelRulesCommand(deps),
+			explainCommand(deps), historyCommand(deps), restoreCommand(deps), setCommand(deps), labelRulesCommand(deps), importCommand(deps),
 		},
 	}
 	for _, cmd := range app.Commands {

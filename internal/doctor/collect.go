@@ -12,9 +12,11 @@ import (
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/shellvars"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/ufw"
 )
 
 // Collector gathers a Host through a Runner and the file system.
@@ -87,6 +89,24 @@ func (c Collector) Collect(ctx context.Context, installed map[rules.Family]bool,
 	}
 	if h.Boot, err = c.boot(); err != nil {
 		return h, err
+	}
+	// chaifeng/ufw-docker's setup: its block, its route rules' comments.
+	for _, name := range []string{"after.rules", "after6.rules"} {
+		if data, err := os.ReadFile(filepath.Join(c.UFWDir, name)); err == nil {
+			if _, block, ok := plan.CutUFWDockerBlock(string(data)); ok {
+				h.UFWDocker = append(h.UFWDocker, fmt.Sprintf("%s: %d lines between %q and %q", filepath.Join(c.UFWDir, name),
+					strings.Count(block, "\n"), rules.UFWDockerBegin, rules.UFWDockerEnd))
+			}
+		}
+	}
+	routes, err := ufw.RouteRules(c.UFWDir)
+	if err != nil {
+		return h, err
+	}
+	for _, r := range routes {
+		if plan.IsUFWDockerComment(r.Comment) {
+			h.UFWDocker = append(h.UFWDocker, fmt.Sprintf("ufw route %s %s # %s", r.Action, strings.Join(r.Spec(), " "), r.Comment))
+		}
 	}
 	data, err := os.ReadFile(c.DockerConfig)
 	switch {

@@ -68,6 +68,9 @@ type Host struct {
 	// rules.v4, rules.v6 and settings, ferm's configuration, and the units
 	// in systemd/system that run iptables-restore.
 	Boot map[string]string
+	// UFWDocker is what chaifeng/ufw-docker set up here, one line a piece:
+	// its block in after*.rules, its route rules.
+	UFWDocker []string
 }
 
 // Check runs every check and returns the findings, most serious first.
@@ -93,7 +96,7 @@ func Failing(fs []Finding) bool {
 
 var checks = []func(Host) []Finding{
 	checkDockerUser, checkDockerUserBypass, checkBansInputOnly, checkDrift, checkNotInstalled, checkExposed, checkForwarding, checkMixed, checkBridgeNF,
-	checkMasquerade, checkDockerConfig, checkUFW, checkRejectAbove, checkGuestsBlocked, checkBoot, checkContainerZones,
+	checkMasquerade, checkDockerConfig, checkUFW, checkRejectAbove, checkGuestsBlocked, checkBoot, checkContainerZones, checkUFWDocker,
 }
 
 func filter(h Host, f rules.Family) *rules.Table {

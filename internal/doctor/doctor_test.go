@@ -493,3 +493,10 @@ func TestBansInputOnly(t *testing.T) {
 	h.NFT += "\ntable ip crowdsec {\n\tset crowdsec-blacklists {\n\t\ttype ipv4_addr\n\t}\n\tchain crowdsec-chain-input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip saddr @crowdsec-blacklists drop\n\t}\n}\n"
 	only(t, Check(h), "bans-input-only")
 }
+
+func TestUFWDockerSetup(t *testing.T) {
+	h := installed(t)
+	only(t, Check(h), nil...)
+	h.UFWDocker = []string{"/etc/ufw/after.rules: 24 lines between \"# BEGIN UFW AND DOCKER\" and \"# END UFW AND DOCKER\""}
+	only(t, Check(h), "ufw-docker-setup")
+}

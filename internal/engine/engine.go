@@ -120,6 +120,13 @@ func (e *Engine) Install(ctx context.Context, dryRun bool) error {
 	return e.run(ctx, backend.Install, keep("installed"), dryRun)
 }
 
+// InstallWith installs with the rule set m makes: one change, so that the
+// rules are live from the first moment our policy is (import needs it:
+// what another tool opened stays open).
+func (e *Engine) InstallWith(ctx context.Context, m Mutation, dryRun bool) error {
+	return e.run(ctx, backend.Install, m, dryRun)
+}
+
 // Uninstall removes the blocks and the live rules; the user's rules stay in
 // the state directory for a later install.
 func (e *Engine) Uninstall(ctx context.Context, dryRun bool) error {

@@ -60,6 +60,18 @@ func (s Sets) Current(ctx context.Context) (string, error) {
 // deleted; with no set at all, no table. The elements of a set that is there are left alone (Replace
 // and Update keep them).
 func (s Sets) Ensure(ctx context.Context, rs rules.Ruleset, names []string, dockerBridges []string, load func(string) ([]rules.SetEntry, error)) (bool, error) {
+	// Twice at most: a table deleted between the read and the write makes
+	// the write fail (the script makes no table then), and the second
+	// round makes it whole, its sets filled.
+	for try := 0; ; try++ {
+		changed, err := s.ensure(ctx, rs, names, dockerBridges, load)
+		if err == nil || try == 1 {
+			return changed, err
+		}
+	}
+}
+
+func (s Sets) ensure(ctx context.Context, rs rules.Ruleset, names []string, dockerBridges []string, load func(string) ([]rules.SetEntry, error)) (bool, error) {
 	live, there, err := s.Elements.Sets()
 	if err != nil {
 		return false, err
@@ -77,7 +89,7 @@ func (s Sets) Ensure(ctx context.Context, rs rules.Ruleset, names []string, dock
 			return false, err
 		}
 	}
-	script, comment := plan.SetsTable(rs, names, dockerBridges, live)
+	script, comment := plan.SetsTable(rs, names, dockerBridges, live, !there)
 	var fill []string
 	for _, n := range names {
 		if !slices.Contains(live, n+"-v4") || !slices.Contains(live, n+"-v6") {

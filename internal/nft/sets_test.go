@@ -17,12 +17,13 @@ import (
 // sets table: the scripts applied, the sets they declare and delete, the
 // forward chain's comment, and each set's intervals.
 type fakeSets struct {
-	there     bool
-	comment   string
-	sets      map[string][]rules.Interval
-	scripts   []string
-	updateErr error
-	replaced  []string
+	there       bool
+	comment     string
+	sets        map[string][]rules.Interval
+	scripts     []string
+	updateErr   error
+	replaced    []string
+	deleteFirst bool
 }
 
 var (
@@ -35,6 +36,13 @@ func (f *fakeSets) Run(_ context.Context, name string, args []string, stdin []by
 	switch cmd := strings.Join(append([]string{name}, args...), " "); {
 	case cmd == "nft -f -":
 		script := string(stdin)
+		if f.deleteFirst {
+			// Someone deletes the table between our read and our write.
+			f.deleteFirst, f.there, f.comment, f.sets = false, false, "", nil
+		}
+		if !f.there && !strings.Contains(script, "add table inet "+rules.SetsTable) && !strings.Contains(script, "delete table") {
+			return nil, errors.New("nft: Error: Could not process rule: No such file or directory")
+		}
 		f.scripts = append(f.scripts, script)
 		if strings.Contains(script, "delete table inet "+rules.SetsTable) {
 			f.there, f.comment, f.sets = false, "", nil
@@ -141,6 +149,13 @@ func TestSetsEnsureAndChange(t *testing.T) {
 	f.sets["bad-v4"] = f.sets["bad-v4"][:1]
 	if err := s.Change("bad", after, members["bad"]); err != nil || f.replaced[len(f.replaced)-1] != "bad" || len(f.sets["bad-v4"]) != 1 {
 		t.Errorf("change after a timeout: %v, sets %v", err, f.sets)
+	}
+	// The table is deleted between the read and the write: the write fails
+	// (it makes no table), the second round makes it whole and fills it.
+	f.deleteFirst = true
+	rs = rs[:1]
+	if changed, err := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); err != nil || !changed || len(f.sets["bad-v4"]) != 1 {
+		t.Errorf("table deleted meanwhile: %v %v, sets %v", changed, err, f.sets)
 	}
 	// spare leaves the state: its nftables sets go.
 	if _, err := s.Ensure(ctx, rs[:1], []string{"bad"}, nil, load); err != nil || f.sets["spare-v4"] != nil || !strings.Contains(f.scripts[len(f.scripts)-1], "delete set inet "+rules.SetsTable+" spare-v4") {

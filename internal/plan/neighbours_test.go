@@ -112,16 +112,19 @@ func TestSetRulesRender(t *testing.T) {
 	if plain := Filter(Input{Family: rules.IPv4, Rules: mustRules(t, "allow 8080")}); strings.Contains(plain.String(), "--mark 0x2000000") {
 		t.Errorf("no set, yet the sets table's mark is asked for:\n%s", plain)
 	}
-	script, comment := SetsTable(rs, []string{"f2b-sshd", "office", "spamhaus"}, []string{"docker0", "mailnet"}, []string{"office-v4", "office-v6", "old-v4", "old-v6"})
+	script, comment := SetsTable(rs, []string{"f2b-sshd", "office", "spamhaus"}, []string{"docker0", "mailnet"}, []string{"office-v4", "office-v6", "old-v4", "old-v6"}, true)
 	if !strings.Contains(script, `comment "`+comment+`"`) || !strings.HasPrefix(comment, rules.SetsCommentPrefix) {
 		t.Errorf("comment %q not in the script", comment)
 	}
 	golden(t, "sets", script)
 	// The comment follows the rules and the bridges, not the sets the
 	// table holds that go.
-	_, same := SetsTable(rs, []string{"f2b-sshd", "office", "spamhaus"}, []string{"docker0", "mailnet"}, nil)
-	_, other := SetsTable(rs[:2], []string{"f2b-sshd", "office", "spamhaus"}, []string{"docker0", "mailnet"}, nil)
-	if same != comment || other == comment {
-		t.Errorf("comments %q %q %q", comment, same, other)
+	same, sameComment := SetsTable(rs, []string{"f2b-sshd", "office", "spamhaus"}, []string{"docker0", "mailnet"}, nil, false)
+	_, other := SetsTable(rs[:2], []string{"f2b-sshd", "office", "spamhaus"}, []string{"docker0", "mailnet"}, nil, true)
+	if strings.Contains(same, "add table") {
+		t.Errorf("a script for a table that is there makes one:\n%s", same)
+	}
+	if sameComment != comment || other == comment {
+		t.Errorf("comments %q %q %q", comment, sameComment, other)
 	}
 }

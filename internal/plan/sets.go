@@ -19,7 +19,8 @@ var setsTmpl = template.Must(template.ParseFS(templates.FS, "sets.nft.tmpl"))
 // rule set rs and the sets of the state (names) need, without touching the
 // sets' elements, and the comment that identifies this version of it. live
 // are the nftables sets the table holds now: those of a set no longer in
-// names are deleted.
+// names are deleted. Unless create, the script makes no table: it fails
+// when the table went since live was read (its sets would come back empty).
 //
 // The table's forward chain (priority filter - 5, before iptables) marks
 // every forwarded packet (rules.SetsMark), then sends what goes into a
@@ -29,7 +30,7 @@ var setsTmpl = template.Must(template.ParseFS(templates.FS, "sets.nft.tmpl"))
 // host port gets rules.SetAllowMark, which that rule's iptables line asks
 // for. Its input chain drops the sources of deny rules with --host-too.
 // Each set is looked up in one step whatever its size (interval sets).
-func SetsTable(rs rules.Ruleset, names []string, dockerBridges, live []string) (script, comment string) {
+func SetsTable(rs rules.Ruleset, names []string, dockerBridges, live []string, create bool) (script, comment string) {
 	ro := rolesOf(rs.Bridges(), dockerBridges)
 	data := map[string]any{
 		"Table":     rules.SetsTable,
@@ -61,7 +62,7 @@ func SetsTable(rs rules.Ruleset, names []string, dockerBridges, live []string) (
 	data["Denies"], data["Allows"], data["HostDenies"] = denies, allows, hostDenies
 	sum := sha256.Sum256([]byte(render(data)))
 	comment = rules.SetsCommentPrefix + hex.EncodeToString(sum[:6])
-	data["Comment"] = comment
+	data["Comment"], data["Create"] = comment, create
 	var gone []string
 	for _, s := range live {
 		base, ok := strings.CutSuffix(s, "-v4")

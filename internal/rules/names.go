@@ -109,6 +109,12 @@ const (
 	// shows, and is kept aside before the block is rendered again.
 	BlockSumPrefix = "# sha256 of the lines below: "
 
+	// UFWDockerBegin and UFWDockerEnd enclose the block chaifeng/ufw-docker
+	// appends to UFW's after.rules (and after6.rules), which import --from
+	// ufw-docker takes out.
+	UFWDockerBegin = "# BEGIN UFW AND DOCKER"
+	UFWDockerEnd   = "# END UFW AND DOCKER"
+
 	// LogPrefix tags the kernel log lines of connections we drop.
 	LogPrefix = "[UFW-DOCKER-BRIDGE BLOCK] "
 

@@ -31,6 +31,8 @@ const (
 	timed       = "203.0.113.69" // banned for a few seconds
 	f2bBanned   = "203.0.113.70" // banned by fail2ban
 	extNS       = "udbnbext"
+	hostLAN     = "10.77.0.1" // the host's address on a private network
+	lanAddr     = "10.77.0.8" // a client on that network
 	httpdScript = "sh -c 'mkdir -p /www && echo $0 > /www/index.html && exec httpd -f -p $1 -h /www'"
 )
 
@@ -51,7 +53,7 @@ func setup() (func(), error) {
 	dockerd = &lab.Dockerd{Dir: dir, Cmd: []string{"dockerd"}}
 	docker = dockerd.Client()
 	steps := append(lab.Prepare(dir), "sysctl -qw net.ipv4.ip_forward=1")
-	steps = append(steps, lab.External(extNS, []string{hostAddr}, sources)...)
+	steps = append(steps, lab.External(extNS, []string{hostAddr, hostLAN}, append(sources, lanAddr))...)
 	steps = append(steps, "ufw allow 22/tcp && ufw allow 8000/tcp && ufw --force enable")
 	if err := lab.ShAll(steps...); err != nil {
 		return nil, err
@@ -95,9 +97,12 @@ func setup() (func(), error) {
 
 // open reports whether the web page on the host's port answers the
 // external client speaking from source with want.
-func open(source string, port int, want string) bool {
+func open(source string, port int, want string) bool { return openAt(source, hostAddr, port, want) }
+
+// openAt is open to the host's address host.
+func openAt(source, host string, port int, want string) bool {
 	out, _ := exec.Command("ip", "netns", "exec", extNS, "curl", "-s", "-m", "1", "--interface", source,
-		fmt.Sprintf("http://%s:%d/", hostAddr, port)).Output()
+		fmt.Sprintf("http://%s:%d/", host, port)).Output()
 	return strings.TrimSpace(string(out)) == want
 }
 
