@@ -234,7 +234,7 @@ func TestUFWStory(t *testing.T) {
 			{"allow", "80", "from", "10.0.0.0/33"}, {"allow", "80", "from", "300.1.1.1"}, {"allow"}, {"deny"},
 			{"deny", "80"}, {"allow", "80", "from"}, {"frobnicate"}, {"allow", "80\n-A FORWARD -j ACCEPT"},
 			{"allow", "80", "from", "1.2.3.4 -j ACCEPT"}, {"allow", "8\u0668"}, {"delete"}, {"delete", "x"},
-			{"allow", "80", "to", "web"}, {"install", "--backend", "nope"}, {"list", "extra"},
+			{"allow", "80", "to"}, {"deny", "to", "web"}, {"install", "--backend", "nope"}, {"list", "extra"},
 			{"allow", "*filter"}, {"allow", "COMMIT"}, {"deny", "from", "COMMIT"}, {"allow", "80", "from", "1.2.3.4#x"},
 			{"allow", "80\""}, {"allow", strings.Repeat("9", 4096)}, {"allow", "٨٠"},
 		} {
