@@ -128,3 +128,29 @@ func TestSetRulesRender(t *testing.T) {
 		t.Errorf("comments %q %q %q", comment, sameComment, other)
 	}
 }
+
+// At boot UFW's drop-in syncs before Docker starts: DOCKER-USER is made
+// with our jump and nothing else (no FORWARD jump: Docker writes its own).
+// Docker then keeps the chain, hooks it in and appends its RETURN: nothing
+// is left to repair, and our jump decides first.
+func TestDockerUserMadeBeforeDocker(t *testing.T) {
+	in := Input{Family: rules.IPv4, Rules: mustRules(t, "allow 443")}
+	live := &rules.Table{Name: "filter", Chains: []*rules.Chain{
+		{Name: "FORWARD", Policy: "DROP", Rules: []string{"-j ufw-before-forward"}},
+		{Name: "ufw-before-forward", Policy: "-"},
+		{Name: rules.ChainUFWUserForward, Policy: "-"},
+	}}
+	_, input := Repair(in, live)
+	applyTo(t, live, input)
+	if u := live.Chain(rules.ChainDockerUser); u == nil || strings.Join(u.Rules, "|") != "-j "+rules.ChainUser ||
+		rules.JumpPosition(live, "FORWARD", rules.ChainDockerUser) != 0 {
+		t.Fatalf("before Docker:\n%s", live)
+	}
+	// Docker starts.
+	live.Chains = append(live.Chains, &rules.Chain{Name: "DOCKER", Policy: "-"})
+	live.Chain("FORWARD").Rules = append([]string{"-j DOCKER-USER"}, live.Chain("FORWARD").Rules...)
+	live.Chain(rules.ChainDockerUser).Rules = append(live.Chain(rules.ChainDockerUser).Rules, "-j RETURN")
+	if d, again := Repair(in, live); d != nil || again != "" {
+		t.Errorf("after Docker started: drift %v\n%s", d, again)
+	}
+}
