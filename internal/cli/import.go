@@ -48,7 +48,7 @@ func importCommand(deps Deps) *cli.Command {
 // tables.
 func importUFWDocker(c *cli.Context, deps Deps, dryRun bool) error {
 	dir := c.String("ufw-dir")
-	files := map[string]string{} // path -> text without the block
+	files := map[string]bool{} // the files that hold its block
 	var blocks []string
 	for _, name := range []string{"after.rules", "after6.rules"} {
 		path := filepath.Join(dir, name)
@@ -59,8 +59,8 @@ func importUFWDocker(c *cli.Context, deps Deps, dryRun bool) error {
 		if err != nil {
 			return err
 		}
-		if rest, block, ok := plan.CutUFWDockerBlock(string(data)); ok {
-			files[path], blocks = rest, append(blocks, block)
+		if _, block, ok := plan.CutUFWDockerBlock(string(data)); ok {
+			files[path], blocks = true, append(blocks, block)
 		}
 	}
 	routes, err := ufw.RouteRules(dir)
@@ -107,15 +107,10 @@ func importUFWDocker(c *cli.Context, deps Deps, dryRun bool) error {
 	}, false); err != nil {
 		return err
 	}
-	// Ours are live: theirs go.
-	for path, text := range files {
-		st, err := os.Stat(path)
-		if err != nil {
-			return err
-		}
-		if err := atomicfile.Write(path, []byte(text), st.Mode().Perm()); err != nil {
-			return fmt.Errorf("taking ufw-docker's block out of %s: %w", path, err)
-		}
+	// Ours are live: theirs go. The files are read again (install wrote
+	// our block into them), under UFW's lock, as our other writes are.
+	if err := cutBlocks(files); err != nil {
+		return err
 	}
 	for _, rt := range im.Routes {
 		if out, err := deps.Runner.Run(c.Context, "ufw", append([]string{"route", "delete", "allow"}, routeSpec(rt)...), nil); err != nil {
@@ -140,6 +135,34 @@ func importUFWDocker(c *cli.Context, deps Deps, dryRun bool) error {
 		return err
 	}
 	fmt.Fprintln(w, "imported from ufw-docker")
+	return nil
+}
+
+// cutBlocks takes ufw-docker's block out of each of the files, as they are
+// now, every other byte kept, holding UFW's lock.
+func cutBlocks(files map[string]bool) error {
+	release, err := ufw.Hold(ufw.LockPath)
+	if err != nil {
+		return err
+	}
+	defer release()
+	for path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		rest, _, ok := plan.CutUFWDockerBlock(string(data))
+		if !ok {
+			continue
+		}
+		if err := atomicfile.Write(path, []byte(rest), st.Mode().Perm()); err != nil {
+			return fmt.Errorf("taking ufw-docker's block out of %s: %w", path, err)
+		}
+	}
 	return nil
 }
 

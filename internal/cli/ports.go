@@ -47,7 +47,7 @@ func portsReport(c *cli.Context, deps Deps) ([]portLine, []string, error) {
 		return nil, nil, err
 	}
 	dnat := map[rules.Family][]plan.Published{}
-	for _, f := range rules.Families {
+	for _, f := range readable(deps) {
 		t, err := (iptables.Tables{Runner: deps.Runner}).Save(c.Context, f, "nat")
 		if err != nil {
 			return nil, nil, err
@@ -59,7 +59,7 @@ func portsReport(c *cli.Context, deps Deps) ([]portLine, []string, error) {
 	if err != nil {
 		notes = append(notes, "Docker's API did not answer ("+err.Error()+"): ports from Docker's DNAT rules, without container names")
 		containers = nil
-		for _, f := range rules.Families {
+		for _, f := range readable(deps) {
 			for _, p := range dnat[f] {
 				n, ok := plan.PortNumber(p.Port)
 				if !ok {

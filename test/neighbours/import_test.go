@@ -60,8 +60,11 @@ func TestImportUFWDocker(t *testing.T) {
 	if after := mustSh(t, "cat /etc/ufw/after.rules /etc/ufw/user.rules"); after != before {
 		t.Error("import --dry-run changed UFW's files")
 	}
-	mustBin(t, "import", "--from", "ufw-docker")
+	out = mustBin(t, "import", "--from", "ufw-docker")
 	defer binExit("uninstall")
+	if strings.Contains(out, "re-rendered") || !strings.Contains(out, "imported from ufw-docker") {
+		t.Errorf("import: our block should never have left after.rules:\n%s", out)
+	}
 	matrix(t, "after import")
 	after, _ := os.ReadFile("/etc/ufw/after.rules")
 	rest, _, hasOurs := cutOurs(string(after))
