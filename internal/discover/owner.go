@@ -130,7 +130,7 @@ func OwnerOfRule(r string) string {
 // OwnerOfTable guesses who owns an nftables table ("family name").
 func OwnerOfTable(t string) string {
 	switch {
-	case strings.HasSuffix(t, " "+rules.GuardTable), strings.HasSuffix(t, " "+rules.NATTable):
+	case strings.HasSuffix(t, " "+rules.GuardTable), strings.HasSuffix(t, " "+rules.NATTable), strings.HasSuffix(t, " "+rules.SetsTable):
 		return OwnerUs
 	case strings.HasSuffix(t, " firewalld"):
 		return OwnerFirewalld

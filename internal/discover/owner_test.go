@@ -16,6 +16,7 @@ func TestOwners(t *testing.T) {
 	}
 	for table, want := range map[string]string{
 		"inet ufw-docker-bridge": "ufw-docker-bridge", "inet ufw-docker-bridge-nat": "ufw-docker-bridge",
+		"inet ufw-docker-bridge-sets": "ufw-docker-bridge", "ip crowdsec": "crowdsec", "inet f2b-table": "fail2ban",
 		"ip docker-bridges": "docker", "inet lxd": "lxd", "ip filter": "iptables-nft",
 	} {
 		if got := OwnerOfTable(table); got != want {
