@@ -197,7 +197,7 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 		return e.printDryRun(ctx, change, mode, old, rs, stateChanged)
 	}
 	// The sets table before our chains: they drop what it has not marked.
-	setsChanged := mode == backend.Install || bridges || !slices.Equal(plan.SetNames(old), plan.SetNames(rs)) || setRules(old) != setRules(rs)
+	setsChanged := mode == backend.Install || bridges || setRules(old) != setRules(rs)
 	undoBefore := undoZones // what was done before the commit
 	if mode != backend.Remove && len(change.Families) > 0 && setsChanged {
 		if err := e.ensureSets(ctx, rs, change.DockerBridges); err != nil {

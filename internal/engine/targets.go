@@ -27,11 +27,12 @@ func (e *Engine) Live(ctx context.Context, rs rules.Ruleset) rules.Ruleset {
 // comes from ("2: allow 80 to web", "label of web: allow 443 to web").
 // Without an answer from the API those rules render nothing (closed), and
 // the command says so in one line; a label that does not read is ignored
-// whole and named.
+// whole and named. Where no rule names a target and labels are off, rs
+// comes back as it is, without labels (plan.ExpandLabelled).
 func (e *Engine) LiveLabelled(ctx context.Context, rs rules.Ruleset) (rules.Ruleset, []string) {
 	labels := slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Action == rules.LabelRules })
 	if !labels && !slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Target != "" }) {
-		return plan.ExpandLabelled(rs, nil, nil)
+		return rs, nil // nothing to ask Docker
 	}
 	var cs []docker.Container
 	if e.Backend.DockerAPI != nil {

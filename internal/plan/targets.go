@@ -27,8 +27,14 @@ func Expand(rs rules.Ruleset, targets map[string][]Mapping) rules.Ruleset {
 
 // ExpandLabelled is Expand that also says, for each rule it returns, the
 // rule of rs it comes from: as list shows it ("2: allow 80 to web"), or,
-// for rs[i] with i < len(from) and from[i] not "", as "FROM: rule".
+// for rs[i] with i < len(from) and from[i] not "", as "FROM: rule". When no
+// rule names a target and from is empty, rs itself comes back, without
+// labels: its rules read as list shows them (the watcher's every pass and
+// every command take this way).
 func ExpandLabelled(rs rules.Ruleset, from []string, targets map[string][]Mapping) (rules.Ruleset, []string) {
+	if len(from) == 0 && !slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Target != "" }) {
+		return rs, nil
+	}
 	out := make(rules.Ruleset, 0, len(rs))
 	var labels []string
 	for i, r := range rs {
