@@ -92,8 +92,9 @@ func (s Store) journalNames() ([]string, error) {
 	})
 }
 
-// regularFiles returns the names of the regular files of dir that keep
-// takes, sorted; none when dir is not there. what names dir in errors.
+// regularFiles returns the names of the regular files of dir (or links to
+// regular files: configuration kept elsewhere) that keep takes, sorted;
+// none when dir is not there. what names dir in errors.
 func regularFiles(dir, what string, keep func(name string) bool) ([]string, error) {
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -104,7 +105,12 @@ func regularFiles(dir, what string, keep func(name string) bool) ([]string, erro
 	}
 	var names []string
 	for _, d := range des {
-		if d.Type().IsRegular() && keep(d.Name()) {
+		regular := d.Type().IsRegular()
+		if d.Type()&fs.ModeSymlink != 0 {
+			st, err := os.Stat(filepath.Join(dir, d.Name()))
+			regular = err == nil && st.Mode().IsRegular()
+		}
+		if regular && keep(d.Name()) {
 			names = append(names, d.Name())
 		}
 	}
