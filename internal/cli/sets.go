@@ -221,7 +221,7 @@ func listSets(c *cli.Context, deps Deps) error {
 		if err := rules.CheckSetName(one); err != nil {
 			return err
 		}
-		if _, ok, err := e.Store.LoadSet(one); err != nil || !ok {
+		if ok, err := e.Store.HasSet(one); err != nil || !ok {
 			if err != nil {
 				return err
 			}
