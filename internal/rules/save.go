@@ -199,7 +199,11 @@ func ParseSave(text string) (*Dump, error) {
 				return nil, fmt.Errorf("line %d: %w", n, err)
 			}
 		case strings.HasPrefix(line, "-N "):
-			name := strings.TrimSpace(line[3:])
+			f := strings.Fields(line[3:])
+			if len(f) != 1 {
+				return nil, fmt.Errorf("line %d: %q: want -N CHAIN", n, line)
+			}
+			name := f[0]
 			if cur.Chain(name) != nil {
 				return nil, fmt.Errorf("line %d: %q: the chain exists", n, line)
 			}
