@@ -26,11 +26,22 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet $(PKGS)
 
+# The integration package's tests of the other backends, guests and the
+# package run in a lab of their own beside the rest (two test processes of
+# one package, each in its own namespaces): the package is the suite's
+# critical path.
+INTEGRATION_B := ^(TestGuestBridges|TestPodman|TestDebPackage|TestDebPackageFirewalldStopped|TestDebTriggerHealsUFWUpgrade|TestFirewalldBackend|TestFirewalldZoneConflict|TestIPTablesBackend|TestWatchFirewalld|TestOffPathOtherBackends|TestSwarmHostMode)$$
+
 # Every test: unit tests (no root needed) and, as root, the integration tests
 # that run real ufw, dockerd and an external client in namespaces of their own.
+# The second lab's output follows the first's, whole.
 test: deps lint
-	UFW_DOCKER_BRIDGE_REQUIRE_LAB=$$( [ "$$(id -u)" = 0 ] && echo 1 || echo 0 ) \
-		$(GO) test -count=1 -timeout 20m $(PKGS)
+	@req=$$( [ "$$(id -u)" = 0 ] && echo 1 || echo 0 ); out=$$(mktemp); \
+	UFW_DOCKER_BRIDGE_REQUIRE_LAB=$$req $(GO) test -count=1 -timeout 20m -run '$(INTEGRATION_B)' ./test/integration >$$out 2>&1 & b=$$!; \
+	echo "$(GO) test -count=1 -timeout 20m -skip '$(INTEGRATION_B)' $(PKGS)   (and -run of those in ./test/integration beside it)"; \
+	UFW_DOCKER_BRIDGE_REQUIRE_LAB=$$req $(GO) test -count=1 -timeout 20m -skip '$(INTEGRATION_B)' $(PKGS); a=$$?; \
+	wait $$b; bs=$$?; echo "== ./test/integration, second lab:"; cat $$out; rm -f $$out; \
+	[ $$a = 0 ] && [ $$bs = 0 ]
 	$(MAKE) fuzz FUZZTIME=5s
 
 # Unit tests only: no root, no namespaces.

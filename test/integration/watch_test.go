@@ -32,6 +32,17 @@ func waitRepaired(t testing.TB, start time.Time) time.Duration {
 	return lab.WaitInSync(t, filepath.Join(dir, "state"), plan.Input{Firewall: labFirewall}, start)
 }
 
+// waitDockerRules waits until Docker has put back api's DNAT and its
+// filter rule after a firewall reload or restart: Docker replays its rules
+// on firewalld's signals, and on a busy machine that takes seconds. Our own
+// part is checked by waitRepaired and by the probers, not by this.
+func waitDockerRules(t testing.TB) {
+	t.Helper()
+	mustSh(t, "for i in $(seq 300); do iptables -t nat -S DOCKER 2>/dev/null | grep -q -- '--dport 9443' && "+
+		"iptables -S DOCKER 2>/dev/null | grep -q -- '--dport 443' && exit 0; sleep 0.1; done; "+
+		"echo 'Docker did not put its rules back in 30 s'; exit 1")
+}
+
 // notifySocketAt listens where a watcher sends its systemd notifications.
 func notifySocketAt(t testing.TB, path string) (string, <-chan string) {
 	t.Helper()
@@ -236,8 +247,7 @@ func TestWatchFirewalld(t *testing.T) {
 	step("firewalld started again", func() { fw = startFirewalld(t) })
 	// Docker re-adds its rules after firewalld's signals: wait for the DNAT
 	// of api's port, then the state must be right.
-	mustSh(t, "for i in $(seq 100); do iptables -t nat -S DOCKER 2>/dev/null | grep -q -- '--dport 9443' && "+
-		"iptables -S DOCKER 2>/dev/null | grep -q -- '--dport 443' && exit 0; sleep 0.1; done; exit 1")
+	waitDockerRules(t)
 	waitRepaired(t, time.Now())
 	checkNoLeaks(t, prober, lat, "firewalld events")
 	expect(t, "with firewalld", map[probe]bool{web: false, api: true})
