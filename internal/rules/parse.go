@@ -23,6 +23,7 @@ func syntaxf(format string, args ...any) error {
 //	allow [PORT[:PORT][/tcp|/udp]] to CONTAINER|SERVICE|PROJECT/SERVICE [from CIDR|ADDR|@SET]
 //	allow from CIDR|ADDR
 //	deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR|@SET
+//	forward HOSTPORT[/tcp|/udp] to GUEST[:PORT] [from CIDR|ADDR]
 //	bridge NAME include|exclude|nat-off
 //
 // The grammar is strict: anything it does not name is refused, so no input
@@ -42,13 +43,15 @@ func Parse(words []string) (Rule, error) {
 		r.Action = Action(words[0])
 	case Bridge:
 		return parseBridge(words)
+	case Forward:
+		return parseForward(words)
 	case LabelRules:
 		if len(words) != 2 || words[1] != "on" {
 			return Rule{}, syntaxf("want: %s (label-rules off deletes it)", LabelRulesOn)
 		}
 		return Rule{Action: LabelRules}, nil
 	default:
-		return Rule{}, syntaxf("unknown action %q (want allow, deny or bridge)", words[0])
+		return Rule{}, syntaxf("unknown action %q (want allow, deny, forward or bridge)", words[0])
 	}
 	var rest []string
 	for _, w := range words[1:] {

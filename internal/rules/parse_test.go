@@ -8,20 +8,24 @@ import (
 
 func TestParseCanonical(t *testing.T) {
 	for in, want := range map[string]string{
-		"allow 443":                       "allow 443",
-		"allow 443/tcp":                   "allow 443/tcp",
-		"allow 5000:5010/udp":             "allow 5000:5010/udp",
-		"allow 80:80":                     "allow 80",
-		"allow 3306/tcp from 10.1.2.3/16": "allow 3306/tcp from 10.1.0.0/16",
-		"allow 22 from any":               "allow 22",
-		"allow from 10.0.0.0/8":           "allow from 10.0.0.0/8",
-		"deny from 203.0.113.7":           "deny from 203.0.113.7",
-		"deny from 203.0.113.7/32":        "deny from 203.0.113.7",
-		"deny 22/tcp from 2001:db8::/32":  "deny 22/tcp from 2001:db8::/32",
-		"allow 65535/udp from ::1":        "allow 65535/udp from ::1",
-		"bridge br-vms include":           "bridge br-vms include",
-		"bridge virbr+ exclude":           "bridge virbr+ exclude",
-		"bridge lxdbr0 nat-off":           "bridge lxdbr0 nat-off",
+		"allow 443":                                            "allow 443",
+		"allow 443/tcp":                                        "allow 443/tcp",
+		"allow 5000:5010/udp":                                  "allow 5000:5010/udp",
+		"allow 80:80":                                          "allow 80",
+		"allow 3306/tcp from 10.1.2.3/16":                      "allow 3306/tcp from 10.1.0.0/16",
+		"allow 22 from any":                                    "allow 22",
+		"allow from 10.0.0.0/8":                                "allow from 10.0.0.0/8",
+		"deny from 203.0.113.7":                                "deny from 203.0.113.7",
+		"deny from 203.0.113.7/32":                             "deny from 203.0.113.7",
+		"deny 22/tcp from 2001:db8::/32":                       "deny 22/tcp from 2001:db8::/32",
+		"allow 65535/udp from ::1":                             "allow 65535/udp from ::1",
+		"bridge br-vms include":                                "bridge br-vms include",
+		"bridge virbr+ exclude":                                "bridge virbr+ exclude",
+		"bridge lxdbr0 nat-off":                                "bridge lxdbr0 nat-off",
+		"forward 2222/tcp to vm1:22":                           "forward 2222/tcp to vm1:22",
+		"forward 2222 to vm1:2222":                             "forward 2222 to vm1:2222",
+		"forward 53/udp to lxd:dns":                            "forward 53/udp to lxd:dns",
+		"forward 8080 to libvirt:web.1:80 from 203.0.113.9/24": "forward 8080 to libvirt:web.1:80 from 203.0.113.0/24",
 	} {
 		r, err := Parse(strings.Fields(in))
 		if err != nil {
@@ -50,6 +54,11 @@ func TestParseRefuses(t *testing.T) {
 		{"allow", ""}, {"allow", strings.Repeat("1", 100)}, {"allow", "80/"}, {"allow", ":80"}, {"allow", "80:"},
 		{"bridge"}, {"bridge", "br0"}, {"bridge", "br0", "open"}, {"bridge", "br0", "include", "now"},
 		{"bridge", "a-name-longer-than15", "include"}, {"bridge", "+", "exclude"}, {"bridge", "-i", "include"},
+		{"forward", "2222"}, {"forward", "2222", "to"}, {"forward", "2222:2223", "to", "vm"}, {"forward", "to", "vm"},
+		{"forward", "2222", "to", "vm:0"}, {"forward", "2222", "to", "vm:"}, {"forward", "2222", "to", "vm:22:23"},
+		{"forward", "2222", "to", "lxd:"}, {"forward", "2222", "to", "kvm:vm"}, {"forward", "2222", "to", "-vm"},
+		{"forward", "2222", "to", "vm", "from", "@set"}, {"forward", "2222", "to", "vm", "from"}, {"forward", "2222", "to", "vm", "--host-too"},
+		{"forward", "2222", "to", "a/b"}, {"forward", "2222", "from", "1.2.3.4", "to", "vm"},
 		{"bridge", "br/0", "include"}, {"bridge", "br:0", "include"}, {"bridge", "..", "include"}, {"bridge", "br+0", "include"},
 	} {
 		if r, err := Parse(words); err == nil {

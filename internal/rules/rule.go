@@ -71,6 +71,13 @@ type Rule struct {
 	// HostToo says an allow or deny rule also covers the host's own
 	// services on those ports (INPUT), so one list serves both.
 	HostToo bool
+	// ToPort is a forward's port on the guest (0: the host port); Target
+	// is then the guest.
+	ToPort uint16
+	// Dest is the guest's address a forward goes to, found when the rules
+	// are rendered (never in the state file); invalid in the rules as
+	// written.
+	Dest netip.Addr
 }
 
 // HostTooWord marks a rule that covers the host's own ports too.
@@ -94,6 +101,9 @@ func (r Rule) String() string {
 	}
 	if r.Target != "" {
 		b.WriteString(" to " + r.Target)
+		if r.ToPort != 0 {
+			b.WriteString(":" + strconv.Itoa(int(r.ToPort)))
+		}
 	}
 	if r.Source.IsValid() {
 		b.WriteString(" from " + FormatPrefix(r.Source))
@@ -107,8 +117,15 @@ func (r Rule) String() string {
 	return b.String()
 }
 
-// Families lists the families the rule applies to: the source's, or both.
+// Families lists the families the rule applies to: the source's, or both
+// (a forward's found guest address: its own).
 func (r Rule) Families() []Family {
+	if r.Dest.IsValid() {
+		if r.Dest.Is4() {
+			return []Family{IPv4}
+		}
+		return []Family{IPv6}
+	}
 	if !r.Source.IsValid() {
 		return Families
 	}
