@@ -146,15 +146,15 @@ func TestNATFollowsWhoMasquerades(t *testing.T) {
 	ctx := context.Background()
 	defaults := rules.Ruleset(nil).Bridges() // virbr+ is a guest bridge, NAT on
 	mine := NAT{Runner: n, Tables: nat{}, Bridges: bridges}
-	said, err := mine.Ensure(ctx, defaults)
+	said, err := mine.Ensure(ctx, defaults, nil)
 	if err != nil || len(said) != 1 || !strings.Contains(said[0], "192.168.122.0/24") || strings.Contains(said[0], "172.17") {
 		t.Fatalf("first Ensure: %q, %v", said, err)
 	}
-	if said, err := mine.Ensure(ctx, defaults); err != nil || said != nil || len(n.scripts) != 1 {
+	if said, err := mine.Ensure(ctx, defaults, nil); err != nil || said != nil || len(n.scripts) != 1 {
 		t.Errorf("second Ensure: %q, %v, %d scripts", said, err, len(n.scripts))
 	}
 	libvirt := NAT{Runner: n, Tables: nat{postrouting: []string{"-s 192.168.122.0/24 ! -d 192.168.122.0/24 -j MASQUERADE"}}, Bridges: bridges}
-	said, err = libvirt.Ensure(ctx, defaults)
+	said, err = libvirt.Ensure(ctx, defaults, nil)
 	if err != nil || len(said) != 1 || !strings.Contains(said[0], "removed") {
 		t.Errorf("with libvirt's masquerade: %q, %v", said, err)
 	}

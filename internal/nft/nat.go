@@ -101,15 +101,16 @@ func (n NAT) Read(ctx context.Context) (masq []netip.Prefix, ruleset string, err
 	return append(masq, discover.MasqueradedNFT(string(text), "inet "+rules.NATTable, uplinks)...), string(text), nil
 }
 
-// Ensure puts the NAT table the live host needs in place (or removes it
-// when no subnet needs it) and says what it changed.
-func (n NAT) Ensure(ctx context.Context, settings rules.Bridges) ([]string, error) {
+// Ensure puts the NAT table the live host needs in place, with the DNAT of
+// forwards (or removes it when no subnet and no forward needs it) and says
+// what it changed.
+func (n NAT) Ensure(ctx context.Context, settings rules.Bridges, forwards []plan.Forward) ([]string, error) {
 	subnets, err := n.Subnets(ctx, settings)
 	if err != nil {
 		return nil, err
 	}
-	script, comment := plan.NAT(subnets)
-	if len(subnets) == 0 && n.List != nil {
+	script, comment := plan.NAT(subnets, forwards)
+	if len(subnets) == 0 && len(forwards) == 0 && n.List != nil {
 		// The common case: no guest subnet needs NAT, and no table of ours
 		// is there to remove.
 		if names, err := n.List(); err == nil && !slices.Contains(names, rules.NATTable) {
@@ -123,23 +124,33 @@ func (n NAT) Ensure(ctx context.Context, settings rules.Bridges) ([]string, erro
 	if err := n.table().apply(ctx, script); err != nil {
 		return nil, err
 	}
-	if len(subnets) == 0 {
-		return []string{"nat: no guest subnet needs our NAT: table inet " + rules.NATTable + " removed"}, nil
+	if len(subnets) == 0 && len(forwards) == 0 {
+		return []string{"nat: no guest subnet or forward needs our NAT: table inet " + rules.NATTable + " removed"}, nil
 	}
-	var s []string
+	var s, fs []string
 	for _, p := range subnets {
 		s = append(s, p.String())
 	}
-	return []string{"nat: masquerading guest subnets no one else masquerades: " + strings.Join(s, ", ")}, nil
+	for _, f := range forwards {
+		fs = append(fs, f.String())
+	}
+	var msgs []string
+	if len(s) > 0 {
+		msgs = append(msgs, "nat: masquerading guest subnets no one else masquerades: "+strings.Join(s, ", "))
+	}
+	if len(fs) > 0 {
+		msgs = append(msgs, "nat: forwarding "+strings.Join(fs, ", "))
+	}
+	return msgs, nil
 }
 
 // Script returns the `nft -f` script Ensure would apply now.
-func (n NAT) Script(ctx context.Context, settings rules.Bridges) (string, error) {
+func (n NAT) Script(ctx context.Context, settings rules.Bridges, forwards []plan.Forward) (string, error) {
 	subnets, err := n.Subnets(ctx, settings)
 	if err != nil {
 		return "", err
 	}
-	script, _ := plan.NAT(subnets)
+	script, _ := plan.NAT(subnets, forwards)
 	return script, nil
 }
 

@@ -63,14 +63,18 @@ func Covered(n netip.Prefix, nets []netip.Prefix) bool {
 }
 
 // NAT returns the `nft -f` script that replaces our NAT table in one
-// transaction with a masquerade for each subnet, and the comment that
-// identifies this version of it; with no subnets it deletes the table and
-// the comment is "". The chain runs after iptables' and the owners' NAT
-// (priority srcnat + 10): the first NAT of a connection wins, so ours never
-// applies twice.
-func NAT(subnets []netip.Prefix) (script, comment string) {
+// transaction with a masquerade for each subnet and a DNAT for each forward,
+// and the comment that identifies this version of it; with neither it
+// deletes the table and the comment is "". The masquerade runs after
+// iptables' and the owners' NAT (priority srcnat + 10): the first NAT of a
+// connection wins, so ours never applies twice. The forwards' DNAT runs in
+// prerouting (from outside, from containers and guests) and output (from
+// the host itself, not over loopback), at dstnat + 10: after Docker's DNAT,
+// so a port Docker publishes stays Docker's.
+// (output names no dstnat: -90 is dstnat + 10 there).
+func NAT(subnets []netip.Prefix, forwards []Forward) (script, comment string) {
 	removal := NATRemoval()
-	if len(subnets) == 0 {
+	if len(subnets) == 0 && len(forwards) == 0 {
 		return removal, ""
 	}
 	var v4, v6 []netip.Prefix
@@ -82,7 +86,12 @@ func NAT(subnets []netip.Prefix) (script, comment string) {
 		}
 	}
 	var body bytes.Buffer
-	if err := natTmpl.Execute(&body, map[string]any{"Table": rules.NATTable, "V4": v4, "V6": v6}); err != nil {
+	var pre, out []string
+	for _, f := range forwards {
+		pre, out = append(pre, f.nft(false)), append(out, f.nft(true))
+	}
+	if err := natTmpl.Execute(&body, map[string]any{"Table": rules.NATTable, "V4": v4, "V6": v6,
+		"Prerouting": pre, "Output": out}); err != nil {
 		panic(fmt.Sprintf("rendering the nat table: %v", err))
 	}
 	sum := sha256.Sum256([]byte(body.String()))

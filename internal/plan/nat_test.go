@@ -51,15 +51,15 @@ func fmtPrefixes(ps []netip.Prefix) string {
 }
 
 func TestNATGolden(t *testing.T) {
-	script, comment := NAT(nets("10.205.11.0/24", "fd42:a0::/64"))
+	script, comment := NAT(nets("10.205.11.0/24", "fd42:a0::/64"), nil)
 	if !strings.HasPrefix(comment, rules.NATCommentPrefix) || !strings.Contains(script, comment) {
 		t.Errorf("comment %q not in the script", comment)
 	}
 	golden(t, "nat", script)
-	if again, c2 := NAT(nets("10.205.11.0/24", "fd42:a0::/64")); again != script || c2 != comment {
+	if again, c2 := NAT(nets("10.205.11.0/24", "fd42:a0::/64"), nil); again != script || c2 != comment {
 		t.Error("NAT is not deterministic")
 	}
-	if script, comment := NAT(nil); script != NATRemoval() || comment != "" {
+	if script, comment := NAT(nil, nil); script != NATRemoval() || comment != "" {
 		t.Errorf("no subnets: %q %q", script, comment)
 	}
 }

@@ -147,7 +147,8 @@ func Filter(in Input) *rules.Table {
 	}
 	fwd.Rules = append(fwd.Rules, dropLogged()...)
 
-	guests.Rules = append(append(append(append(guests.Rules, consulted...), denies(in)...), route...), dropLogged()...)
+	guests.Rules = append(append(append(append(append(guests.Rules, consulted...), denies(in)...), route...),
+		forwardAccepts(in.Rules, in.Family)...), dropLogged()...)
 
 	if p.Input == NoInput {
 		// The host's own ports and guests' services are firewalld's zones'.
@@ -270,12 +271,8 @@ func match(r rules.Rule, f rules.Family, scope Scope, target string) []string {
 		}
 		return []string{src + mark + "-j " + target}
 	}
-	protos := []rules.Proto{r.Proto}
-	if r.Proto == rules.ProtoAny {
-		protos = []rules.Proto{rules.TCP, rules.UDP}
-	}
 	var out []string
-	for _, p := range protos {
+	for _, p := range protos(r.Proto) {
 		out = append(out, fmt.Sprintf("%s-p %s -m conntrack %s--ctorigdstport %s %s-j %s", src, p, ct, r.Ports, mark, target))
 	}
 	return out

@@ -111,12 +111,8 @@ func nftPorts(r rules.Rule) []string {
 		return []string{""}
 	}
 	ports := strings.Replace(r.Ports.String(), ":", "-", 1)
-	protos := []rules.Proto{r.Proto}
-	if r.Proto == rules.ProtoAny {
-		protos = []rules.Proto{rules.TCP, rules.UDP}
-	}
 	var out []string
-	for _, p := range protos {
+	for _, p := range protos(r.Proto) {
 		out = append(out, fmt.Sprintf("meta l4proto %s ct original proto-dst %s", p, ports))
 	}
 	return out

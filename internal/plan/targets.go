@@ -32,7 +32,7 @@ func Expand(rs rules.Ruleset, targets map[string][]Mapping) rules.Ruleset {
 // labels: its rules read as list shows them (the watcher's every pass and
 // every command take this way).
 func ExpandLabelled(rs rules.Ruleset, from []string, targets map[string][]Mapping) (rules.Ruleset, []string) {
-	if len(from) == 0 && !slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Target != "" }) {
+	if len(from) == 0 && !slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.NamesContainer() }) {
 		return rs, nil
 	}
 	out := make(rules.Ruleset, 0, len(rs))
@@ -42,7 +42,7 @@ func ExpandLabelled(rs rules.Ruleset, from []string, targets map[string][]Mappin
 		if i < len(from) && from[i] != "" {
 			label = from[i] + ": " + r.String()
 		}
-		if r.Target == "" {
+		if !r.NamesContainer() {
 			out, labels = append(out, r), append(labels, label)
 			continue
 		}
