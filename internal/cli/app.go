@@ -79,6 +79,9 @@ type Deps struct {
 	// SetElements writes the elements of our address sets
 	// (nft.NetlinkElements by default).
 	SetElements nft.SetElements
+	// Guests finds forwards' guests' addresses (discover.Guests over LXD's
+	// and Incus' API sockets and virsh by default).
+	Guests engine.Guests
 }
 
 func usagef(format string, args ...any) error {
@@ -99,6 +102,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.Docker == nil {
 		deps.Docker = docker.Client{Socket: docker.SocketFromEnv()}
+	}
+	if deps.Guests == nil {
+		deps.Guests = discover.Guests{Sockets: discover.GuestSockets(), Runner: deps.Runner}
 	}
 	if deps.DefaultStateDir == "" {
 		deps.DefaultStateDir = state.DefaultDir
@@ -190,7 +196,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 		},
 		Commands: []*cli.Command{
 			installCommand(deps), uninstallCommand(deps),
-			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), ruleCommand(deps, rules.Bridge), deleteCommand(deps),
+			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), ruleCommand(deps, rules.Bridge), forwardCommand(deps), deleteCommand(deps),
 			listCommand(deps), statusCommand(deps), syncCommand(deps), watchCommand(deps), doctorCommand(deps),
 			explainCommand(deps), historyCommand(deps), restoreCommand(deps), setCommand(deps), labelRulesCommand(deps), importCommand(deps),
 		},
@@ -231,6 +237,7 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 		Sets:  nft.Sets{Runner: deps.Runner, Elements: deps.SetElements},
 		NAT: nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables, Uplinks: deps.Uplinks,
 			Families: readable(deps)},
+		Guests:   deps.Guests,
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -91,8 +92,8 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 func deleteCommand(deps Deps) *cli.Command {
 	return &cli.Command{
 		Name:      "delete",
-		Usage:     "remove a rule: delete allow|deny|bridge ... or delete N (the number list shows)",
-		ArgsUsage: "allow|deny|bridge ... | N",
+		Usage:     "remove a rule: delete allow|deny|forward|bridge ... or delete N (the number list shows)",
+		ArgsUsage: "allow|deny|forward|bridge ... | N",
 		Flags:     []cli.Flag{dryRunFlag},
 		Action: func(c *cli.Context) error {
 			words, dryRun := ruleArgs(c)
@@ -100,7 +101,7 @@ func deleteCommand(deps Deps) *cli.Command {
 				return usagef("delete needs a rule or a rule number")
 			}
 			var m func(rules.Ruleset) (rules.Ruleset, string, error)
-			if len(words) == 1 && words[0] != string(rules.Allow) && words[0] != string(rules.Deny) && words[0] != string(rules.Bridge) {
+			if len(words) == 1 && !slices.Contains([]string{string(rules.Allow), string(rules.Deny), string(rules.Forward), string(rules.Bridge)}, words[0]) {
 				n, err := number(words[0], "rule number")
 				if err != nil {
 					return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/watch"
 )
@@ -88,6 +89,9 @@ func watchCommand(deps Deps) *cli.Command {
 			}
 			sources := []watch.Source{watch.NFTables(), watch.Links(), watch.FirewallD{Log: log},
 				watch.Files{Dirs: existing(e.Store.Dir, c.String("ufw-dir"))}, watch.Hangup{C: hup, Log: log}}
+			if leases := discover.LeaseDirs(); len(leases) > 0 {
+				sources = append(sources, watch.Files{Dirs: leases, Again: leaseSettle})
+			}
 			if events, ok := deps.Docker.(interface {
 				Events(context.Context, func()) error
 			}); ok {
@@ -98,6 +102,10 @@ func watchCommand(deps Deps) *cli.Command {
 		},
 	}
 }
+
+// leaseSettle is how long after a lease is written the watcher looks again
+// at forwards' guests: a guest sets the address a moment after its lease.
+const leaseSettle = 2 * time.Second
 
 // existing returns the directories that exist (the state directory may not
 // until the first rule).

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +30,10 @@ type Engine struct {
 	NAT     NAT
 	Sets    Sets
 	// Zones is firewalld's configuration of ours (nil next to UFW).
-	Zones    Zones
+	Zones Zones
+	// Guests finds the addresses of forwards' guests (discover.Guests);
+	// nil: no forward opens anything.
+	Guests   Guests
 	LockPath string
 	Out      io.Writer
 
@@ -41,6 +45,8 @@ type Engine struct {
 	bridgesSeen []string
 	// passed says a pass ran before in this process.
 	passed bool
+	// guestNotes are the notes the last pass said about forwards' guests.
+	guestNotes map[string]bool
 }
 
 // Guard is the nftables table that keeps published ports closed while our
@@ -73,12 +79,18 @@ type Sets interface {
 // NAT is the nftables table that masquerades guest subnets no one else
 // masquerades (nft.NAT).
 type NAT interface {
-	// Ensure puts the NAT the live host needs in place and says what it changed.
-	Ensure(ctx context.Context, settings rules.Bridges) ([]string, error)
+	// Ensure puts the NAT the live host needs in place, with the DNAT of
+	// the forwards, and says what it changed.
+	Ensure(ctx context.Context, settings rules.Bridges, forwards []plan.Forward) ([]string, error)
 	// Script returns the `nft -f` script Ensure would apply.
-	Script(ctx context.Context, settings rules.Bridges) (string, error)
+	Script(ctx context.Context, settings rules.Bridges, forwards []plan.Forward) (string, error)
 	// Remove deletes the NAT table; a missing one is not an error.
 	Remove(ctx context.Context) error
+}
+
+// Guests finds a guest's addresses (discover.Guests).
+type Guests interface {
+	Addrs(ctx context.Context, guest string) ([]netip.Addr, error)
 }
 
 // Zones keeps the firewalld zone and policy of ours (firewalld.Guests).
@@ -254,13 +266,14 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 			}
 		}
 		if err := errors.Join(e.Guard.Remove(ctx), e.NAT.Remove(ctx), e.Sets.Remove(ctx)); err != nil {
-			return errors.Join(err, e.restoreTables(ctx, rs, change.DockerBridges), e.restoreZones(rs), undo())
+			return errors.Join(err, e.restoreTables(ctx, liveRS, change.DockerBridges), e.restoreZones(rs), undo())
 		}
 	}
-	if mode != backend.Remove && len(change.Families) > 0 && bridges {
+	if mode != backend.Remove && len(change.Families) > 0 && natChanged(mode, old, rs) {
 		// NAT is not a protection: a failure here is reported, and the
-		// rules and files already committed stay (sync retries it).
-		nat, err := e.NAT.Ensure(ctx, rs.Bridges())
+		// rules and files already committed stay (sync retries it). A
+		// forward without its DNAT is closed.
+		nat, err := e.NAT.Ensure(ctx, rs.Bridges(), plan.Forwards(liveRS))
 		for _, m := range nat {
 			fmt.Fprintln(e.Out, m)
 		}
@@ -419,14 +432,14 @@ func setRules(rs rules.Ruleset) string {
 }
 
 // restoreTables puts the guard (with its sets) and the NAT table back for
-// rs after a failed removal: a failed uninstall leaves the host as
-// protected as before.
+// rs (as the kernel gets them: forwards found) after a failed removal: a
+// failed uninstall leaves the host as protected as before.
 func (e *Engine) restoreTables(ctx context.Context, rs rules.Ruleset, dockerBridges []string) error {
 	changed, err := e.Guard.Ensure(ctx, rs.Bridges(), dockerBridges)
 	if err == nil {
 		err = e.Guard.Published(ctx, changed)
 	}
-	_, natErr := e.NAT.Ensure(ctx, rs.Bridges())
+	_, natErr := e.NAT.Ensure(ctx, rs.Bridges(), plan.Forwards(rs))
 	return errors.Join(err, natErr)
 }
 
@@ -438,6 +451,13 @@ func (e *Engine) restoreZones(rs rules.Ruleset) error {
 	}
 	_, err := e.Zones.Ensure(rs.Bridges())
 	return err
+}
+
+// natChanged says the NAT table may need a change: the bridge rules
+// changed, or a forward is or was there (its guest's address may have
+// moved since).
+func natChanged(mode backend.Mode, old, rs rules.Ruleset) bool {
+	return bridgesChanged(mode, old, rs) || len(old.Of(rules.Forward))+len(rs.Of(rules.Forward)) > 0
 }
 
 // bridgesChanged reports whether NAT and firewalld's zones may change:
@@ -501,10 +521,10 @@ func (e *Engine) printDryRun(ctx context.Context, c *backend.Change, mode backen
 	if e.Zones != nil {
 		fmt.Fprintln(e.Out, "firewalld: zone "+rules.FirewalldZone+" and policy "+rules.FirewalldPolicy+" are written (and firewalld reloaded) when they differ")
 	}
-	if len(c.Families) == 0 || !bridgesChanged(mode, old, rs) {
+	if len(c.Families) == 0 || !natChanged(mode, old, rs) {
 		return nil
 	}
-	script, err := e.NAT.Script(ctx, rs.Bridges())
+	script, err := e.NAT.Script(ctx, rs.Bridges(), plan.Forwards(e.Live(ctx, rs)))
 	if err != nil {
 		return err
 	}
@@ -578,7 +598,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 			guardErr = e.Guard.Published(ctx, changed)
 		}
 	}()
-	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges()) }()
+	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges(), plan.Forwards(rs)) }()
 	go func() { defer wg.Done(); setsChanged, setsErr = e.syncSets(ctx, written, bridges) }()
 	repaired, seen, err := e.Backend.Repair(ctx, rs, modes)
 	wg.Wait()

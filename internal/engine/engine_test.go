@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/backend"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 )
@@ -128,9 +129,9 @@ func (s *sets) Remove(context.Context) error { s.names, s.members = nil, nil; re
 
 type nat struct{}
 
-func (nat) Ensure(context.Context, rules.Bridges) ([]string, error) { return nil, nil }
-func (nat) Script(context.Context, rules.Bridges) (string, error)   { return "", nil }
-func (nat) Remove(context.Context) error                            { return nil }
+func (nat) Ensure(context.Context, rules.Bridges, []plan.Forward) ([]string, error) { return nil, nil }
+func (nat) Script(context.Context, rules.Bridges, []plan.Forward) (string, error)   { return "", nil }
+func (nat) Remove(context.Context) error                                            { return nil }
 
 const afterRules = "# the user's own after.rules\n*filter\nCOMMIT\n"
 

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
@@ -29,9 +31,17 @@ func (e *Engine) Live(ctx context.Context, rs rules.Ruleset) rules.Ruleset {
 // the command says so in one line; a label that does not read is ignored
 // whole and named. Where no rule names a target and labels are off, rs
 // comes back as it is, without labels (plan.ExpandLabelled).
+//
+// Forwards then go to the addresses their guests have now (forwards).
 func (e *Engine) LiveLabelled(ctx context.Context, rs rules.Ruleset) (rules.Ruleset, []string) {
+	out, labels := e.containers(ctx, rs)
+	return e.forwards(ctx, out, labels)
+}
+
+// containers is LiveLabelled's part for rules by container name and labels.
+func (e *Engine) containers(ctx context.Context, rs rules.Ruleset) (rules.Ruleset, []string) {
 	labels := slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Action == rules.LabelRules })
-	if !labels && !slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Target != "" }) {
+	if !labels && !slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.NamesContainer() }) {
 		return rs, nil // nothing to ask Docker
 	}
 	var cs []docker.Container
@@ -60,6 +70,41 @@ func (e *Engine) LiveLabelled(ctx context.Context, rs rules.Ruleset) (rules.Rule
 		}
 	}
 	return plan.ExpandLabelled(all, from, Targets(cs))
+}
+
+// forwards is rs (labels: ExpandLabelled's) with each forward going to the
+// addresses its guest has now, asked of the guest's manager once a guest
+// (plan.ExpandForwards). A guest that cannot be found, or has no address,
+// opens nothing, and the command says so in one line.
+func (e *Engine) forwards(ctx context.Context, rs rules.Ruleset, labels []string) (rules.Ruleset, []string) {
+	guests := plan.Guests(rs)
+	if len(guests) == 0 {
+		return rs, labels
+	}
+	addrs := map[string][]netip.Addr{}
+	notes := map[string]bool{}
+	for _, g := range guests {
+		var as []netip.Addr
+		err := errors.New("no guest manager to ask")
+		if e.Guests != nil {
+			as, err = e.Guests.Addrs(ctx, g)
+		}
+		switch {
+		case err != nil:
+			notes[fmt.Sprintf("note: forward to %s opens nothing until the guest is found: %v", g, err)] = true
+		case len(as) == 0:
+			notes[fmt.Sprintf("note: guest %s has no address now: its forwards open nothing until it has one", g)] = true
+		}
+		addrs[g] = as
+	}
+	// The watcher's passes say a note once, not on every pass.
+	for n := range notes {
+		if !e.guestNotes[n] {
+			fmt.Fprintln(e.Out, n)
+		}
+	}
+	e.guestNotes = notes
+	return plan.ExpandForwards(rs, labels, addrs)
 }
 
 // Targets says what each name a rule may give resolves to: a container's
