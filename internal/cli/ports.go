@@ -27,6 +27,9 @@ type portLine struct {
 	OpenTo    string   `json:"open_to"`
 	DecidedBy []string `json:"decided_by"`
 	Warning   string   `json:"warning,omitempty"`
+	// Guest is a forward's guest and where it goes ("udbvm 10.1.2.3:22"),
+	// for a host port we forward (Container is then empty).
+	Guest string `json:"guest,omitempty"`
 }
 
 // portsReport reads the published ports from Docker's API (names, compose
@@ -101,10 +104,58 @@ func portsReport(c *cli.Context, deps Deps) ([]portLine, []string, error) {
 			out = append(out, l)
 		}
 	}
+	out = append(out, forwardLines(written, rs, labels, containers)...)
 	slices.SortFunc(out, func(a, b portLine) int {
 		return cmp.Or(cmp.Compare(a.Port, b.Port), strings.Compare(a.Proto, b.Proto), strings.Compare(a.Address, b.Address))
 	})
 	return out, notes, nil
+}
+
+// forwardLines are the host ports forwarded to guests: one line a found
+// forward and protocol, and one closed line for a forward whose guest is
+// not found or has no address now. A container publishing the same port
+// is named: Docker's DNAT takes it first.
+func forwardLines(written, rs rules.Ruleset, labels []string, containers []docker.Container) []portLine {
+	var out []portLine
+	line := func(r rules.Rule, proto string) portLine {
+		l := portLine{Address: "0.0.0.0", Port: r.Ports.First, Proto: proto}
+		if r.Dest.Is6() {
+			l.Address = "::"
+		}
+		for _, ct := range containers {
+			for _, p := range ct.Ports {
+				if p.PublicPort == r.Ports.First && p.Type == proto {
+					l.Warning = "container " + ct.Name() + " publishes this port too: Docker's DNAT takes it first"
+				}
+			}
+		}
+		return l
+	}
+	found := map[string]bool{}
+	for i, r := range rs {
+		if r.Action != rules.Forward || !r.Dest.IsValid() {
+			continue
+		}
+		found[r.String()] = true
+		for _, p := range plan.Protos(r.Proto) {
+			l := line(r, string(p))
+			l.Guest = r.Target + " " + netip.AddrPortFrom(r.Dest, r.GuestPort()).String()
+			l.OpenTo, l.DecidedBy = plan.ForwardExposure(rs, labels, i, string(p))
+			out = append(out, l)
+		}
+	}
+	for i, r := range written {
+		if r.Action != rules.Forward || found[r.String()] {
+			continue
+		}
+		for _, p := range plan.Protos(r.Proto) {
+			l := line(r, string(p))
+			l.Guest = r.Target + " (not found, or no address)"
+			l.OpenTo, l.DecidedBy = plan.OpenClosed, []string{fmt.Sprintf("%d: %s", i+1, r)}
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // published reports whether Docker's DNAT rules of the port's family
@@ -140,6 +191,9 @@ func printPorts(w io.Writer, ports []portLine, notes []string) {
 	}
 	for _, p := range ports {
 		who := p.Container
+		if p.Guest != "" {
+			who = "-> guest " + p.Guest
+		}
 		if p.Service != "" {
 			who += " (" + p.Service + ")"
 		}

@@ -94,3 +94,24 @@ func PortNumber(s string) (uint16, bool) {
 	n, err := strconv.ParseUint(first, 10, 16)
 	return uint16(n), err == nil && n > 0
 }
+
+// ForwardExposure says who reaches the host port of rs[i], a found forward
+// (Dest valid), over proto: its source, less the sources of the deny rules
+// that take that port; and the rules that decide (labels as for Exposure).
+func ForwardExposure(rs rules.Ruleset, labels []string, i int, proto string) (openTo string, decidedBy []string) {
+	var sub rules.Ruleset
+	var subLabels []string
+	for j, r := range rs {
+		label := fmt.Sprintf("%d: %s", j+1, r)
+		if j < len(labels) {
+			label = labels[j]
+		}
+		switch {
+		case j == i:
+			sub, subLabels = append(sub, rules.Rule{Action: rules.Allow, Ports: r.Ports, Proto: r.Proto, Source: r.Source}), append(subLabels, label)
+		case r.Action == rules.Deny:
+			sub, subLabels = append(sub, r), append(subLabels, label)
+		}
+	}
+	return Exposure(sub, subLabels, netip.Addr{}, rs[i].Ports.First, proto)
+}

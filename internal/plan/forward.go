@@ -68,7 +68,7 @@ func forwardAccepts(rs rules.Ruleset, f rules.Family) []string {
 			src = "-s " + r.Source.String() + " "
 		}
 		dst := netip.PrefixFrom(r.Dest, r.Dest.BitLen())
-		for _, p := range protos(r.Proto) {
+		for _, p := range Protos(r.Proto) {
 			out = append(out, fmt.Sprintf("%s-d %s -p %s -m conntrack --ctstate DNAT --ctorigdstport %d -m %s --dport %d -j ACCEPT",
 				src, dst, p, r.Ports.First, p, r.GuestPort()))
 		}
@@ -76,8 +76,8 @@ func forwardAccepts(rs rules.Ruleset, f rules.Family) []string {
 	return out
 }
 
-// protos are the protocols a rule's Proto stands for.
-func protos(p rules.Proto) []rules.Proto {
+// Protos are the protocols a rule's Proto stands for.
+func Protos(p rules.Proto) []rules.Proto {
 	if p == rules.ProtoAny {
 		return []rules.Proto{rules.TCP, rules.UDP}
 	}

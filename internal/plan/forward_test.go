@@ -98,3 +98,14 @@ func mustExpand(t *testing.T, line, addr string) rules.Ruleset {
 	rs, _ := ExpandForwards(mustRules(t, line), nil, map[string][]netip.Addr{"vm2": {netip.MustParseAddr(addr)}})
 	return rs
 }
+
+func TestForwardExposure(t *testing.T) {
+	rs, labels := ExpandForwards(mustRules(t, "deny 2222 from 198.51.100.0/24", "forward 2222/tcp to vm1:22", "forward 2223/tcp to vm1:80 from 203.0.113.67"),
+		[]string{"1: deny", "2: fwd", "3: fwd"}, map[string][]netip.Addr{"vm1": {netip.MustParseAddr("10.0.3.5")}})
+	for i, want := range map[int]string{1: "everyone except 198.51.100.0/24 [1: deny; 2: fwd]", 2: "203.0.113.67 [3: fwd]"} {
+		who, by := ForwardExposure(rs, labels, i, "tcp")
+		if got := who + " [" + strings.Join(by, "; ") + "]"; got != want {
+			t.Errorf("forward %d: %q, want %q", i, got, want)
+		}
+	}
+}

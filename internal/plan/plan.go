@@ -272,7 +272,7 @@ func match(r rules.Rule, f rules.Family, scope Scope, target string) []string {
 		return []string{src + mark + "-j " + target}
 	}
 	var out []string
-	for _, p := range protos(r.Proto) {
+	for _, p := range Protos(r.Proto) {
 		out = append(out, fmt.Sprintf("%s-p %s -m conntrack %s--ctorigdstport %s %s-j %s", src, p, ct, r.Ports, mark, target))
 	}
 	return out

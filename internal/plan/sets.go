@@ -112,7 +112,7 @@ func nftPorts(r rules.Rule) []string {
 	}
 	ports := strings.Replace(r.Ports.String(), ":", "-", 1)
 	var out []string
-	for _, p := range protos(r.Proto) {
+	for _, p := range Protos(r.Proto) {
 		out = append(out, fmt.Sprintf("meta l4proto %s ct original proto-dst %s", p, ports))
 	}
 	return out

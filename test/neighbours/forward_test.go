@@ -58,6 +58,15 @@ func TestForwardToGuest(t *testing.T) {
 		{Name: "container web -> " + hostAddr + ":2222 (hairpin)", Got: containerHairpin(), Want: true},
 		{Name: "published web 8080, no allow rule", Got: open(clientAddr, 8080, "web"), Want: false},
 	})
+	t.Run("status --ports shows each forward and who it is open to", func(t *testing.T) {
+		out := mustBin(t, "status", "--ports")
+		for _, want := range []string{"0.0.0.0:2222/tcp", "-> guest udbvm " + addr + ":22", "everyone except " + banned,
+			"0.0.0.0:2223/tcp", "-> guest lxd:udbvm " + addr + ":80", office} {
+			if !strings.Contains(out, want) {
+				t.Errorf("status --ports lacks %q:\n%s", want, out)
+			}
+		}
+	})
 	t.Run("bad input is refused and changes nothing", func(t *testing.T) {
 		before := mustSh(t, "cat "+dir+"/state/rules 2>/dev/null; nft list table inet ufw-docker-bridge-nat")
 		for _, c := range []struct {
