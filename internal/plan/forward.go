@@ -68,10 +68,12 @@ func forwardAccepts(rs rules.Ruleset, f rules.Family) []string {
 			src = "-s " + r.Source.String() + " "
 		}
 		dst := netip.PrefixFrom(r.Dest, r.Dest.BitLen())
+		var lines []string
 		for _, p := range Protos(r.Proto) {
-			out = append(out, fmt.Sprintf("%s-d %s -p %s -m conntrack --ctstate DNAT --ctorigdstport %d -m %s --dport %d -j ACCEPT",
+			lines = append(lines, fmt.Sprintf("%s-d %s -p %s -m conntrack --ctstate DNAT --ctorigdstport %d -m %s --dport %d -j ACCEPT",
 				src, dst, p, r.Ports.First, p, r.GuestPort()))
 		}
+		out = append(out, r.Commented(lines)...)
 	}
 	return out
 }
@@ -92,6 +94,8 @@ type Forward struct {
 	Source netip.Prefix
 	Dest   netip.Addr
 	ToPort uint16
+	// Comment is the rule's, rendered as the nft rule's comment.
+	Comment string
 }
 
 // nft is the forward's DNAT rule in our NAT table's prerouting chain, or in
@@ -111,6 +115,9 @@ func (f Forward) nft(output bool) string {
 		fmt.Fprintf(&b, "%s daddr != %s ", fam, map[string]string{"ip": "127.0.0.0/8", "ip6": "::1"}[fam])
 	}
 	fmt.Fprintf(&b, "fib daddr type local meta l4proto %s th dport %d dnat %s to %s", f.Proto, f.Port, fam, to)
+	if f.Comment != "" {
+		fmt.Fprintf(&b, " comment %q", f.Comment)
+	}
 	return b.String()
 }
 
@@ -138,7 +145,7 @@ func Forwards(rs rules.Ruleset) []Forward {
 		if r.Proto != rules.ProtoAny {
 			proto = string(r.Proto)
 		}
-		out = append(out, Forward{Proto: proto, Port: r.Ports.First, Source: r.Source, Dest: r.Dest, ToPort: r.GuestPort()})
+		out = append(out, Forward{Proto: proto, Port: r.Ports.First, Source: r.Source, Dest: r.Dest, ToPort: r.GuestPort(), Comment: r.Comment})
 	}
 	return out
 }

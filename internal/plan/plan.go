@@ -250,6 +250,10 @@ var loopback = map[rules.Family]string{rules.IPv4: "127.0.0.0/8", rules.IPv6: ":
 // other family renders nothing, a port rule for both protocols renders two.
 // Ports are host ports: conntrack's original destination port survives DNAT.
 func match(r rules.Rule, f rules.Family, scope Scope, target string) []string {
+	return r.Commented(matchLines(r, f, scope, target))
+}
+
+func matchLines(r rules.Rule, f rules.Family, scope Scope, target string) []string {
 	if !r.AppliesTo(f) {
 		return nil
 	}

@@ -52,7 +52,7 @@ func ExpandLabelled(rs rules.Ruleset, from []string, targets map[string][]Mappin
 				continue
 			}
 			x := rules.Rule{Action: rules.Allow, Ports: rules.Ports{First: m.HostPort, Last: m.HostPort}, Proto: rules.Proto(m.Proto),
-				Source: r.Source, Set: r.Set}
+				Source: r.Source, Set: r.Set, Comment: r.Comment}
 			if !slices.Contains(out, x) {
 				out, labels = append(out, x), append(labels, label)
 			}

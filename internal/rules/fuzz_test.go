@@ -10,7 +10,8 @@ import (
 // smuggled in with.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"allow 80", "allow 5000:5010/udp from 10.0.0.0/8", "deny from ::1", "deny 22/tcp from 1.2.3.4",
-		"allow 80\n-A", "allow ８０", "allow 80 from 1.2.3.4/33", "allow from any", "allow 65535:1"} {
+		"allow 80\n-A", "allow ８０", "allow 80 from 1.2.3.4/33", "allow from any", "allow 65535:1",
+		"allow 80 comment x", "forward 2222/tcp to lxd:vm:22 from 10.0.0.0/8 comment ssh"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -19,10 +20,16 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		c := r.String()
-		if strings.ContainsAny(c, "\n\r\"'#*\\\x00") {
+		// A comment's text sits between single quotes, and holds none.
+		bare := strings.Replace(c, " comment '"+r.Comment+"'", "", 1)
+		if strings.ContainsAny(bare, "\n\r\"'#*\\\x00") || strings.ContainsAny(r.Comment, "\n\r\"'#\\\x00") {
 			t.Fatalf("canonical form %q holds a dangerous character", c)
 		}
-		again, err := Parse(strings.Fields(c))
+		words, err := Fields(c)
+		if err != nil {
+			t.Fatalf("%q -> %q does not split: %v", s, c, err)
+		}
+		again, err := Parse(words)
 		if err != nil || again != r {
 			t.Fatalf("%q -> %q does not parse back: %v", s, c, err)
 		}

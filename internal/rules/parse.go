@@ -26,9 +26,27 @@ func syntaxf(format string, args ...any) error {
 //	forward HOSTPORT[/tcp|/udp] to GUEST[:PORT] [from CIDR|ADDR]
 //	bridge NAME include|exclude|nat-off
 //
+// allow, deny and forward may end with "comment TEXT" (CheckComment).
+//
 // The grammar is strict: anything it does not name is refused, so no input
 // can smuggle text into a rule line.
 func Parse(words []string) (Rule, error) {
+	words, comment, err := cutComment(words)
+	if err != nil {
+		return Rule{}, err
+	}
+	r, err := parse(words)
+	if err != nil || comment == "" {
+		return r, err
+	}
+	if r.Action == Bridge || r.Action == LabelRules {
+		return Rule{}, syntaxf("%s takes no comment", r.Action)
+	}
+	r.Comment = comment
+	return r, nil
+}
+
+func parse(words []string) (Rule, error) {
 	for _, w := range words {
 		if err := checkWord(w); err != nil {
 			return Rule{}, err

@@ -78,6 +78,9 @@ type Rule struct {
 	// are rendered (never in the state file); invalid in the rules as
 	// written.
 	Dest netip.Addr
+	// Comment says why the rule is there; it is no part of the rule's
+	// identity, and is rendered as the iptables comment of its lines.
+	Comment string
 }
 
 // HostTooWord marks a rule that covers the host's own ports too.
@@ -113,6 +116,9 @@ func (r Rule) String() string {
 	}
 	if r.HostToo {
 		b.WriteString(" " + HostTooWord)
+	}
+	if r.Comment != "" {
+		b.WriteString(" " + CommentWord + " '" + r.Comment + "'")
 	}
 	return b.String()
 }

@@ -2,17 +2,17 @@ package rules
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Ruleset is the user's rules in the order they were added; list numbers
 // them from 1.
 type Ruleset []Rule
 
-// Index returns the position of r, or -1.
+// Index returns the position of r, or -1; comments do not count.
 func (rs Ruleset) Index(r Rule) int {
+	r.Comment = ""
 	for i, x := range rs {
-		if x == r {
+		if x.Comment = ""; x == r {
 			return i
 		}
 	}
@@ -20,11 +20,17 @@ func (rs Ruleset) Index(r Rule) int {
 }
 
 // Add returns the set with r appended, and false when r was there already.
+// A rule that is there with another comment takes r's comment, in place.
 func (rs Ruleset) Add(r Rule) (Ruleset, bool) {
-	if rs.Index(r) >= 0 {
+	i := rs.Index(r)
+	if i >= 0 && rs[i].Comment == r.Comment {
 		return rs, false
 	}
 	out := append(Ruleset{}, rs...)
+	if i >= 0 {
+		out[i] = r
+		return out, true
+	}
 	return append(out, r), true
 }
 
@@ -62,7 +68,11 @@ func (rs Ruleset) Of(a Action) Ruleset {
 func ParseLines(lines ...string) (Ruleset, error) {
 	var rs Ruleset
 	for _, l := range lines {
-		r, err := Parse(strings.Fields(l))
+		words, err := Fields(l)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", l, err)
+		}
+		r, err := Parse(words)
 		if err != nil {
 			return nil, fmt.Errorf("%q: %w", l, err)
 		}

@@ -107,7 +107,7 @@ func parse(text, name string) (rules.Ruleset, error) {
 		case ended:
 			return nil, fmt.Errorf("%s line %d: a rule after the end line %q (move it above)", name, i+1, endLine)
 		}
-		r, err := rules.Parse(strings.Fields(line))
+		r, err := parseLine(line)
 		if err != nil {
 			return nil, fmt.Errorf("%s line %d: %w", name, i+1, err)
 		}
@@ -150,4 +150,13 @@ func (s Store) Save(rs rules.Ruleset) error {
 		return fmt.Errorf("saving rules: %w", err)
 	}
 	return nil
+}
+
+// parseLine reads one rule line, its comment in single quotes.
+func parseLine(line string) (rules.Rule, error) {
+	words, err := rules.Fields(line)
+	if err != nil {
+		return rules.Rule{}, err
+	}
+	return rules.Parse(words)
 }
