@@ -11,7 +11,7 @@ profile=${1:-all}
 demo_pkgs=(iptables nftables ufw docker.io busybox-static iproute2 conntrack curl util-linux)
 test_pkgs=(firewalld dbus lintian init-system-helpers
 	libvirt-daemon-system libvirt-clients dnsmasq-base lxd podman containernetworking-plugins netavark aardvark-dns
-	ferm fail2ban crowdsec-firewall-bouncer ipset)
+	ferm fail2ban crowdsec-firewall-bouncer ipset ansible-core prometheus-node-exporter)
 case $profile in
 demo) pkgs=("${demo_pkgs[@]}") ;;
 all) pkgs=("${demo_pkgs[@]}" "${test_pkgs[@]}") ;;

@@ -37,7 +37,9 @@ const header = formatLine + `
 # ufw-docker-bridge rules: one rule a line, as typed after the command:
 #   allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|any]
 #   deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR
+#   forward HOSTPORT[/tcp|/udp] to GUEST[:PORT] [from CIDR|ADDR]
 #   bridge NAME[+] include|exclude|nat-off
+# allow, deny and forward may end with: comment 'TEXT'
 # Written by ufw-docker-bridge; a line it cannot read is refused with its number.
 # Rules go above the last line, which marks the end: a file cut short is refused.
 `

@@ -1,0 +1,189 @@
+package neighbours
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
+)
+
+// TestCommentsAndApply: a rule's comment lands in the live rules as
+// iptables-save prints it, survives ufw reload and sync without drift, and
+// shows in list; export and apply round-trip the policy; apply's and
+// apply --check's exit codes (0 unchanged, 3 changed, 2 bad input naming
+// the line, 1 failure) each with real packets behind them.
+func TestCommentsAndApply(t *testing.T) {
+	fresh(t)
+	mustBin(t, "install")
+	defer binExit("uninstall")
+	mustBin(t, "allow", "8080", "from", clientAddr, "comment", "office VPN")
+	mustBin(t, "deny", "from", banned, "comment", "scanner")
+	if save := mustSh(t, "iptables-save -t filter"); !strings.Contains(save, `--comment "office VPN" -j RETURN`) || !strings.Contains(save, "--comment scanner -j DROP") {
+		t.Errorf("the live rules lack the comments:\n%s", save)
+	}
+	mustSh(t, "ufw reload")
+	if out := mustBin(t, "sync"); strings.Contains(out, "repaired") {
+		t.Errorf("sync after ufw reload repaired a commented rule (live and desired differ):\n%s", out)
+	}
+	if out := mustBin(t, "list"); !strings.Contains(out, "allow 8080 from "+clientAddr+" comment 'office VPN'") {
+		t.Errorf("list:\n%s", out)
+	}
+	if !open(clientAddr, 8080, "web") || open(banned, 8080, "web") {
+		t.Error("the commented rules do not decide")
+	}
+	if out, code := binExit("allow", "9443", "comment", `x" -j ACCEPT`); code != 2 || strings.Contains(mustSh(t, "iptables-save"), "-j ACCEPT\"") {
+		t.Errorf("a comment with a quote: exit %d %s", code, out)
+	}
+
+	policy := filepath.Join(dir, "policy.rules")
+	export := mustBin(t, "export")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(policy, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(export)
+	apply := func(args ...string) (string, int) {
+		return binExit(append([]string{"apply", policy}, args...)...)
+	}
+	if out, code := apply(); code != 0 || !strings.Contains(out, "unchanged") {
+		t.Errorf("apply of the export: exit %d, want 0\n%s", code, out)
+	}
+	rules := mustSh(t, "cat "+dir+"/state/rules")
+	write("allow 9443 comment 'admin UI'\ndeny from " + banned + "\n")
+	out, code := apply("--check")
+	if code != 3 || !strings.Contains(out, "+allow 9443 comment 'admin UI'") || !strings.Contains(out, "-allow 8080") {
+		t.Errorf("apply --check of a new policy: exit %d, want 3 and the diff\n%s", code, out)
+	}
+	if mustSh(t, "cat "+dir+"/state/rules") != rules || open(clientAddr, 9443, "admin") {
+		t.Error("apply --check changed something")
+	}
+	if out, code := apply(); code != 3 {
+		t.Errorf("apply of a new policy: exit %d, want 3\n%s", code, out)
+	}
+	lab.Matrix(t, "after apply", []lab.Cell{
+		{Name: "admin 9443 from " + clientAddr, Got: open(clientAddr, 9443, "admin"), Want: true},
+		{Name: "web 8080 from " + clientAddr + " (its rule is gone)", Got: open(clientAddr, 8080, "web"), Want: false},
+		{Name: "admin 9443 from the denied " + banned, Got: open(banned, 9443, "admin"), Want: false},
+	})
+	out, code = apply("--json")
+	var res struct{ Changed bool }
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Changed {
+		t.Errorf("apply again, --json: exit %d, want 0 and changed false\n%s", code, out)
+	}
+	// Drift is a change too: apply of the same policy repairs it.
+	mustSh(t, "iptables -F ufw-docker-bridge-forward")
+	if out, code := apply(); code != 3 || !strings.Contains(out, "repaired") {
+		t.Errorf("apply over a flushed chain: exit %d, want 3 and what it repaired\n%s", code, out)
+	}
+	before := mustSh(t, "cat "+dir+"/state/rules; iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9:]*\\]//'")
+	write("allow 9443\nallow 80 from 10.0.0.0/33\n")
+	if out, code := apply(); code != 2 || !strings.Contains(out, "line 2") {
+		t.Errorf("apply of a bad line: exit %d, want 2 naming line 2\n%s", code, out)
+	}
+	if _, code := binExit("apply", filepath.Join(dir, "no-such-policy")); code != 2 {
+		t.Errorf("apply of a missing file: exit %d, want 2", code)
+	}
+	// A failure half-way (no iptables-restore) changes nothing, exit 1.
+	write("allow 8080\n")
+	cmd := exec.Command(bin, "apply", policy)
+	cmd.Env = append(os.Environ(), "PATH=/nonexistent")
+	if out, err := cmd.CombinedOutput(); exitCode(err) != 1 {
+		t.Errorf("apply without iptables: exit %d, want 1\n%s", exitCode(err), out)
+	}
+	if after := mustSh(t, "cat "+dir+"/state/rules; iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9:]*\\]//'"); after != before {
+		t.Errorf("a refused or failed apply changed the rules:\n%s\n---\n%s", before, after)
+	}
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// TestAnsibleRole runs the repository's role with the real ansible-playbook
+// (connection local) against the lab twice: the first run changes the
+// policy, the second reports ok; check mode changes nothing; the ports
+// follow the policy.
+func TestAnsibleRole(t *testing.T) {
+	lab.Need(t, "ansible-playbook")
+	fresh(t)
+	mustBin(t, "install")
+	defer binExit("uninstall")
+	root, err := filepath.Abs("../../contrib/ansible")
+	if err != nil {
+		t.Fatal(err)
+	}
+	play := filepath.Join(dir, "play.yml")
+	vars := filepath.Join(dir, "vars.yml")
+	if err := os.WriteFile(play, []byte(`- hosts: localhost
+  connection: local
+  gather_facts: false
+  roles: [ufw_docker_bridge]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	setVars := func(rules ...string) {
+		t.Helper()
+		text := "ufw_docker_bridge_bin: " + bin + "\nufw_docker_bridge_policy_path: " + filepath.Join(dir, "role-policy.rules") + "\nufw_docker_bridge_rules:\n"
+		for _, r := range rules {
+			text += "  - \"" + r + "\"\n"
+		}
+		if err := os.WriteFile(vars, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recap := regexp.MustCompile(`localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)`)
+	run := func(args ...string) (changed, failed string) {
+		t.Helper()
+		cmd := exec.Command("ansible-playbook", append([]string{"-i", "localhost,", play, "-e", "@" + vars}, args...)...)
+		cmd.Env = append(os.Environ(), "ANSIBLE_ROLES_PATH="+filepath.Join(root, "roles"), "ANSIBLE_LOCAL_TEMP="+dir+"/ansible-tmp",
+			"ANSIBLE_REMOTE_TEMP="+dir+"/ansible-tmp", "HOME="+dir, "ANSIBLE_NOCOLOR=1", "ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3")
+		out, _ := cmd.CombinedOutput()
+		m := recap.FindStringSubmatch(string(out))
+		if m == nil {
+			t.Fatalf("ansible-playbook printed no recap:\n%s", out)
+		}
+		t.Logf("ansible-playbook %v: ok=%s changed=%s failed=%s", args, m[1], m[2], m[4])
+		if m[4] != "0" {
+			t.Logf("%s", out)
+		}
+		return m[2], m[4]
+	}
+	setVars("allow 9443 comment 'admin UI'", "deny from "+banned)
+	if ch, f := run("--check"); f != "0" || ch == "0" {
+		t.Errorf("check mode: changed=%s failed=%s, want changes reported", ch, f)
+	}
+	if open(clientAddr, 9443, "admin") {
+		t.Error("check mode opened 9443")
+	}
+	if ch, f := run(); ch == "0" || f != "0" {
+		t.Errorf("first run: changed=%s failed=%s, want changed", ch, f)
+	}
+	if ch, f := run(); ch != "0" || f != "0" {
+		t.Errorf("second run: changed=%s failed=%s, want ok (changed=0)", ch, f)
+	}
+	lab.Matrix(t, "after the role", []lab.Cell{
+		{Name: "admin 9443 from " + clientAddr, Got: open(clientAddr, 9443, "admin"), Want: true},
+		{Name: "admin 9443 from the denied " + banned, Got: open(banned, 9443, "admin"), Want: false},
+		{Name: "web 8080 from " + clientAddr, Got: open(clientAddr, 8080, "web"), Want: false},
+	})
+	setVars("allow 9443 from 10.0.0.0/33")
+	if _, f := run(); f == "0" {
+		t.Error("a bad rule in the role's policy did not fail the play")
+	}
+	if !open(clientAddr, 9443, "admin") {
+		t.Error("a failed play changed the policy")
+	}
+}
