@@ -197,7 +197,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 		Commands: []*cli.Command{
 			installCommand(deps), uninstallCommand(deps),
 			ruleCommand(deps, rules.Allow), ruleCommand(deps, rules.Deny), ruleCommand(deps, rules.Bridge), forwardCommand(deps), deleteCommand(deps),
-			applyCommand(deps), exportCommand(deps),
+			applyCommand(deps), exportCommand(deps), logRateCommand(deps),
 			listCommand(deps), statusCommand(deps), syncCommand(deps), watchCommand(deps), doctorCommand(deps),
 			explainCommand(deps), historyCommand(deps), restoreCommand(deps), setCommand(deps), labelRulesCommand(deps), importCommand(deps),
 		},

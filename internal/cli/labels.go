@@ -38,3 +38,42 @@ func labelRulesCommand(deps Deps) *cli.Command {
 		},
 	}
 }
+
+func logRateCommand(deps Deps) *cli.Command {
+	return &cli.Command{
+		Name: "log-rate",
+		Usage: "how many dropped connections a time our chains log (kernel log, prefixes " + rules.LogPrefix + "and " +
+			rules.GuestLogPrefix + "): N/sec|min|hour|day, off, or default (" + rules.DefaultLogRate + ")",
+		ArgsUsage: "N/sec|min|hour|day|off|default",
+		Flags:     []cli.Flag{dryRunFlag},
+		Action: func(c *cli.Context) error {
+			words, dryRun := ruleArgs(c)
+			if len(words) != 1 {
+				return usagef("want: log-rate N/sec|min|hour|day|off|default")
+			}
+			var set *rules.Rule
+			if words[0] != "default" {
+				r, err := rules.Parse([]string{string(rules.LogRate), words[0]})
+				if err != nil {
+					return err
+				}
+				set = &r
+			}
+			if err := needRoot(c); err != nil {
+				return err
+			}
+			return installed(c, deps).Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {
+				var out rules.Ruleset
+				for _, r := range rs {
+					if r.Action != rules.LogRate {
+						out = append(out, r)
+					}
+				}
+				if set == nil {
+					return out, "log rate: " + rules.DefaultLogRate + " (the default)", nil
+				}
+				return append(out, *set), "log rate: " + set.Rate, nil
+			}, dryRun)
+		},
+	}
+}

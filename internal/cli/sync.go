@@ -13,6 +13,7 @@ import (
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/metrics"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/watch"
 )
 
@@ -51,6 +52,10 @@ func watchCommand(deps Deps) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "safety-interval", Usage: "interval of the pass that needs no event " +
 				"(default: 30s with iptables-legacy, whose changes send none; 10m with iptables-nft)"},
+			&cli.StringFlag{Name: "metrics-file", EnvVars: []string{"UFW_DOCKER_BRIDGE_METRICS_FILE"}, Usage: "write Prometheus metrics there after every pass (node_exporter's textfile " +
+				"collector; default " + DefaultMetricsFile + " when its directory exists; \"\" for none)"},
+			&cli.StringFlag{Name: "metrics-listen", Usage: "also serve the metrics on ADDR (e.g. 127.0.0.1:9633) at /metrics"},
+			&cli.DurationFlag{Name: "metrics-interval", Value: 15 * time.Second, Usage: "how often the metrics file's counters are read between passes"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -75,8 +80,18 @@ func watchCommand(deps Deps) *cli.Command {
 			if !c.IsSet("safety-interval") {
 				safety = defaultSafety(ctx, deps, log)
 			}
+			rec := &metrics.Recorder{}
+			file := metricsFile(c.String("metrics-file"), c.IsSet("metrics-file"))
+			if addr := c.String("metrics-listen"); addr != "" {
+				if err := serveMetrics(ctx, addr, deps, e, rec, log); err != nil {
+					return cli.Exit(fmt.Sprintf("--metrics-listen %s: %v", addr, err), ExitUsage)
+				}
+			}
+			if file != "" && c.Duration("metrics-interval") > 0 {
+				go refreshMetrics(ctx, deps, e, rec, file, c.Duration("metrics-interval"), log)
+			}
 			loop := &watch.Loop{
-				Pass: e.Sync,
+				Pass: measured(deps, e, rec, file, log),
 				Log:  log,
 				Notify: func(s string) {
 					if err := watch.SystemdNotify(s); err != nil {
@@ -97,7 +112,7 @@ func watchCommand(deps Deps) *cli.Command {
 			}); ok {
 				sources = append(sources, watch.DockerEvents{Events: events.Events, Log: log})
 			}
-			log.Info("watching", "state", e.Store.Dir, "ufw", c.String("ufw-dir"))
+			log.Info("watching", "state", e.Store.Dir, "ufw", c.String("ufw-dir"), "metrics", file)
 			return loop.Run(ctx, sources...)
 		},
 	}

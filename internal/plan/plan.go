@@ -51,9 +51,6 @@ type Input struct {
 	DockerBridges []string
 }
 
-// logLimit is the rate of LOG lines for dropped connections.
-const logLimit = "3/min"
-
 // Filter returns the filter-table chains we own in family in.Family, in the
 // canonical form iptables-save prints, so live and desired compare as text.
 func Filter(in Input) *rules.Table {
@@ -145,10 +142,10 @@ func Filter(in Input) *rules.Table {
 	for _, r := range in.Rules.Of(rules.Allow) {
 		fwd.Rules = append(fwd.Rules, match(r, in.Family, PublishedOnly, "RETURN")...)
 	}
-	fwd.Rules = append(fwd.Rules, dropLogged()...)
+	fwd.Rules = append(fwd.Rules, dropLogged(in.Rules.LogRateOf(), rules.LogPrefix)...)
 
 	guests.Rules = append(append(append(append(append(guests.Rules, consulted...), denies(in)...), route...),
-		forwardAccepts(in.Rules, in.Family)...), dropLogged()...)
+		forwardAccepts(in.Rules, in.Family)...), dropLogged(in.Rules.LogRateOf(), rules.GuestLogPrefix)...)
 
 	if p.Input == NoInput {
 		// The host's own ports and guests' services are firewalld's zones'.
@@ -223,8 +220,13 @@ func denies(in Input) []string {
 	return out
 }
 
-func dropLogged() []string {
-	return []string{fmt.Sprintf("-m limit --limit %s -j LOG --log-prefix %q", logLimit, rules.LogPrefix), "-j DROP"}
+// dropLogged ends a chain: a LOG line at rate (none when rules.LogOff),
+// tagged with prefix, then DROP.
+func dropLogged(rate, prefix string) []string {
+	if rate == rules.LogOff {
+		return []string{"-j DROP"}
+	}
+	return []string{fmt.Sprintf("-m limit --limit %s -j LOG --log-prefix %q", rate, prefix), "-j DROP"}
 }
 
 // Scope says which connections a rendered rule matches.

@@ -80,3 +80,22 @@ func TestCommented(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+// The kernel keeps 29 characters of a LOG prefix: a longer one would be
+// cut, and then differ from what we render on every pass.
+func TestLogPrefixesFit(t *testing.T) {
+	for _, p := range []string{LogPrefix, GuestLogPrefix, GuardLogPrefix} {
+		if len(p) > 29 {
+			t.Errorf("log prefix %q is %d characters, at most 29", p, len(p))
+		}
+	}
+	for _, bad := range []string{"0/min", "3/minute", "3", "x/min", "010/sec", "10001/sec", "on"} {
+		if _, err := Parse([]string{"log-rate", bad}); err == nil {
+			t.Errorf("log-rate %s accepted", bad)
+		}
+	}
+	rs, err := ParseLines("log-rate 10/sec", "allow 80")
+	if err != nil || rs.LogRateOf() != "10/sec" || (Ruleset{}).LogRateOf() != DefaultLogRate {
+		t.Errorf("log rate of %v: %v", rs, err)
+	}
+}

@@ -40,8 +40,8 @@ package rules
 //	       allow rules                      -> RETURN (Docker's rules finish the job;
 //	                                           only connections Docker DNAT'd, not to loopback)
 //	       rate-limited LOG, then DROP      (fail closed)
-//	  ufw-docker-bridge-guests              (NEW into a guest: closed unless a ufw route rule opens it)
-//	       deny rules -> DROP; -> ufw-user-forward; rate-limited LOG, then DROP
+//	  ufw-docker-bridge-guests              (NEW into a guest: closed unless a ufw route rule or a forward opens it)
+//	       deny rules -> DROP; -> ufw-user-forward; forwards -> ACCEPT; rate-limited LOG, then DROP
 //
 //	INPUT -> ufw-before-input (UFW's) ... -> ufw-docker-bridge-input (just before
 //	         ufw-user-input, where UFW's load of after.rules puts it)
@@ -64,7 +64,8 @@ package rules
 //	         docker-proxy would answer through INPUT)
 //
 //	nftables table inet ufw-docker-bridge-nat (only while a guest subnet has
-//	no other NAT): postrouting masquerade per such subnet
+//	no other NAT, or a forward is found): postrouting masquerade per such
+//	subnet; prerouting and output DNAT per forward
 const (
 	// ChainDockerUser is Docker's chain for the host's policy, jumped to
 	// first from FORWARD. Other tools write there too: we own one jump in it.
@@ -115,8 +116,12 @@ const (
 	UFWDockerBegin = "# BEGIN UFW AND DOCKER"
 	UFWDockerEnd   = "# END UFW AND DOCKER"
 
-	// LogPrefix tags the kernel log lines of connections we drop.
+	// LogPrefix tags the kernel log lines of NEW connections to published
+	// ports that we drop.
 	LogPrefix = "[UFW-DOCKER-BRIDGE BLOCK] "
+	// GuestLogPrefix tags those of NEW connections into guests we drop.
+	// (The kernel keeps 29 characters of a prefix.)
+	GuestLogPrefix = "[UFW-DOCKER-BRIDGE GUEST] "
 
 	// GuardTable is our own nftables table (family inet).
 	GuardTable = "ufw-docker-bridge"

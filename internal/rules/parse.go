@@ -25,6 +25,7 @@ func syntaxf(format string, args ...any) error {
 //	deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR|@SET
 //	forward HOSTPORT[/tcp|/udp] to GUEST[:PORT] [from CIDR|ADDR]
 //	bridge NAME include|exclude|nat-off
+//	log-rate N/sec|min|hour|day|off
 //
 // allow, deny and forward may end with "comment TEXT" (CheckComment).
 //
@@ -39,7 +40,7 @@ func Parse(words []string) (Rule, error) {
 	if err != nil || comment == "" {
 		return r, err
 	}
-	if r.Action == Bridge || r.Action == LabelRules {
+	if r.Action == Bridge || r.Action == LabelRules || r.Action == LogRate {
 		return Rule{}, syntaxf("%s takes no comment", r.Action)
 	}
 	r.Comment = comment
@@ -63,6 +64,8 @@ func parse(words []string) (Rule, error) {
 		return parseBridge(words)
 	case Forward:
 		return parseForward(words)
+	case LogRate:
+		return parseLogRate(words)
 	case LabelRules:
 		if len(words) != 2 || words[1] != "on" {
 			return Rule{}, syntaxf("want: %s (label-rules off deletes it)", LabelRulesOn)

@@ -78,6 +78,8 @@ type Rule struct {
 	// are rendered (never in the state file); invalid in the rules as
 	// written.
 	Dest netip.Addr
+	// Rate is a log-rate setting's rate ("10/min", or LogOff).
+	Rate string
 	// Comment says why the rule is there; it is no part of the rule's
 	// identity, and is rendered as the iptables comment of its lines.
 	Comment string
@@ -93,6 +95,8 @@ func (r Rule) String() string {
 		return fmt.Sprintf("%s %s %s", r.Action, r.Iface, r.Setting)
 	case LabelRules:
 		return LabelRulesOn
+	case LogRate:
+		return string(LogRate) + " " + r.Rate
 	}
 	var b strings.Builder
 	b.WriteString(string(r.Action))

@@ -409,10 +409,14 @@ func Prepare(dir string) []string {
 	os.Setenv("UFW_DOCKER_BRIDGE_STATE_DIR", filepath.Join(dir, "state"))
 	os.Setenv("UFW_DOCKER_BRIDGE_LOCK", filepath.Join(dir, "udb.lock"))
 	os.Setenv("UFW_DOCKER_BRIDGE_ETC", filepath.Join(dir, "etc-empty"))
+	// The watcher's metrics stay in the lab, whatever node_exporter
+	// directory the machine has.
+	os.Setenv("UFW_DOCKER_BRIDGE_METRICS_FILE", filepath.Join(dir, "metrics", "ufw-docker-bridge.prom"))
 	// The lab's dockerd (Dockerd.Client) answers the binary's API questions.
 	os.Setenv("DOCKER_HOST", "unix://"+filepath.Join(dir, "docker.sock"))
 	return []string{
 		"ip link set lo up",
+		"mkdir -p " + filepath.Join(dir, "metrics"),
 		fmt.Sprintf("cp -a /etc/ufw %[1]s/etc-ufw && mount --bind %[1]s/etc-ufw /etc/ufw", dir),
 		fmt.Sprintf("cp -a /etc/default/ufw %[1]s/default-ufw && mount --bind %[1]s/default-ufw /etc/default/ufw", dir),
 		"mount -t tmpfs tmpfs /run && mkdir -p /run/docker /run/containerd /run/netns /run/dbus /run/firewalld",

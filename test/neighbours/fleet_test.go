@@ -6,8 +6,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
@@ -36,6 +38,19 @@ func TestCommentsAndApply(t *testing.T) {
 	if !open(clientAddr, 8080, "web") || open(banned, 8080, "web") {
 		t.Error("the commented rules do not decide")
 	}
+	mustBin(t, "log-rate", "off")
+	if save := mustSh(t, "iptables-save -t filter"); strings.Contains(save, "-A ufw-docker-bridge-forward -m limit") {
+		t.Errorf("log-rate off left a LOG line:\n%s", save)
+	}
+	mustBin(t, "log-rate", "10/min")
+	if save := mustSh(t, "iptables-save -t filter"); !strings.Contains(save, `-A ufw-docker-bridge-forward -m limit --limit 10/min -j LOG --log-prefix "[UFW-DOCKER-BRIDGE BLOCK] "`) ||
+		!strings.Contains(save, `-A ufw-docker-bridge-guests -m limit --limit 10/min -j LOG --log-prefix "[UFW-DOCKER-BRIDGE GUEST] "`) {
+		t.Errorf("log-rate 10/min:\n%s", save)
+	}
+	if _, code := binExit("log-rate", "0/min"); code != 2 {
+		t.Errorf("log-rate 0/min: exit %d, want 2", code)
+	}
+	mustBin(t, "log-rate", "default")
 	if out, code := binExit("allow", "9443", "comment", `x" -j ACCEPT`); code != 2 || strings.Contains(mustSh(t, "iptables-save"), "-j ACCEPT\"") {
 		t.Errorf("a comment with a quote: exit %d %s", code, out)
 	}
@@ -185,5 +200,90 @@ func TestAnsibleRole(t *testing.T) {
 	}
 	if !open(clientAddr, 9443, "admin") {
 		t.Error("a failed play changed the policy")
+	}
+}
+
+// TestMetrics: the watcher's metrics read by the real Debian
+// prometheus-node-exporter from its textfile directory (it refuses a file
+// that does not parse: node_textfile_scrape_error) and by a scrape of
+// --metrics-listen; the counters move when a clobber is repaired, when a
+// connection is blocked and when a commented rule lets one through.
+func TestMetrics(t *testing.T) {
+	lab.Need(t, "prometheus-node-exporter")
+	fresh(t)
+	mustBin(t, "install")
+	defer binExit("uninstall")
+	mustBin(t, "allow", "8080", "from", clientAddr, "comment", "office VPN")
+	metricsDir := filepath.Join(dir, "metrics")
+	ne, err := lab.Start(filepath.Join(dir, "node-exporter.log"), "prometheus-node-exporter", "--collector.disable-defaults",
+		"--collector.textfile", "--collector.textfile.directory="+metricsDir, "--web.listen-address=127.0.0.1:9100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ne.Stop(5 * time.Second)
+	w := lab.StartWatcher(t, bin, dir, []string{"--metrics-listen", "127.0.0.1:9633", "--metrics-interval", "500ms"})
+	defer w.Kill(t)
+	scrape := func(url string) map[string]float64 {
+		out, _ := exec.Command("curl", "-s", "-m", "2", url).Output()
+		m := map[string]float64{}
+		for _, l := range strings.Split(string(out), "\n") {
+			if l == "" || strings.HasPrefix(l, "#") {
+				continue
+			}
+			i := strings.LastIndexByte(l, ' ')
+			if v, err := strconv.ParseFloat(l[i+1:], 64); err == nil && i > 0 {
+				m[l[:i]] = v
+			}
+		}
+		return m
+	}
+	const (
+		node     = "http://127.0.0.1:9100/metrics"
+		repairs  = `ufw_docker_bridge_repairs_total{cause="ipv4"}`
+		blocked  = `ufw_docker_bridge_blocked_packets_total{chain="ufw-docker-bridge-forward",family="ipv4"}`
+		passes   = "ufw_docker_bridge_passes_total"
+		scrapeOK = "node_textfile_scrape_error"
+	)
+	waitFor := func(what string, ok func(m map[string]float64) bool) map[string]float64 {
+		t.Helper()
+		var m map[string]float64
+		if err := lab.WaitFor(15*time.Second, func() error {
+			if m = scrape(node); !ok(m) {
+				return errNotYet
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("%s: node_exporter's metrics never showed it:\n%v\n%s", what, m, mustSh(t, "cat "+filepath.Join(dir, "node-exporter.log")+" | tail -5"))
+		}
+		return m
+	}
+	m := waitFor("the first pass", func(m map[string]float64) bool { _, ok := m[passes]; return ok })
+	if m[scrapeOK] != 0 {
+		t.Errorf("node_exporter could not read our file: %s = %v", scrapeOK, m[scrapeOK])
+	}
+	mustSh(t, "iptables -F DOCKER-USER")
+	waitFor("a repaired clobber", func(x map[string]float64) bool { return x[repairs] > m[repairs] })
+	// The comment labels the rule's counter.
+	commented := func(m map[string]float64) (v float64) {
+		for k, n := range m {
+			if strings.HasPrefix(k, "ufw_docker_bridge_rule_packets_total{") && strings.Contains(k, `comment="office VPN"`) {
+				v += n
+			}
+		}
+		return v
+	}
+	before := scrape(node)
+	if !open(clientAddr, 8080, "web") || open(banned, 8080, "web") {
+		t.Fatal("the rule does not decide")
+	}
+	after := waitFor("a blocked and an allowed connection", func(x map[string]float64) bool {
+		return x[blocked] > before[blocked] && commented(x) > commented(before)
+	})
+	t.Logf("blocked packets %v -> %v; packets of the rule commented 'office VPN' %v -> %v", before[blocked], after[blocked], commented(before), commented(after))
+	if direct := scrape("http://127.0.0.1:9633/metrics"); direct[passes] < 1 || direct[blocked] < after[blocked] {
+		t.Errorf("--metrics-listen: passes %v, blocked %v (node_exporter saw %v)", direct[passes], direct[blocked], after[blocked])
+	}
+	if _, code := binExit("watch", "--metrics-listen", "127.0.0.1:9633"); code != 2 {
+		t.Errorf("a second watcher on a taken --metrics-listen address: exit %d, want 2", code)
 	}
 }

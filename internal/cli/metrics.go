@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/metrics"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/watch"
+)
+
+// DefaultMetricsFile is where the watcher writes its metrics for
+// node_exporter's textfile collector (Debian's prometheus-node-exporter
+// reads that directory), when the directory exists.
+const DefaultMetricsFile = "/var/lib/prometheus/node-exporter/ufw-docker-bridge.prom"
+
+// measured wraps the watcher's pass: each pass is counted, what it
+// repaired by cause, and the live counters of our chains are read after it;
+// the metrics are then written to file (when not "").
+func measured(deps Deps, e *engine.Engine, rec *metrics.Recorder, file string, log *slog.Logger) watch.Pass {
+	return func(ctx context.Context) ([]string, error) {
+		start := time.Now()
+		repaired, err := e.Sync(ctx)
+		rec.Observe(start, time.Since(start), repaired, err, liveMetrics(ctx, deps, e))
+		writeMetrics(file, rec, log)
+		return repaired, err
+	}
+}
+
+// refreshMetrics reads the live counters and writes the file every
+// interval between passes, until ctx ends: a blocked connection moves a
+// counter without any pass.
+func refreshMetrics(ctx context.Context, deps Deps, e *engine.Engine, rec *metrics.Recorder, file string, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rec.SetLive(*liveMetrics(ctx, deps, e))
+			writeMetrics(file, rec, log)
+		}
+	}
+}
+
+func writeMetrics(file string, rec *metrics.Recorder, log *slog.Logger) {
+	if file == "" {
+		return
+	}
+	if err := atomicfile.Write(file, []byte(rec.Text()), 0o644); err != nil {
+		log.Warn("writing the metrics failed", "file", file, "err", err)
+	}
+}
+
+var commentRe = regexp.MustCompile(`-m comment --comment ("[^"]*"|\S+)`)
+
+// liveMetrics reads what the metrics say of the live state: the rules, the
+// sets' sizes and our chains' counters. What cannot be read is left out.
+func liveMetrics(ctx context.Context, deps Deps, e *engine.Engine) *metrics.Live {
+	live := &metrics.Live{Rules: map[string]int{}, Sets: map[string]int{}}
+	if rs, err := e.Store.Load(); err == nil {
+		for _, r := range rs {
+			live.Rules[string(r.Action)]++
+		}
+	}
+	if names, err := e.Store.SetNames(); err == nil {
+		for _, n := range names {
+			if entries, ok, err := e.Store.LoadSet(n); err == nil && ok {
+				live.Sets[n] = len(entries)
+			}
+		}
+	}
+	for _, f := range readable(deps) {
+		d, err := (iptables.Tables{Runner: deps.Runner}).SaveAll(ctx, f, true)
+		if err != nil {
+			continue
+		}
+		for _, t := range d.Tables {
+			if t.Name != "filter" {
+				continue
+			}
+			for _, c := range t.Chains {
+				if !slices.Contains(rules.OwnedChains, c.Name) {
+					continue
+				}
+				for i, r := range c.Rules {
+					rc := metrics.RuleCounter{Family: f.String(), Chain: c.Name, Rule: r}
+					if m := commentRe.FindStringSubmatch(r); m != nil {
+						rc.Comment = strings.Trim(m[1], `"`)
+					}
+					if i < len(c.Counters) {
+						rc.Packets = packets(c.Counters[i])
+					}
+					live.Counters = append(live.Counters, rc)
+				}
+			}
+		}
+	}
+	return live
+}
+
+// packets reads the packets of an iptables-save -c counter "p:b".
+func packets(counter string) uint64 {
+	p, _, _ := strings.Cut(counter, ":")
+	var n uint64
+	for _, ch := range p {
+		if ch < '0' || ch > '9' {
+			return 0
+		}
+		n = n*10 + uint64(ch-'0')
+	}
+	return n
+}
+
+// metricsFile is the file the watcher writes: the flag's, or the default
+// when its directory exists (node_exporter is installed); "" for none.
+func metricsFile(flag string, set bool) string {
+	if set {
+		return flag
+	}
+	if st, err := os.Stat(filepath.Dir(DefaultMetricsFile)); err == nil && st.IsDir() {
+		return DefaultMetricsFile
+	}
+	return ""
+}
+
+// serveMetrics answers GET /metrics on addr with the recorder's text, its
+// live part read afresh, until ctx ends.
+func serveMetrics(ctx context.Context, addr string, deps Deps, e *engine.Engine, rec *metrics.Recorder, log *slog.Logger) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		rec.SetLive(*liveMetrics(r.Context(), deps, e))
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.Write([]byte(rec.Text()))
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("the metrics listener stopped", "addr", addr, "err", err)
+		}
+	}()
+	return nil
+}
