@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/metrics"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/watch"
 )
@@ -83,6 +85,16 @@ func liveMetrics(ctx context.Context, deps Deps, e *engine.Engine) *metrics.Live
 			}
 		}
 	}
+	// A copy of the engine that says nothing: this runs beside the passes,
+	// whose notes are theirs to say.
+	quiet := *e
+	quiet.Out = io.Discard
+	if ps, _, err := ports(ctx, deps, &quiet); err == nil {
+		live.Published = map[string]int{}
+		for _, p := range ps {
+			live.Published[exposureKind(p.OpenTo)]++
+		}
+	}
 	for _, f := range readable(deps) {
 		d, err := (iptables.Tables{Runner: deps.Runner}).SaveAll(ctx, f, true)
 		if err != nil {
@@ -110,6 +122,22 @@ func liveMetrics(ctx context.Context, deps Deps, e *engine.Engine) *metrics.Live
 		}
 	}
 	return live
+}
+
+// exposureKind sorts status --ports' "open to" into a few label values:
+// everyone, closed, local, sources (some sources only), not-installed.
+func exposureKind(openTo string) string {
+	switch {
+	case openTo == plan.OpenClosed:
+		return "closed"
+	case openTo == plan.OpenLocal:
+		return "local"
+	case openTo == plan.OpenNoPolicy:
+		return "not-installed"
+	case strings.HasPrefix(openTo, plan.OpenEveryone):
+		return "everyone"
+	}
+	return "sources"
 }
 
 // packets reads the packets of an iptables-save -c counter "p:b".

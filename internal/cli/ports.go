@@ -2,6 +2,7 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -39,26 +41,30 @@ type portLine struct {
 // docker-proxy alone, which the guard (IPv4) or --host-too rules decide.
 // Without Docker's API the DNAT rules alone are listed, and a note says so.
 func portsReport(c *cli.Context, deps Deps) ([]portLine, []string, error) {
-	e := installed(c, deps)
+	return ports(c.Context, deps, installed(c, deps))
+}
+
+// ports is portsReport for the engine e.
+func ports(ctx context.Context, deps Deps, e *engine.Engine) ([]portLine, []string, error) {
 	written, err := e.Store.Load()
 	if err != nil {
 		return nil, nil, err
 	}
-	rs, labels := e.LiveLabelled(c.Context, written)
+	rs, labels := e.LiveLabelled(ctx, written)
 	_, recorded, err := e.Store.Record()
 	if err != nil {
 		return nil, nil, err
 	}
 	dnat := map[rules.Family][]plan.Published{}
 	for _, f := range readable(deps) {
-		t, err := (iptables.Tables{Runner: deps.Runner}).Save(c.Context, f, "nat")
+		t, err := (iptables.Tables{Runner: deps.Runner}).Save(ctx, f, "nat")
 		if err != nil {
 			return nil, nil, err
 		}
 		dnat[f], _ = plan.PublishedPorts(t)
 	}
 	var notes []string
-	containers, err := deps.Docker.Containers(c.Context)
+	containers, err := deps.Docker.Containers(ctx)
 	if err != nil {
 		notes = append(notes, "Docker's API did not answer ("+err.Error()+"): ports from Docker's DNAT rules, without container names")
 		containers = nil

@@ -34,6 +34,10 @@ type Live struct {
 	Sets map[string]int
 	// Counters are our chains' rules' packet counters.
 	Counters []RuleCounter
+	// Published counts the published and forwarded host ports (one a
+	// host address and protocol, as status --ports lists them) by whom
+	// they are open to: everyone, sources, closed, local, not-installed.
+	Published map[string]int
 }
 
 // Recorder counts the watcher's passes and repairs; safe for concurrent
@@ -120,6 +124,10 @@ func (r *Recorder) Text() string {
 	metric("rules", "gauge", "The user's rules, by action.")
 	for _, a := range sortedKeys(r.live.Rules) {
 		fmt.Fprintf(&b, "%srules{action=%s} %d\n", Prefix, label(a), r.live.Rules[a])
+	}
+	metric("published_ports", "gauge", "Published and forwarded host ports, by whom they are open to (as status --ports).")
+	for _, k := range sortedKeys(r.live.Published) {
+		fmt.Fprintf(&b, "%spublished_ports{open_to=%s} %d\n", Prefix, label(k), r.live.Published[k])
 	}
 	metric("set_entries", "gauge", "Entries of each address set.")
 	for _, s := range sortedKeys(r.live.Sets) {

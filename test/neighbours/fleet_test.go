@@ -258,6 +258,9 @@ func TestMetrics(t *testing.T) {
 		return m
 	}
 	m := waitFor("the first pass", func(m map[string]float64) bool { _, ok := m[passes]; return ok })
+	if m[`ufw_docker_bridge_published_ports{open_to="closed"}`] < 3 {
+		t.Errorf("published ports closed: %v, want at least 3 (web, admin, closed)", m[`ufw_docker_bridge_published_ports{open_to="closed"}`])
+	}
 	if m[scrapeOK] != 0 {
 		t.Errorf("node_exporter could not read our file: %s = %v", scrapeOK, m[scrapeOK])
 	}
