@@ -41,7 +41,11 @@ func forwardCommand(deps Deps) *cli.Command {
 				return usagef("%v", err)
 			}
 			return e.Change(c.Context, func(rs rules.Ruleset) (rules.Ruleset, string, error) {
-				if i := rs.Index(r); i >= 0 {
+				if rs.Index(r) >= 0 {
+					// The same forward: at most its comment changes.
+					if out, changed := rs.Add(r); changed {
+						return out, "updated: " + r.String(), nil
+					}
 					return rs, "skipped: rule exists: " + r.String(), nil
 				}
 				for _, x := range rs.Of(rules.Forward) {
