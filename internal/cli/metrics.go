@@ -18,6 +18,7 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/metrics"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/watch"
@@ -94,6 +95,9 @@ func liveMetrics(ctx context.Context, deps Deps, e *engine.Engine) *metrics.Live
 		for _, p := range ps {
 			live.Published[exposureKind(p.OpenTo)]++
 		}
+	}
+	if drops, err := (nft.Guard{Runner: deps.Runner}).Drops(ctx); err == nil {
+		live.GuardDrops = drops
 	}
 	for _, f := range readable(deps) {
 		d, err := (iptables.Tables{Runner: deps.Runner}).SaveAll(ctx, f, true)

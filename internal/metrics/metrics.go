@@ -34,6 +34,8 @@ type Live struct {
 	Sets map[string]int
 	// Counters are our chains' rules' packet counters.
 	Counters []RuleCounter
+	// GuardDrops are the packets the guard dropped, by its chain.
+	GuardDrops map[string]uint64
 	// Published counts the published and forwarded host ports (one a
 	// host address and protocol, as status --ports lists them) by whom
 	// they are open to: everyone, sources, closed, local, not-installed.
@@ -124,6 +126,10 @@ func (r *Recorder) Text() string {
 	metric("rules", "gauge", "The user's rules, by action.")
 	for _, a := range sortedKeys(r.live.Rules) {
 		fmt.Fprintf(&b, "%srules{action=%s} %d\n", Prefix, label(a), r.live.Rules[a])
+	}
+	metric("guard_drops_total", "counter", "Packets the nftables guard dropped: connections our iptables rules did not see (clobbered or bypassed), by chain.")
+	for _, k := range sortedKeys(r.live.GuardDrops) {
+		fmt.Fprintf(&b, "%sguard_drops_total{chain=%s} %d\n", Prefix, label(k), r.live.GuardDrops[k])
 	}
 	metric("published_ports", "gauge", "Published and forwarded host ports, by whom they are open to (as status --ports).")
 	for _, k := range sortedKeys(r.live.Published) {

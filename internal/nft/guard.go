@@ -5,6 +5,7 @@ package nft
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -82,6 +83,40 @@ func (g Guard) table() table { return table{runner: g.Runner, name: rules.GuardT
 // Current returns the comment of the live guard table ("" when there is
 // none or it has no comment of ours).
 func (g Guard) Current(ctx context.Context) (string, error) { return g.table().current(ctx) }
+
+// Drops returns the packets the guard dropped, by chain ("check": routed
+// to a container bridge, "check-input": to docker-proxy's ports): each a
+// connection our iptables rules did not see. No guard: none.
+func (g Guard) Drops(ctx context.Context) (map[string]uint64, error) {
+	out, err := g.Runner.Run(ctx, "nft", []string{"list", "table", "inet", rules.GuardTable}, nil)
+	if err != nil {
+		if strings.Contains(err.Error(), "No such file or directory") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading table inet %s: %w", rules.GuardTable, err)
+	}
+	return GuardDrops(string(out)), nil
+}
+
+// GuardDrops reads the counters of the guard's drops from `nft list
+// table` text.
+func GuardDrops(text string) map[string]uint64 {
+	drops := map[string]uint64{}
+	chain := ""
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 2 && f[0] == "chain":
+			chain = f[1]
+		case len(f) == 6 && f[0] == "counter" && f[1] == "packets" && f[5] == "drop":
+			n, err := strconv.ParseUint(f[2], 10, 64)
+			if err == nil {
+				drops[chain] += n
+			}
+		}
+	}
+	return drops
+}
 
 // Ensure puts the guard table for the bridge settings br and Docker's
 // bridges in place unless that version is there, and reports whether it

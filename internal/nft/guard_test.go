@@ -162,3 +162,14 @@ func TestNATFollowsWhoMasquerades(t *testing.T) {
 		t.Error("our NAT table is still there")
 	}
 }
+
+func TestGuardDrops(t *testing.T) {
+	// nft 1.0.6's listing of the guard (two chains with a counted drop).
+	text := "table inet ufw-docker-bridge {\n\tchain check {\n\t\tmeta mark & 0x01000000 == 0x01000000 accept\n" +
+		"\t\tlimit rate 3/minute burst 5 packets log prefix \"[UFW-DOCKER-BRIDGE GUARD] \"\n\t\tcounter packets 12 bytes 720 drop\n\t}\n" +
+		"\tchain check-input {\n\t\tcounter packets 3 bytes 180 drop\n\t}\n}\n"
+	got := GuardDrops(text)
+	if len(got) != 2 || got["check"] != 12 || got["check-input"] != 3 {
+		t.Errorf("GuardDrops = %v, want check 12, check-input 3", got)
+	}
+}

@@ -261,6 +261,9 @@ func TestMetrics(t *testing.T) {
 	if m[`ufw_docker_bridge_published_ports{open_to="closed"}`] < 3 {
 		t.Errorf("published ports closed: %v, want at least 3 (web, admin, closed)", m[`ufw_docker_bridge_published_ports{open_to="closed"}`])
 	}
+	if _, ok := m[`ufw_docker_bridge_guard_drops_total{chain="check"}`]; !ok {
+		t.Error("no guard drops series")
+	}
 	if m[scrapeOK] != 0 {
 		t.Errorf("node_exporter could not read our file: %s = %v", scrapeOK, m[scrapeOK])
 	}
