@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -30,19 +31,10 @@ func parseLogRate(words []string) (Rule, error) {
 	}
 	n, unit, ok := strings.Cut(words[1], "/")
 	v, err := strconv.Atoi(n)
-	if !ok || err != nil || v < 1 || v > 10000 || strconv.Itoa(v) != n || !contains(logUnits, unit) {
+	if !ok || err != nil || v < 1 || v > 10000 || strconv.Itoa(v) != n || !slices.Contains(logUnits, unit) {
 		return Rule{}, syntaxf("invalid log rate %q; %s", words[1], want)
 	}
 	return Rule{Action: LogRate, Rate: words[1]}, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // LogRateOf is the log rate the rules set: the last log-rate setting's, or
