@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/unixhttp"
 )
 
 // ErrNoGuest says no manager knows a guest of that name.
@@ -120,21 +120,19 @@ type instanceState struct {
 	} `json:"metadata"`
 }
 
+// instanceTimeout bounds one question to LXD or Incus: a hung daemon must
+// not hold up a repair for long.
+const instanceTimeout = 2 * time.Second
+
 // instance asks the first of sockets that exists for the instance's state.
 func (g Guests) instance(ctx context.Context, sockets []string, name string) ([]netip.Addr, error) {
 	for _, sock := range sockets {
 		if _, err := os.Stat(sock); err != nil {
 			continue
 		}
-		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-			}}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://lxd/1.0/instances/"+name+"/state", nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := c.Do(req)
+		ctx, cancel := context.WithTimeout(ctx, instanceTimeout)
+		defer cancel()
+		resp, err := unixhttp.Get(ctx, sock, "/1.0/instances/"+name+"/state")
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sock, err)
 		}

@@ -9,13 +9,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/unixhttp"
 )
 
 // Network is what we read of a Docker network (GET /networks).
@@ -210,18 +211,7 @@ func (c Client) open(ctx context.Context, path, what string) (*http.Response, er
 	if _, err := os.Stat(c.Socket); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotRunning, c.Socket)
 	}
-	// One connection a request, closed after it: the watcher asks on every
-	// pass, and a transport per call keeping its idle connection would leak
-	// a descriptor and two goroutines each time.
-	hc := http.Client{Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", c.Socket)
-	}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker"+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := hc.Do(req)
+	resp, err := unixhttp.Get(ctx, c.Socket, path)
 	if err != nil {
 		return nil, fmt.Errorf("asking dockerd for its %s: %w", what, err)
 	}
