@@ -30,31 +30,33 @@ import (
 const DefaultMetricsFile = "/var/lib/prometheus/node-exporter/ufw-docker-bridge.prom"
 
 // measured wraps the watcher's pass: each pass is counted, what it
-// repaired by cause, and the live counters of our chains are read after it;
-// the metrics are then written to file (when not "").
-func measured(deps Deps, e *engine.Engine, rec *metrics.Recorder, file string, log *slog.Logger) watch.Pass {
+// repaired by cause, and the file (when not "") written again. The live
+// part (counters, ports, sets) is not read here but by refreshMetrics and
+// the listener: a pass is what a clobber waits for, and the next one must
+// not wait for our reading.
+func measured(e *engine.Engine, rec *metrics.Recorder, file string, log *slog.Logger) watch.Pass {
 	return func(ctx context.Context) ([]string, error) {
 		start := time.Now()
 		repaired, err := e.Sync(ctx)
-		rec.Observe(start, time.Since(start), repaired, err, liveMetrics(ctx, deps, e))
+		rec.Observe(start, time.Since(start), repaired, err)
 		writeMetrics(file, rec, log)
 		return repaired, err
 	}
 }
 
-// refreshMetrics reads the live counters and writes the file every
-// interval between passes, until ctx ends: a blocked connection moves a
-// counter without any pass.
+// refreshMetrics reads the live part of the metrics and writes the file at
+// once and then every interval, until ctx ends: a blocked connection moves
+// a counter without any pass.
 func refreshMetrics(ctx context.Context, deps Deps, e *engine.Engine, rec *metrics.Recorder, file string, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		rec.SetLive(*liveMetrics(ctx, deps, e))
+		writeMetrics(file, rec, log)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			rec.SetLive(*liveMetrics(ctx, deps, e))
-			writeMetrics(file, rec, log)
 		}
 	}
 }

@@ -91,7 +91,7 @@ func watchCommand(deps Deps) *cli.Command {
 				go refreshMetrics(ctx, deps, e, rec, file, c.Duration("metrics-interval"), log)
 			}
 			loop := &watch.Loop{
-				Pass: measured(deps, e, rec, file, log),
+				Pass: measured(e, rec, file, log),
 				Log:  log,
 				Notify: func(s string) {
 					if err := watch.SystemdNotify(s); err != nil {

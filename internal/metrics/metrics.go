@@ -56,9 +56,8 @@ type Recorder struct {
 }
 
 // Observe records one pass: when it started, how long it took, what it
-// repaired and whether it failed; live is what it read (kept from the last
-// pass that read it when live is nil).
-func (r *Recorder) Observe(start time.Time, took time.Duration, repaired []string, err error, live *Live) {
+// repaired and whether it failed.
+func (r *Recorder) Observe(start time.Time, took time.Duration, repaired []string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.repairs == nil {
@@ -75,12 +74,9 @@ func (r *Recorder) Observe(start time.Time, took time.Duration, repaired []strin
 		r.repairs[Cause(what)]++
 	}
 	r.lastPass, r.lastDuration = start, took
-	if live != nil {
-		r.live = *live
-	}
 }
 
-// SetLive replaces what was read of the live state (a refresh between
+// SetLive replaces what was read of the live state (read apart from the
 // passes: counters move without any pass).
 func (r *Recorder) SetLive(live Live) {
 	r.mu.Lock()

@@ -10,13 +10,14 @@ import (
 func TestText(t *testing.T) {
 	var r Recorder
 	at := time.Unix(1700000000, 500_000_000)
-	r.Observe(at, 25*time.Millisecond, nil, nil, &Live{Rules: map[string]int{"allow": 2, "deny": 1}, Sets: map[string]int{"drop": 100000}})
-	r.Observe(at, time.Millisecond, []string{"ipv4: DOCKER-USER does not jump", "ipv4: rule 3 differs", "nat: forwarding 2222/tcp", "a sentence without a kind"}, errors.New("x"),
-		&Live{Counters: []RuleCounter{
-			{Family: "ipv4", Chain: "ufw-docker-bridge-forward", Rule: `-s 10.0.0.0/8 -m comment --comment "office \"VPN\"" -j RETURN`, Comment: `office "VPN"`, Packets: 7},
-			{Family: "ipv4", Chain: "ufw-docker-bridge-forward", Rule: "-j DROP", Packets: 3},
-			{Family: "ipv6", Chain: "ufw-docker-bridge-guests", Rule: "-j DROP", Packets: 1},
-		}})
+	r.SetLive(Live{Rules: map[string]int{"allow": 2, "deny": 1}, Sets: map[string]int{"drop": 100000}})
+	r.Observe(at, 25*time.Millisecond, nil, nil)
+	r.Observe(at, time.Millisecond, []string{"ipv4: DOCKER-USER does not jump", "ipv4: rule 3 differs", "nat: forwarding 2222/tcp", "a sentence without a kind"}, errors.New("x"))
+	r.SetLive(Live{Counters: []RuleCounter{
+		{Family: "ipv4", Chain: "ufw-docker-bridge-forward", Rule: `-s 10.0.0.0/8 -m comment --comment "office \"VPN\"" -j RETURN`, Comment: `office "VPN"`, Packets: 7},
+		{Family: "ipv4", Chain: "ufw-docker-bridge-forward", Rule: "-j DROP", Packets: 3},
+		{Family: "ipv6", Chain: "ufw-docker-bridge-guests", Rule: "-j DROP", Packets: 1},
+	}})
 	text := r.Text()
 	for _, want := range []string{
 		"ufw_docker_bridge_passes_total 2\n",
@@ -35,8 +36,7 @@ func TestText(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", want, text)
 		}
 	}
-	// The second pass read no rules or sets: the last reading stays only
-	// where one was given; here the second replaced it.
+	// A reading replaces the one before whole.
 	if strings.Contains(text, `set_entries{set="drop"}`) {
 		t.Errorf("a live reading was merged instead of replaced:\n%s", text)
 	}
