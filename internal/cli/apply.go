@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/textdiff"
 )
@@ -68,6 +69,11 @@ func applyCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return usagef("%v", err)
 			}
+			for _, r := range want.Of(rules.Forward) {
+				if err := publishedBy(c, deps, r); err != nil {
+					return err
+				}
+			}
 			if err := needRoot(c); err != nil {
 				return err
 			}
@@ -77,8 +83,8 @@ func applyCommand(deps Deps) *cli.Command {
 				return err
 			}
 			res := applyResult{Check: check, Rules: len(want)}
-			if diff := textdiff.Unified(state.Format(have), state.Format(want), 1); state.Format(have) != state.Format(want) {
-				res.Changed, res.Diff = true, strings.Split(strings.TrimRight(diff, "\n"), "\n")
+			if before, after := state.Format(have), state.Format(want); before != after {
+				res.Changed, res.Diff = true, strings.Split(strings.TrimRight(textdiff.Unified(before, after, 1), "\n"), "\n")
 			}
 			var out bytes.Buffer
 			e.Out = &out

@@ -48,10 +48,8 @@ func forwardCommand(deps Deps) *cli.Command {
 					}
 					return rs, "skipped: rule exists: " + r.String(), nil
 				}
-				for _, x := range rs.Of(rules.Forward) {
-					if x.Ports == r.Ports && (x.Proto == rules.ProtoAny || r.Proto == rules.ProtoAny || x.Proto == r.Proto) {
-						return rs, "", usagef("host port %s is forwarded already: %s (delete it first)", r.Ports, x)
-					}
+				if x, taken := rs.ForwardOf(r); taken {
+					return rs, "", usagef("host port %s is forwarded already: %s (delete it first)", r.Ports, x)
 				}
 				out, _ := rs.Add(r)
 				return out, "added: " + r.String(), nil

@@ -84,6 +84,18 @@ func parseForward(words []string) (Rule, error) {
 // a service it names (allow ... to NAME), not a forward's guest.
 func (r Rule) NamesContainer() bool { return r.Target != "" && r.Action == Allow }
 
+// ForwardOf returns the forward of rs that takes forward r's host port
+// already (the same port, a protocol in common), if there is one: one host
+// port goes to one guest.
+func (rs Ruleset) ForwardOf(r Rule) (Rule, bool) {
+	for _, x := range rs.Of(Forward) {
+		if x.Ports == r.Ports && (x.Proto == ProtoAny || r.Proto == ProtoAny || x.Proto == r.Proto) {
+			return x, true
+		}
+	}
+	return Rule{}, false
+}
+
 // GuestPort is the guest's port a forward goes to: ToPort, or the host port.
 func (r Rule) GuestPort() uint16 {
 	if r.ToPort != 0 {

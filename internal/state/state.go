@@ -116,6 +116,9 @@ func parse(text, name string) (rules.Ruleset, error) {
 		if rs.Index(r) >= 0 {
 			return nil, fmt.Errorf("%s line %d: duplicate rule %q", name, i+1, r)
 		}
+		if x, taken := rs.ForwardOf(r); r.Action == rules.Forward && taken {
+			return nil, fmt.Errorf("%s line %d: host port %s is forwarded already by %q", name, i+1, r.Ports, x)
+		}
 		rs = append(rs, r)
 	}
 	// A file with no rule and without the format line that every file we

@@ -39,6 +39,13 @@ func TestJunkIsRefusedWithItsLine(t *testing.T) {
 	if _, err := Parse("allow 80\nallow 80\n", "x"); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("duplicate: %v", err)
 	}
+	// One host port goes to one guest, whoever wrote the file.
+	if _, err := Parse("forward 2222/tcp to vm1:22\nforward 2222 to vm2:22\n", "x"); err == nil || !strings.Contains(err.Error(), "line 2: host port 2222 is forwarded already") {
+		t.Errorf("two forwards of one port: %v", err)
+	}
+	if rs, err := Parse("forward 2222/tcp to vm1:22\nforward 2222/udp to vm2:22\n", "x"); err != nil || len(rs) != 2 {
+		t.Errorf("one port forwarded over tcp and udp to two guests: %v %v", rs, err)
+	}
 }
 
 func TestLockSerialises(t *testing.T) {

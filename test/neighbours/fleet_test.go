@@ -87,6 +87,15 @@ func TestCommentsAndApply(t *testing.T) {
 		{Name: "web 8080 from " + clientAddr + " (its rule is gone)", Got: open(clientAddr, 8080, "web"), Want: false},
 		{Name: "admin 9443 from the denied " + banned, Got: open(banned, 9443, "admin"), Want: false},
 	})
+	// A policy reached through a symbolic link is the file it points to.
+	link := filepath.Join(dir, "policy-link.rules")
+	os.Remove(link)
+	if err := os.Symlink(policy, link); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := binExit("apply", link); code != 0 {
+		t.Errorf("apply through a symbolic link to the applied policy: exit %d, want 0\n%s", code, out)
+	}
 	out, code = apply("--json")
 	var res struct{ Changed bool }
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Changed {
@@ -104,6 +113,18 @@ func TestCommentsAndApply(t *testing.T) {
 	}
 	if _, code := binExit("apply", filepath.Join(dir, "no-such-policy")); code != 2 {
 		t.Errorf("apply of a missing file: exit %d, want 2", code)
+	}
+	// Off the canonical path: an export cut short, a forward of a port a
+	// container publishes, two forwards of one port: each refused whole.
+	for text, want := range map[string]string{
+		export[:strings.LastIndex(export, "# end of rules")]:   "cut short",
+		"allow 9443\nforward 8080 to vm1:80\n":                 "published by container web",
+		"forward 2222 to vm1:22\nforward 2222/tcp to vm2:22\n": "line 2: host port 2222 is forwarded already",
+	} {
+		write(text)
+		if out, code := apply(); code != 2 || !strings.Contains(out, want) {
+			t.Errorf("apply of %q: exit %d, want 2 naming %q\n%s", text, code, want, out)
+		}
 	}
 	// A failure half-way (no iptables-restore) changes nothing, exit 1.
 	write("allow 8080\n")
