@@ -33,13 +33,16 @@ const DefaultMetricsFile = "/var/lib/prometheus/node-exporter/ufw-docker-bridge.
 // repaired by cause, and the file (when not "") written again. The live
 // part (counters, ports, sets) is not read here but by refreshMetrics and
 // the listener: a pass is what a clobber waits for, and the next one must
-// not wait for our reading.
-func measured(e *engine.Engine, rec *metrics.Recorder, file string, log *slog.Logger) watch.Pass {
+// not wait for our reading. With liveToo, the file waits for the first
+// live reading: a file without it would say that nothing is published.
+func measured(e *engine.Engine, rec *metrics.Recorder, file string, liveToo bool, log *slog.Logger) watch.Pass {
 	return func(ctx context.Context) ([]string, error) {
 		start := time.Now()
 		repaired, err := e.Sync(ctx)
 		rec.Observe(start, time.Since(start), repaired, err)
-		writeMetrics(file, rec, log)
+		if !liveToo || rec.LiveRead() {
+			writeMetrics(file, rec, log)
+		}
 		return repaired, err
 	}
 }

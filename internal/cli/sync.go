@@ -87,11 +87,12 @@ func watchCommand(deps Deps) *cli.Command {
 					return cli.Exit(fmt.Sprintf("--metrics-listen %s: %v", addr, err), ExitUsage)
 				}
 			}
-			if file != "" && c.Duration("metrics-interval") > 0 {
+			refresh := file != "" && c.Duration("metrics-interval") > 0
+			if refresh {
 				go refreshMetrics(ctx, deps, e, rec, file, c.Duration("metrics-interval"), log)
 			}
 			loop := &watch.Loop{
-				Pass: measured(e, rec, file, log),
+				Pass: measured(e, rec, file, refresh, log),
 				Log:  log,
 				Notify: func(s string) {
 					if err := watch.SystemdNotify(s); err != nil {

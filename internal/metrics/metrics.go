@@ -53,6 +53,7 @@ type Recorder struct {
 	lastPass     time.Time
 	lastDuration time.Duration
 	live         Live
+	liveRead     bool
 }
 
 // Observe records one pass: when it started, how long it took, what it
@@ -82,6 +83,16 @@ func (r *Recorder) SetLive(live Live) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.live = live
+	r.liveRead = true
+}
+
+// LiveRead says whether the live part has been read at least once. Before
+// that, the text would say no port is published and no rule counted: a
+// scraper must not take that for the truth.
+func (r *Recorder) LiveRead() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.liveRead
 }
 
 // Cause is the kind of a repair, from how the pass names it ("ipv4: ...",

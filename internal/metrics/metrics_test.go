@@ -41,3 +41,15 @@ func TestText(t *testing.T) {
 		t.Errorf("a live reading was merged instead of replaced:\n%s", text)
 	}
 }
+
+func TestLiveRead(t *testing.T) {
+	var r Recorder
+	r.Observe(time.Now(), time.Millisecond, nil, nil)
+	if r.LiveRead() {
+		t.Error("a pass alone counts as a live reading")
+	}
+	r.SetLive(Live{})
+	if !r.LiveRead() {
+		t.Error("an empty live reading is not counted as one")
+	}
+}
