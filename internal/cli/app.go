@@ -210,6 +210,10 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 
 // needRoot refuses, before any side effect, a command that changes or reads
 // the live firewall when the process is not root.
+// SumsDir is where the listings of our nftables tables are remembered
+// (nft.Sums): beside the lock, under /run, "/run/ufw-docker-bridge.tables".
+func SumsDir(lock string) string { return strings.TrimSuffix(lock, ".lock") + ".tables" }
+
 func needRoot(c *cli.Context) error {
 	if os.Geteuid() != 0 {
 		return cli.Exit(fmt.Sprintf("%s needs root: it reads and changes the firewall (try sudo)", c.Command.Name), ExitFailure)
@@ -221,6 +225,7 @@ func needRoot(c *cli.Context) error {
 func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 	store := state.Store{Dir: c.String("state-dir")}
 	tables := iptables.Tables{Runner: deps.Runner}
+	sums := nft.Sums{Dir: SumsDir(c.String("lock"))}
 	e := &engine.Engine{
 		Store: store,
 		Backend: &backend.Backend{
@@ -234,10 +239,10 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 			Unmanaged:       unmanaged(deps, fw),
 			DockerAPI:       deps.Docker,
 		},
-		Guard: nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}},
-		Sets:  nft.Sets{Runner: deps.Runner, Elements: deps.SetElements},
+		Guard: nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}, Sums: sums},
+		Sets:  nft.Sets{Runner: deps.Runner, Elements: deps.SetElements, Sums: sums},
 		NAT: nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables, Uplinks: deps.Uplinks,
-			Families: readable(deps)},
+			Families: readable(deps), Sums: sums},
 		Guests:   deps.Guests,
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,

@@ -44,19 +44,7 @@ func applyCommand(deps Deps) *cli.Command {
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			// The flags may follow FILE, as in the role's command line.
-			var args []string
-			check, asJSON := c.Bool("check"), c.Bool("json")
-			for _, a := range c.Args().Slice() {
-				switch a {
-				case "--check":
-					check = true
-				case "--json":
-					asJSON = true
-				default:
-					args = append(args, a)
-				}
-			}
+			args, check, asJSON := trailingFlags(c)
 			if len(args) != 1 {
 				return usagef("apply takes one FILE, or - for standard input")
 			}
@@ -115,6 +103,24 @@ func applyCommand(deps Deps) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// trailingFlags reads --check and --json wherever they stand: they may
+// follow the arguments, as in the role's command lines (urfave/cli reads
+// flags only before them).
+func trailingFlags(c *cli.Context) (args []string, check, asJSON bool) {
+	check, asJSON = c.Bool("check"), c.Bool("json")
+	for _, a := range c.Args().Slice() {
+		switch a {
+		case "--check":
+			check = true
+		case "--json":
+			asJSON = true
+		default:
+			args = append(args, a)
+		}
+	}
+	return args, check, asJSON
 }
 
 func printApply(w io.Writer, res applyResult, said string) {

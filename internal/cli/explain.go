@@ -34,7 +34,7 @@ func parseTarget(s string) (netip.AddrPort, string, error) {
 func explainCommand(deps Deps) *cli.Command {
 	return &cli.Command{
 		Name:  "explain",
-		Usage: "walk the live rules offline for one NEW connection and say which rule decides (sends no packet)",
+		Usage: "walk the live rules offline for one NEW connection (Docker's DNAT, our forwards to guests, the filter chains, our tables) and say which rule decides (sends no packet)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "from", Required: true, Usage: "the client's address"},
 			&cli.StringFlag{Name: "to", Required: true, Usage: "ADDR:PORT[/tcp|/udp]: an address of this host, or one it routes to (a container's, a guest's)"},
@@ -87,6 +87,9 @@ func explainCommand(deps Deps) *cli.Command {
 			docker := plan.DockerBridges(dump.Table("filter"))
 			env := explain.Env{Save: dump, Guard: guard != "", Local: local}
 			if env.Sets, err = setsView(c, deps, rs); err != nil {
+				return err
+			}
+			if env.Forwards, env.Unread, err = (nft.NAT{Runner: deps.Runner}).Forwards(c.Context); err != nil {
 				return err
 			}
 			for _, b := range links {

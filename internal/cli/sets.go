@@ -75,33 +75,66 @@ func setCommand(deps Deps) *cli.Command {
 				},
 			},
 			{
-				Name: "load", Usage: "replace a set's entries with a list, atomically: one address or network a line, '#' and ';' start comments (FireHOL, Spamhaus DROP)", ArgsUsage: "NAME FILE|-",
+				Name: "load", Usage: "replace a set's entries with a list, atomically: one address or network a line, '#' and ';' start comments (FireHOL, Spamhaus DROP); " +
+					"exit 0 whether or not it changed the set (--json says), as fail2ban's actionstop needs",
+				ArgsUsage: "NAME FILE|-",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "check", Usage: "say what would change and change nothing (exit 3 when it would change the set)"},
+					jsonFlag(),
+				},
 				Action: func(c *cli.Context) error {
-					if c.NArg() != 2 {
+					args, check, asJSON := trailingFlags(c)
+					if len(args) != 2 {
 						return usagef("set load takes a set's name and a file (or - for standard input)")
 					}
-					name := c.Args().Get(0)
+					name := args[0]
 					if err := rules.CheckSetName(name); err != nil {
 						return err
 					}
-					text, err := readList(c.Args().Get(1), c.App.Reader)
+					text, err := readList(args[1], c.App.Reader)
 					if err != nil {
 						return err
 					}
 					list, err := rules.ParseSetList(text)
 					if err != nil {
-						return usagef("%s: %v", c.Args().Get(1), strings.TrimPrefix(err.Error(), rules.ErrSyntax.Error()+": "))
+						return usagef("%s: %v", args[1], strings.TrimPrefix(err.Error(), rules.ErrSyntax.Error()+": "))
 					}
 					if len(list) > maxSetEntries {
-						return usagef("%s holds %d entries, more than %d", c.Args().Get(1), len(list), maxSetEntries)
+						return usagef("%s holds %d entries, more than %d", args[1], len(list), maxSetEntries)
 					}
 					if err := needRoot(c); err != nil {
 						return err
 					}
-					return installed(c, deps).ChangeSet(c.Context, name, func([]rules.SetEntry, bool) ([]rules.SetEntry, bool, string, error) {
-						out, _ := addEntries(nil, list, time.Time{})
-						return out, false, fmt.Sprintf("set %s: loaded %d entries", name, len(out)), nil
-					})
+					after, _ := addEntries(nil, list, time.Time{})
+					res := setLoadResult{Set: name, Check: check, Entries: len(after)}
+					e := installed(c, deps)
+					if asJSON {
+						e.Out = io.Discard
+					}
+					if check {
+						before, there, err := e.Store.LoadSet(name)
+						if err != nil {
+							return err
+						}
+						res.diff(before, there, after)
+					} else if err := e.ChangeSet(c.Context, name, func(before []rules.SetEntry, there bool) ([]rules.SetEntry, bool, string, error) {
+						res.diff(before, there, after)
+						return after, false, res.String(), nil
+					}); err != nil {
+						return err
+					}
+					switch {
+					case asJSON:
+						if err := printJSON(c.App.Writer, res); err != nil {
+							return err
+						}
+					case check:
+						fmt.Fprintln(c.App.Writer, "would change: "+res.String())
+					}
+					if check && res.Changed {
+						return cli.Exit("", ExitChanged)
+					}
+					return nil
 				},
 			},
 			{
@@ -182,6 +215,54 @@ func addEntries(entries []rules.SetEntry, prefixes []netip.Prefix, expires time.
 		added++
 	}
 	return out, added
+}
+
+// setLoadResult is what set load did, or with --check would do.
+type setLoadResult struct {
+	Set     string `json:"set"`
+	Changed bool   `json:"changed"`
+	// Made says the set was not there before.
+	Made    bool `json:"made"`
+	Check   bool `json:"check"`
+	Entries int  `json:"entries"`
+	Added   int  `json:"added"`
+	Removed int  `json:"removed"`
+	// Retimed are entries in both whose expiry the list changes (a list's
+	// entries are for good).
+	Retimed int `json:"retimed"`
+}
+
+// diff counts what replacing before (there: the set exists) with after
+// changes.
+func (r *setLoadResult) diff(before []rules.SetEntry, there bool, after []rules.SetEntry) {
+	r.Made = !there
+	was := make(map[netip.Prefix]time.Time, len(before))
+	for _, e := range before {
+		was[e.Prefix] = e.Expires
+	}
+	for _, e := range after {
+		exp, ok := was[e.Prefix]
+		switch {
+		case !ok:
+			r.Added++
+		case !exp.Equal(e.Expires):
+			r.Retimed++
+		}
+		delete(was, e.Prefix)
+	}
+	r.Removed = len(was)
+	r.Changed = r.Made || r.Added+r.Removed+r.Retimed > 0
+}
+
+func (r setLoadResult) String() string {
+	if !r.Changed {
+		return fmt.Sprintf("set %s: unchanged (%d entries)", r.Set, r.Entries)
+	}
+	made := ""
+	if r.Made {
+		made = ", a new set"
+	}
+	return fmt.Sprintf("set %s: loaded %d entries (%d added, %d removed, %d made permanent%s)", r.Set, r.Entries, r.Added, r.Removed, r.Retimed, made)
 }
 
 // readList reads a file, or standard input for "-".

@@ -158,12 +158,21 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	}
 	r.Live, r.Guard = p.Live, p.Guard
 	if len(r.Sets) > 0 || len(plan.SetNames(p.Rules)) > 0 {
-		cur, err := (nft.Sets{Runner: deps.Runner}).Current(c.Context)
+		sets := nft.Sets{Runner: deps.Runner, Sums: nft.Sums{Dir: SumsDir(c.String("lock"))}}
+		cur, err := sets.Current(c.Context)
 		if err != nil {
 			return nil, err
 		}
-		r.SetsTable = engine.GuardMissing
-		if cur != "" {
+		edited, err := sets.Edited(c.Context)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case cur == "":
+			r.SetsTable = engine.GuardMissing
+		case edited:
+			r.SetsTable = engine.GuardEdited
+		default:
 			r.SetsTable = engine.GuardInPlace
 		}
 	}

@@ -62,6 +62,9 @@ type Guard interface {
 	Remove(ctx context.Context) error
 	// Current returns the version of the live guard, "" when there is none.
 	Current(ctx context.Context) (string, error)
+	// Edited reports whether the live guard differs from what we last
+	// wrote (a hand edit that kept its version).
+	Edited(ctx context.Context) (bool, error)
 }
 
 // Sets is our nftables table of address sets and the chains that use them

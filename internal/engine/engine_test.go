@@ -79,6 +79,7 @@ func (g *guard) Ensure(_ context.Context, _ rules.Bridges, docker []string) (boo
 func (g *guard) Published(context.Context, bool) error   { return nil }
 func (g *guard) Remove(context.Context) error            { return nil }
 func (g *guard) Current(context.Context) (string, error) { return "", nil }
+func (g *guard) Edited(context.Context) (bool, error)    { return false, nil }
 
 // sets is the fake sets table: what Ensure last made of it, the members
 // Change and Ensure wrote, and whether our chains asked for its mark

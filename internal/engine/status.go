@@ -16,8 +16,8 @@ type Policy struct {
 	Installed map[rules.Family]bool
 	Recorded  bool
 	// Live is each managed family's health, Docker the bridges Docker's
-	// rules and API name, and Guard the guard table's state ("in place",
-	// "missing", "outdated (sync replaces it)"); empty unless read live.
+	// rules and API name, and Guard the guard table's state (GuardInPlace
+	// and the others); empty unless read live.
 	Live   []backend.Health
 	Docker []string
 	Guard  string
@@ -28,6 +28,7 @@ const (
 	GuardInPlace  = "in place"
 	GuardMissing  = "missing"
 	GuardOutdated = "outdated (sync replaces it)"
+	GuardEdited   = "edited by hand (sync replaces it)"
 )
 
 // Status reads the policy, and with live the live rules too (which needs
@@ -53,9 +54,16 @@ func (e *Engine) Status(ctx context.Context, live bool) (Policy, error) {
 		return p, err
 	}
 	_, want := plan.Guard(p.Rules.Bridges(), p.Docker)
+	edited, err := e.Guard.Edited(ctx)
+	if err != nil {
+		return p, err
+	}
 	switch cur {
 	case want:
 		p.Guard = GuardInPlace
+		if edited {
+			p.Guard = GuardEdited
+		}
 	case "":
 		p.Guard = GuardMissing
 	default:

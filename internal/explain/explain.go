@@ -1,6 +1,7 @@
 // Package explain walks a recorded ruleset for one packet, offline: nat
-// PREROUTING (Docker's DNAT), then filter FORWARD or INPUT through every
-// user chain, then our guard, and says which rule decided. It reads rules;
+// PREROUTING (Docker's DNAT) and our forwards to guests, then filter
+// FORWARD or INPUT through every user chain, then our guard, and says which
+// rule decided. It reads rules;
 // it sends no packet. It is pure.
 package explain
 
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -40,6 +42,11 @@ type Env struct {
 	GuardBridges []string
 	// Sets is our sets table, nil when it is not in place.
 	Sets *Sets
+	// Forwards are the DNATs of our NAT table's prerouting chain, in order
+	// (a zero Forward stands for a rule that is not one), which runs after
+	// Docker's DNAT; Unread says which rules could not be read.
+	Forwards []plan.Forward
+	Unread   []string
 }
 
 // Step is one rule that matched on the way, or a chain's policy.
@@ -95,6 +102,7 @@ func Explain(env Env, pkt Packet) Result {
 		w.table = "nat"
 		w.walk(nat, "PREROUTING", 0)
 	}
+	w.forward()
 	filter := env.Save.Table("filter")
 	chain := "INPUT"
 	switch {
@@ -129,6 +137,25 @@ func Explain(env Env, pkt Packet) Result {
 	}
 	res.Uncertain = w.uncertain
 	return res
+}
+
+// forward applies our NAT table's forwards to a packet no DNAT of Docker's
+// rewrote: the first that takes it (its source, protocol and host port, to
+// an address of the host) sends it to its guest.
+func (w *walker) forward() {
+	w.uncertain = append(w.uncertain, w.env.Unread...)
+	if w.dnat || !w.local(w.pkt.Dst) || w.pkt.Dst.IsLoopback() {
+		return
+	}
+	for i, f := range w.env.Forwards {
+		if !f.Dest.IsValid() || f.Dest.Is4() != w.pkt.Dst.Is4() || int(f.Port) != w.pkt.DPort ||
+			!strings.Contains(f.Proto, w.pkt.Proto) || f.Source.IsValid() && !f.Source.Contains(w.pkt.Src) {
+			continue
+		}
+		w.steps = append(w.steps, Step{Table: "inet " + rules.NATTable, Chain: "prerouting", Position: i + 1, Rule: f.String()})
+		w.pkt.Dst, w.pkt.DPort, w.dnat = f.Dest, int(f.ToPort), true
+		return
+	}
 }
 
 // route is the bridge whose networks hold the packet's destination, ""

@@ -134,3 +134,42 @@ func TestExplainSwarmIngress(t *testing.T) {
 		t.Errorf("denied source: %+v", r)
 	}
 }
+
+// TestExplainForwards: our NAT table's forwards take what Docker's DNAT
+// left, by source, protocol and host port, and route it to the guest's
+// bridge; a rule that is not a forward is said, not guessed.
+func TestExplainForwards(t *testing.T) {
+	e := env(t, "docker20-ufw-installed.iptables-save", true)
+	e.Bridges = append(e.Bridges, Bridge{Name: "lxdbr0", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.99.0.1/24")}})
+	guest := netip.MustParseAddr("10.99.0.5")
+	e.Forwards = []plan.Forward{
+		{},
+		{Proto: "tcp", Port: 2223, Source: netip.MustParsePrefix("198.51.100.0/24"), Dest: guest, ToPort: 80},
+		{Proto: "{ tcp, udp }", Port: 2222, Dest: guest, ToPort: 22},
+		{Proto: "tcp", Port: 8080, Dest: guest, ToPort: 80},
+	}
+	e.Unread = []string{"inet ufw-docker-bridge-nat prerouting #1: a rule not of ours"}
+	for _, tc := range []struct {
+		src   string
+		port  int
+		proto string
+		dnat  string
+		step  string
+	}{
+		{"203.0.113.8", 2222, "tcp", "10.99.0.5:22", "prerouting #3"},
+		{"203.0.113.8", 2222, "udp", "10.99.0.5:22", "prerouting #3"},
+		{"198.51.100.7", 2223, "tcp", "10.99.0.5:80", "prerouting #2"},
+		{"203.0.113.8", 2223, "tcp", "", ""},              // not its source
+		{"203.0.113.8", 8080, "tcp", "172.17.0.2:80", ""}, // Docker's DNAT first
+	} {
+		r := Explain(e, pkt(tc.src, tc.port, tc.proto))
+		steps := strings.Join(r.Steps, "\n")
+		if r.DNAT != tc.dnat || tc.step != "" && (!strings.Contains(steps, "inet "+rules.NATTable+" "+tc.step) || r.Path != "FORWARD to lxdbr0") ||
+			tc.step == "" && strings.Contains(steps, rules.NATTable) {
+			t.Errorf("%s -> %d/%s: DNAT %q via %q, want %q by %q\n%s", tc.src, tc.port, tc.proto, r.DNAT, r.Path, tc.dnat, tc.step, steps)
+		}
+		if len(r.Uncertain) == 0 || r.Uncertain[0] != e.Unread[0] {
+			t.Errorf("the unread rule is not said: %q", r.Uncertain)
+		}
+	}
+}

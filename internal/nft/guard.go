@@ -14,47 +14,44 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/runner"
 )
 
-// table is one inet table of ours, identified live by its comment.
+// table is one inet table of ours, identified live by its comment and
+// checked against what we last wrote (Sums).
 type table struct {
 	runner runner.Runner
 	name   string
+	sums   Sums
+	// commentOf reads the version from a listing (tableComment, or the
+	// sets table's rule comment).
+	commentOf func(listing string) string
 }
 
-// current returns the comment of the live table ("" when there is none or
-// it has no comment of ours).
+// current returns the version the live table says it is ("" when there is
+// none or it has no comment of ours).
 func (t table) current(ctx context.Context) (string, error) {
-	out, err := t.runner.Run(ctx, "nft", []string{"list", "table", "inet", t.name}, nil)
-	if err != nil {
-		// nft says "No such file or directory" for a missing table; anything
-		// else is a real failure.
-		if strings.Contains(err.Error(), "No such file or directory") {
-			return "", nil
-		}
-		return "", fmt.Errorf("reading table inet %s: %w", t.name, err)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(line)
-		if c, ok := strings.CutPrefix(line, "comment "); ok {
-			return strings.Trim(c, `"`), nil
-		}
-	}
-	return "", nil
+	listing, _, err := t.live(ctx)
+	return t.commentOf(listing), err
 }
 
-// ensure applies script unless the live table's comment is already comment,
-// and reports whether it changed anything.
+// ensure applies script unless the live table is version comment as we
+// wrote it, and reports whether it changed anything.
 func (t table) ensure(ctx context.Context, script, comment string) (bool, error) {
-	cur, err := t.current(ctx)
-	if err != nil {
+	ok, err := t.intact(ctx, comment)
+	if err != nil || ok {
 		return false, err
-	}
-	if cur == comment {
-		return false, nil
 	}
 	return true, t.apply(ctx, script)
 }
 
+// apply runs script and remembers the table it leaves.
 func (t table) apply(ctx context.Context, script string) error {
+	if err := t.write(ctx, script); err != nil {
+		return err
+	}
+	return t.record(ctx)
+}
+
+// write runs script, which changes set elements only: what Sums leaves out.
+func (t table) write(ctx context.Context, script string) error {
 	if _, err := t.runner.Run(ctx, "nft", []string{"-f", "-"}, []byte(script)); err != nil {
 		return fmt.Errorf("applying table inet %s: %w", t.name, err)
 	}
@@ -70,6 +67,8 @@ type Guard struct {
 	// Last remembers the sets last written, so that a long-running watcher
 	// writes them only when Docker's ports change; nil writes them each time.
 	Last *Elements
+	// Sums is where the table's listing is remembered after each write.
+	Sums Sums
 }
 
 // Elements is the last sets script a Guard wrote.
@@ -78,11 +77,16 @@ type Elements struct {
 	script string
 }
 
-func (g Guard) table() table { return table{runner: g.Runner, name: rules.GuardTable} }
+func (g Guard) table() table {
+	return table{runner: g.Runner, name: rules.GuardTable, sums: g.Sums, commentOf: tableComment}
+}
 
 // Current returns the comment of the live guard table ("" when there is
 // none or it has no comment of ours).
 func (g Guard) Current(ctx context.Context) (string, error) { return g.table().current(ctx) }
+
+// Edited reports whether the live guard differs from what we last wrote.
+func (g Guard) Edited(ctx context.Context) (bool, error) { return g.table().edited(ctx) }
 
 // Drops returns the packets the guard dropped, by chain ("check": routed
 // to a container bridge, "check-input": to docker-proxy's ports): each a
@@ -157,7 +161,7 @@ func (g Guard) Published(ctx context.Context, fresh bool) error {
 	if g.Last != nil && !fresh && g.Last.script == script {
 		return nil
 	}
-	if err := g.table().apply(ctx, script); err != nil {
+	if err := g.table().write(ctx, script); err != nil {
 		return err
 	}
 	if g.Last != nil {

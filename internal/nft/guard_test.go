@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,12 +16,15 @@ import (
 )
 
 // fakeNFT is a fake of nft over the tables' comments: `nft -f -` scripts
-// that make a table with a comment, or delete it, change it; `nft list
-// table` shows it, or fails as nft does for a missing table. Every script is
-// kept, in order.
+// that make a table with a comment, or delete it, change it; `nft -s -t
+// list table` shows it (the comment, and the script that made it as its
+// body), or fails as nft does for a missing table. Every script is kept, in
+// order. edits, by table, is a hand edit the listing shows.
 type fakeNFT struct {
 	mu       sync.Mutex
 	comments map[string]string
+	bodies   map[string]string
+	edits    map[string]string
 	scripts  []string
 	fail     error
 }
@@ -34,7 +39,7 @@ func (n *fakeNFT) Run(_ context.Context, name string, args []string, stdin []byt
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.comments == nil {
-		n.comments = map[string]string{}
+		n.comments, n.bodies, n.edits = map[string]string{}, map[string]string{}, map[string]string{}
 	}
 	switch strings.Join(append([]string{name}, args...), " ") {
 	case "nft -f -":
@@ -45,20 +50,22 @@ func (n *fakeNFT) Run(_ context.Context, name string, args []string, stdin []byt
 		n.scripts = append(n.scripts, script)
 		for _, m := range deleteLine.FindAllStringSubmatch(script, -1) {
 			delete(n.comments, m[1])
+			delete(n.edits, m[1])
 		}
 		if t, c := tableLine.FindStringSubmatch(script), commentLine.FindStringSubmatch(script); t != nil && c != nil {
-			n.comments[t[1]] = c[1]
+			n.comments[t[1]], n.bodies[t[1]] = c[1], script
+			delete(n.edits, t[1])
 		}
 		return nil, nil
 	case "nft list ruleset":
 		return nil, nil
 	}
-	if t, ok := strings.CutPrefix(strings.Join(args, " "), "list table inet "); ok {
+	if t, ok := strings.CutPrefix(strings.Join(args, " "), "-s -t list table inet "); ok {
 		c, ok := n.comments[t]
 		if !ok {
 			return nil, errors.New("nft: Error: No such file or directory")
 		}
-		return []byte("table inet " + t + " {\n\tcomment \"" + c + "\"\n}\n"), nil
+		return []byte("table inet " + t + " {\n\tcomment \"" + c + "\"\n" + n.bodies[t] + n.edits[t] + "}\n"), nil
 	}
 	return nil, errors.New("fakeNFT: unexpected " + name + " " + strings.Join(args, " "))
 }
@@ -79,11 +86,12 @@ func (s nat) Save(_ context.Context, f rules.Family, _ string) (*rules.Table, er
 	return t, nil
 }
 
-// The guard is written when it is missing or another version, and left
-// alone when the live table is the version asked for.
+// The guard is written when it is missing, another version, or edited by
+// hand under our comment, and left alone when the live table is the version
+// asked for as we wrote it.
 func TestGuardEnsureWritesOnlyWhatChanged(t *testing.T) {
 	n := &fakeNFT{}
-	g := Guard{Runner: n}
+	g := Guard{Runner: n, Sums: Sums{Dir: t.TempDir()}}
 	ctx := context.Background()
 	for _, c := range []struct {
 		docker []string
@@ -97,11 +105,27 @@ func TestGuardEnsureWritesOnlyWhatChanged(t *testing.T) {
 	if len(n.scripts) != 2 || !strings.Contains(n.scripts[1], `"mailnet"`) {
 		t.Errorf("scripts written: %d, the second for mailnet: %q", len(n.scripts), n.scripts)
 	}
+	// `nft flush chain inet ufw-docker-bridge check` keeps the comment.
+	n.edits[rules.GuardTable] = "\tchain check {\n\t}\n"
+	if changed, err := g.Ensure(ctx, rules.Bridges{}, []string{"mailnet"}); err != nil || !changed || len(n.scripts) != 3 {
+		t.Errorf("a hand edit under our comment: changed %v, %v, %d scripts; want it written again", changed, err, len(n.scripts))
+	}
+	// Without a record (a new /run, an older version's table) it is
+	// written once, then left alone.
+	os.Remove(filepath.Join(g.Sums.Dir, rules.GuardTable+".sha256"))
+	for i, want := range []bool{true, false} {
+		if changed, err := g.Ensure(ctx, rules.Bridges{}, []string{"mailnet"}); err != nil || changed != want {
+			t.Errorf("no record, Ensure %d: changed %v, %v; want %v", i+1, changed, err, want)
+		}
+	}
 	if err := g.Remove(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if cur, err := g.Current(ctx); err != nil || cur != "" {
 		t.Errorf("after Remove: %q, %v", cur, err)
+	}
+	if _, err := os.Stat(filepath.Join(g.Sums.Dir, rules.GuardTable+".sha256")); err == nil {
+		t.Error("the removed table's record is still there")
 	}
 }
 
@@ -145,7 +169,8 @@ func TestNATFollowsWhoMasquerades(t *testing.T) {
 	}
 	ctx := context.Background()
 	defaults := rules.Ruleset(nil).Bridges() // virbr+ is a guest bridge, NAT on
-	mine := NAT{Runner: n, Tables: nat{}, Bridges: bridges}
+	sums := Sums{Dir: t.TempDir()}
+	mine := NAT{Runner: n, Tables: nat{}, Bridges: bridges, Sums: sums}
 	said, err := mine.Ensure(ctx, defaults, nil)
 	if err != nil || len(said) != 1 || !strings.Contains(said[0], "192.168.122.0/24") || strings.Contains(said[0], "172.17") {
 		t.Fatalf("first Ensure: %q, %v", said, err)
@@ -153,7 +178,11 @@ func TestNATFollowsWhoMasquerades(t *testing.T) {
 	if said, err := mine.Ensure(ctx, defaults, nil); err != nil || said != nil || len(n.scripts) != 1 {
 		t.Errorf("second Ensure: %q, %v, %d scripts", said, err, len(n.scripts))
 	}
-	libvirt := NAT{Runner: n, Tables: nat{postrouting: []string{"-s 192.168.122.0/24 ! -d 192.168.122.0/24 -j MASQUERADE"}}, Bridges: bridges}
+	n.edits[rules.NATTable] = "\tchain postrouting {\n\t}\n"
+	if said, err := mine.Ensure(ctx, defaults, nil); err != nil || len(said) != 1 || len(n.scripts) != 2 {
+		t.Errorf("a flushed chain under our comment: %q, %v, %d scripts", said, err, len(n.scripts))
+	}
+	libvirt := NAT{Runner: n, Tables: nat{postrouting: []string{"-s 192.168.122.0/24 ! -d 192.168.122.0/24 -j MASQUERADE"}}, Bridges: bridges, Sums: sums}
 	said, err = libvirt.Ensure(ctx, defaults, nil)
 	if err != nil || len(said) != 1 || !strings.Contains(said[0], "removed") {
 		t.Errorf("with libvirt's masquerade: %q, %v", said, err)

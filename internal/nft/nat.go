@@ -35,9 +35,13 @@ type NAT struct {
 	// Families are the families whose nat tables can be read (nil: both;
 	// IPv4 alone on a host without ip6tables).
 	Families []rules.Family
+	// Sums is where the table's listing is remembered after each write.
+	Sums Sums
 }
 
-func (n NAT) table() table { return table{runner: n.Runner, name: rules.NATTable} }
+func (n NAT) table() table {
+	return table{runner: n.Runner, name: rules.NATTable, sums: n.Sums, commentOf: tableComment}
+}
 
 // Subnets returns the guest subnets that need our NAT now.
 func (n NAT) Subnets(ctx context.Context, settings rules.Bridges) ([]netip.Prefix, error) {
@@ -117,8 +121,7 @@ func (n NAT) Ensure(ctx context.Context, settings rules.Bridges, forwards []plan
 			return nil, nil
 		}
 	}
-	cur, err := n.table().current(ctx)
-	if err != nil || cur == comment {
+	if ok, err := n.table().intact(ctx, comment); err != nil || ok {
 		return nil, err
 	}
 	if err := n.table().apply(ctx, script); err != nil {

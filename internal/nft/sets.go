@@ -32,25 +32,28 @@ type SetElements interface {
 type Sets struct {
 	Runner   runner.Runner
 	Elements SetElements
+	// Sums is where the table's listing is remembered after each write.
+	Sums Sums
 }
 
-func (s Sets) table() table { return table{runner: s.Runner, name: rules.SetsTable} }
+func (s Sets) table() table {
+	return table{runner: s.Runner, name: rules.SetsTable, sums: s.Sums, commentOf: setsComment}
+}
 
-// Current returns the comment of the live table's forward chain ("" when
-// there is none).
-func (s Sets) Current(ctx context.Context) (string, error) {
-	out, err := s.Runner.Run(ctx, "nft", []string{"list", "chain", "inet", rules.SetsTable, "forward"}, nil)
-	if err != nil {
-		if strings.Contains(err.Error(), "No such file or directory") {
-			return "", nil
-		}
-		return "", fmt.Errorf("reading table inet %s: %w", rules.SetsTable, err)
-	}
-	if _, c, ok := strings.Cut(string(out), `comment "`+rules.SetsCommentPrefix); ok {
+// Current returns the version the live table says it is: the comment of
+// its forward chain's first rule ("" when there is none).
+func (s Sets) Current(ctx context.Context) (string, error) { return s.table().current(ctx) }
+
+// Edited reports whether the live table differs from what we last wrote.
+func (s Sets) Edited(ctx context.Context) (bool, error) { return s.table().edited(ctx) }
+
+// setsComment reads the sets table's version from its listing.
+func setsComment(listing string) string {
+	if _, c, ok := strings.Cut(listing, `comment "`+rules.SetsCommentPrefix); ok {
 		c, _, _ = strings.Cut(c, `"`)
-		return rules.SetsCommentPrefix + c, nil
+		return rules.SetsCommentPrefix + c
 	}
-	return "", nil
+	return ""
 }
 
 // Ensure brings the sets table to what rule set rs and the state's sets
@@ -83,20 +86,20 @@ func (s Sets) ensure(ctx context.Context, rs rules.Ruleset, names []string, dock
 		}
 		return true, s.Remove(ctx)
 	}
-	cur := ""
+	script, comment := plan.SetsTable(rs, names, dockerBridges, live, !there)
+	intact := false
 	if there {
-		if cur, err = s.Current(ctx); err != nil {
+		if intact, err = s.table().intact(ctx, comment); err != nil {
 			return false, err
 		}
 	}
-	script, comment := plan.SetsTable(rs, names, dockerBridges, live, !there)
 	var fill []string
 	for _, n := range names {
 		if !slices.Contains(live, n+"-v4") || !slices.Contains(live, n+"-v6") {
 			fill = append(fill, n)
 		}
 	}
-	if cur == comment && len(fill) == 0 && len(live) == 2*len(names) {
+	if intact && len(fill) == 0 && len(live) == 2*len(names) {
 		return false, nil
 	}
 	if err := s.table().apply(ctx, script); err != nil {

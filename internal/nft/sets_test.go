@@ -19,6 +19,7 @@ import (
 type fakeSets struct {
 	there       bool
 	comment     string
+	edit        string
 	sets        map[string][]rules.Interval
 	scripts     []string
 	updateErr   error
@@ -44,6 +45,7 @@ func (f *fakeSets) Run(_ context.Context, name string, args []string, stdin []by
 			return nil, errors.New("nft: Error: Could not process rule: No such file or directory")
 		}
 		f.scripts = append(f.scripts, script)
+		f.edit = ""
 		if strings.Contains(script, "delete table inet "+rules.SetsTable) {
 			f.there, f.comment, f.sets = false, "", nil
 			return nil, nil
@@ -64,11 +66,11 @@ func (f *fakeSets) Run(_ context.Context, name string, args []string, stdin []by
 			f.comment = m[1]
 		}
 		return nil, nil
-	case cmd == "nft list chain inet "+rules.SetsTable+" forward":
+	case cmd == "nft -s -t list table inet "+rules.SetsTable:
 		if !f.there {
 			return nil, errors.New("nft: Error: No such file or directory")
 		}
-		return []byte(`table inet x { chain forward { meta mark set meta mark | 0x02000000 comment "` + f.comment + `" } }`), nil
+		return []byte(`table inet x { chain forward { meta mark set meta mark | 0x02000000 comment "` + f.comment + `" } ` + f.edit + `}`), nil
 	}
 	return nil, errors.New("unexpected: " + name + " " + strings.Join(args, " "))
 }
@@ -122,7 +124,7 @@ func entry(p string) rules.SetEntry { return rules.SetEntry{Prefix: netip.MustPa
 func TestSetsEnsureAndChange(t *testing.T) {
 	ctx := context.Background()
 	f := &fakeSets{}
-	s := Sets{Runner: f, Elements: f}
+	s := Sets{Runner: f, Elements: f, Sums: Sums{Dir: t.TempDir()}}
 	rs := rules.Ruleset{{Action: rules.Deny, Set: "bad"}}
 	members := map[string][]rules.SetEntry{"bad": {entry("192.0.2.0/24"), entry("2001:db8::/32")}, "spare": nil}
 	load := func(n string) ([]rules.SetEntry, error) { return members[n], nil }
@@ -134,6 +136,12 @@ func TestSetsEnsureAndChange(t *testing.T) {
 	}
 	if changed, err := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); err != nil || changed || len(f.scripts) != 1 {
 		t.Errorf("a current table was written again: %v %v (%d scripts)", changed, err, len(f.scripts))
+	}
+	// A deny taken out by hand (nft delete rule) keeps the comment: the
+	// chains are written again, the elements left alone.
+	f.edit = "chain sources { }"
+	if changed, err := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); err != nil || !changed || len(f.scripts) != 2 || len(f.replaced) != 2 {
+		t.Errorf("a hand edit: changed %v, %v, %d scripts, replaced %v", changed, err, len(f.scripts), f.replaced)
 	}
 	// A rule change rewrites the chains, not the elements.
 	rs = append(rs, rules.Rule{Action: rules.Allow, Ports: rules.Ports{First: 443, Last: 443}, Set: "spare"})

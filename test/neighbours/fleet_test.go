@@ -150,8 +150,8 @@ func exitCode(err error) int {
 
 // TestAnsibleRole runs the repository's role with the real ansible-playbook
 // (connection local) against the lab twice: the first run changes the
-// policy, the second reports ok; check mode changes nothing; the ports
-// follow the policy.
+// policy and loads its address set, the second reports ok; check mode
+// changes nothing; the ports follow the policy and the set's members.
 func TestAnsibleRole(t *testing.T) {
 	lab.Need(t, "ansible-playbook")
 	fresh(t)
@@ -170,9 +170,13 @@ func TestAnsibleRole(t *testing.T) {
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	setVars := func(rules ...string) {
+	setVars := func(partners []string, rules ...string) {
 		t.Helper()
-		text := "ufw_docker_bridge_bin: " + bin + "\nufw_docker_bridge_policy_path: " + filepath.Join(dir, "role-policy.rules") + "\nufw_docker_bridge_rules:\n"
+		text := "ufw_docker_bridge_bin: " + bin + "\nufw_docker_bridge_policy_path: " + filepath.Join(dir, "role-policy.rules") + "\n"
+		if partners != nil {
+			text += "ufw_docker_bridge_sets:\n  partners: [" + strings.Join(partners, ", ") + "]\n"
+		}
+		text += "ufw_docker_bridge_rules:\n"
 		for _, r := range rules {
 			text += "  - \"" + r + "\"\n"
 		}
@@ -197,12 +201,15 @@ func TestAnsibleRole(t *testing.T) {
 		}
 		return m[2], m[4]
 	}
-	setVars("allow 9443 comment 'admin UI'", "deny from "+banned)
+	setVars([]string{office + "/32", "192.0.2.0/24"}, "allow 9443 comment 'admin UI'", "deny from "+banned, "allow 8080 from @partners")
 	if ch, f := run("--check"); f != "0" || ch == "0" {
 		t.Errorf("check mode: changed=%s failed=%s, want changes reported", ch, f)
 	}
 	if open(clientAddr, 9443, "admin") {
 		t.Error("check mode opened 9443")
+	}
+	if out := mustBin(t, "set", "list"); strings.Contains(out, "partners") {
+		t.Errorf("check mode made the set:\n%s", out)
 	}
 	if ch, f := run(); ch == "0" || f != "0" {
 		t.Errorf("first run: changed=%s failed=%s, want changed", ch, f)
@@ -214,8 +221,17 @@ func TestAnsibleRole(t *testing.T) {
 		{Name: "admin 9443 from " + clientAddr, Got: open(clientAddr, 9443, "admin"), Want: true},
 		{Name: "admin 9443 from the denied " + banned, Got: open(banned, 9443, "admin"), Want: false},
 		{Name: "web 8080 from " + clientAddr, Got: open(clientAddr, 8080, "web"), Want: false},
+		{Name: "web 8080 from " + office + " (allow from @partners)", Got: open(office, 8080, "web"), Want: true},
 	})
-	setVars("allow 9443 from 10.0.0.0/33")
+	// The set alone changes: the play says changed, the port follows.
+	setVars([]string{"192.0.2.0/24"}, "allow 9443 comment 'admin UI'", "deny from "+banned, "allow 8080 from @partners")
+	if ch, f := run(); ch != "1" || f != "0" {
+		t.Errorf("a member out of the set: changed=%s failed=%s, want changed=1", ch, f)
+	}
+	if open(office, 8080, "web") {
+		t.Error("the member taken out of the set still reaches 8080")
+	}
+	setVars(nil, "allow 9443 from 10.0.0.0/33")
 	if _, f := run(); f == "0" {
 		t.Error("a bad rule in the role's policy did not fail the play")
 	}
@@ -236,6 +252,10 @@ func TestMetrics(t *testing.T) {
 	defer binExit("uninstall")
 	mustBin(t, "allow", "8080", "from", clientAddr, "comment", "office VPN")
 	metricsDir := filepath.Join(dir, "metrics")
+	// Every watcher of the lab writes there: an earlier test's file, with
+	// its counters, would pass for this watcher's until its first write.
+	os.RemoveAll(metricsDir)
+	os.MkdirAll(metricsDir, 0o755)
 	ne, err := lab.Start(filepath.Join(dir, "node-exporter.log"), "prometheus-node-exporter", "--collector.disable-defaults",
 		"--collector.textfile", "--collector.textfile.directory="+metricsDir, "--web.listen-address=127.0.0.1:9100")
 	if err != nil {

@@ -15,7 +15,8 @@ import (
 // container; a forward limited to one source; a deny winning over it; bad
 // input refused; the watcher following the guest to a new address, closing
 // the port while it is stopped and putting back a deleted NAT table; ufw
-// reload; delete and uninstall closing it.
+// reload; delete and uninstall closing it; explain agreeing with the
+// packets; the watcher writing again a chain flushed by hand.
 func TestForwardToGuest(t *testing.T) {
 	lab.Need(t, "lxd", "lxc", "dnsmasq")
 	fresh(t)
@@ -64,6 +65,22 @@ func TestForwardToGuest(t *testing.T) {
 			"0.0.0.0:2223/tcp", "-> guest lxd:udbvm " + addr + ":80", office} {
 			if !strings.Contains(out, want) {
 				t.Errorf("status --ports lacks %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("explain walks the forwards as they are live", func(t *testing.T) {
+		for _, c := range []struct {
+			from, to, verdict, dnat string
+		}{
+			{clientAddr, hostAddr + ":2222", "ACCEPT", addr + ":22"},
+			{office, hostAddr + ":2223", "ACCEPT", addr + ":80"},
+			{clientAddr, hostAddr + ":2223", "DROP", ""}, // not its source: the host's own closed port
+			{banned, hostAddr + ":2222", "DROP", addr + ":22"},
+		} {
+			out := mustBin(t, "explain", "--from", c.from, "--to", c.to)
+			if !strings.Contains(out, ": "+c.verdict+"\n") || (c.dnat != "") != strings.Contains(out, "DNAT to "+c.dnat) ||
+				(c.dnat != "") != strings.Contains(out, "inet ufw-docker-bridge-nat prerouting") {
+				t.Errorf("explain %s -> %s: want %s, DNAT to %q:\n%s", c.from, c.to, c.verdict, c.dnat, out)
 			}
 		}
 	})
@@ -122,6 +139,9 @@ func TestForwardToGuest(t *testing.T) {
 	}
 	mustSh(t, "nft delete table inet ufw-docker-bridge-nat")
 	wait("our NAT table deleted", true)
+	// A flushed chain keeps the table and its version comment.
+	mustSh(t, "nft flush chain inet ufw-docker-bridge-nat prerouting")
+	wait("our NAT table's prerouting chain flushed", true)
 	mustSh(t, "lxc stop --force udbvm")
 	wait("guest stopped", false)
 	// The guest made again under its name: a new MAC address, so LXD's

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/test/lab"
 )
@@ -121,6 +122,46 @@ func TestAddressSets(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 		matrix(t, "after the watcher's repair", want{client: true, office: true, officeAdmin: true})
+		w.Stop(t)
+	})
+	step("our tables edited by hand under their comments: repaired", func(t *testing.T) {
+		// A deny taken out by hand keeps the table, its sets and the
+		// version comment: before the listing was remembered, nothing saw it.
+		mustSh(t, "nft flush chain inet "+rules.SetsTable+" sources")
+		matrix(t, "the sets' deny and allow rules flushed by hand", want{client: true, banned: true, office: true, listed: true})
+		if out := mustBin(t, "status"); !strings.Contains(out, "sets (nftables table inet "+rules.SetsTable+"): "+engine.GuardEdited) ||
+			!strings.Contains(out, "guard (nftables table inet "+rules.GuardTable+"): in place") {
+			t.Errorf("status does not name the hand edit (and only it):\n%s", out)
+		}
+		if out := mustBin(t, "sync"); !strings.Contains(out, rules.SetsTable) {
+			t.Errorf("sync does not say it wrote the sets table again:\n%s", out)
+		}
+		matrix(t, "after sync", want{client: true, office: true, officeAdmin: true})
+		if out := mustBin(t, "sync"); strings.Contains(out, rules.SetsTable) {
+			t.Errorf("a second sync wrote the sets table again:\n%s", out)
+		}
+		w := lab.StartWatcher(t, bin, dir, nil)
+		defer w.Kill(t)
+		for _, edit := range []string{
+			"nft flush chain inet " + rules.SetsTable + " sources",
+			// The guard's check emptied: a packet our iptables rules did
+			// not see would pass it.
+			"nft flush chain inet " + rules.GuardTable + " check",
+		} {
+			mustSh(t, edit)
+			if err := lab.WaitFor(5*time.Second, func() error {
+				if out := mustBin(t, "status"); strings.Contains(out, engine.GuardEdited) {
+					return errNotYet
+				}
+				return nil
+			}); err != nil {
+				t.Errorf("%s: the watcher did not write the table again:\n%s", edit, mustBin(t, "status"))
+			}
+			if !strings.Contains(mustSh(t, "nft list chain inet "+rules.GuardTable+" check"), "drop") {
+				t.Errorf("%s: the guard's check chain has no drop", edit)
+			}
+			matrix(t, "after "+edit+" and the watcher's repair", want{client: true, office: true, officeAdmin: true})
+		}
 		w.Stop(t)
 	})
 	step("bad input changes nothing", func(t *testing.T) {
