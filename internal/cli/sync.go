@@ -14,6 +14,7 @@ import (
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/metrics"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/nft"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/watch"
 )
 
@@ -103,7 +104,14 @@ func watchCommand(deps Deps) *cli.Command {
 				Watchdog:   watch.WatchdogInterval(),
 				MaxRepairs: 20,
 			}
-			sources := []watch.Source{watch.NFTables(), watch.Links(), watch.FirewallD{Log: log},
+			// Element changes of our sets by another process (a hand
+			// `nft flush set`) show in the nftables group's messages alone.
+			edits := &nft.EditLog{}
+			sums := nft.Sums{Dir: SumsDir(c.String("lock"))}
+			e.SetEdits = func() map[string]string { return edits.Take(sums) }
+			rulesets := watch.NFTables()
+			rulesets.Relevant = func() func([]byte) bool { return edits.Observe }
+			sources := []watch.Source{rulesets, watch.Links(), watch.FirewallD{Log: log},
 				watch.Files{Dirs: existing(e.Store.Dir, c.String("ufw-dir"))}, watch.Hangup{C: hup, Log: log}}
 			if leases := discover.LeaseDirs(); len(leases) > 0 {
 				sources = append(sources, watch.Files{Dirs: leases, Again: leaseSettle})

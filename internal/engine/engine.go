@@ -33,7 +33,11 @@ type Engine struct {
 	Zones Zones
 	// Guests finds the addresses of forwards' guests (discover.Guests);
 	// nil: no forward opens anything.
-	Guests   Guests
+	Guests Guests
+	// SetEdits, in the watcher, returns the sets whose elements a process
+	// not ours changed since the last call, with that process said
+	// (nft.EditLog); nil elsewhere.
+	SetEdits func() map[string]string
 	LockPath string
 	Out      io.Writer
 
@@ -75,6 +79,8 @@ type Sets interface {
 	Ensure(ctx context.Context, rs rules.Ruleset, names, dockerBridges []string, load func(string) ([]rules.SetEntry, error)) (bool, error)
 	// Change makes one set hold after instead of before.
 	Change(name string, before, after []rules.SetEntry) error
+	// Reload makes one set hold entries again, whatever the kernel holds.
+	Reload(name string, entries []rules.SetEntry) error
 	// Remove deletes the table; a missing one is not an error.
 	Remove(ctx context.Context) error
 }
@@ -404,6 +410,35 @@ func (e *Engine) syncSets(ctx context.Context, rs rules.Ruleset, dockerBridges [
 	return e.Sets.Ensure(ctx, rs, names, dockerBridges, e.loadSet)
 }
 
+// reloadEdited loads again, from the state, each set of ours whose
+// elements another process changed (a hand `nft flush set`), and says so.
+func (e *Engine) reloadEdited() ([]string, error) {
+	if e.SetEdits == nil {
+		return nil, nil
+	}
+	edits := e.SetEdits()
+	names := make([]string, 0, len(edits))
+	for name := range edits {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var said []string
+	var errs []error
+	for _, name := range names {
+		entries, ok, err := e.Store.LoadSet(name)
+		if err != nil || !ok {
+			errs = append(errs, err)
+			continue
+		}
+		if err := e.Sets.Reload(name, entries); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		said = append(said, fmt.Sprintf("sets: set %s's elements changed by %s: loaded again from the state", name, edits[name]))
+	}
+	return said, errors.Join(errs...)
+}
+
 // newSets gives every set rs names that the state lacks an empty file, and
 // says so: a rule may name a set before it is filled (fail2ban's action
 // does so when it starts).
@@ -639,6 +674,11 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 	}
 	if setsChanged {
 		repaired = append(repaired, "sets: nftables table inet "+rules.SetsTable+" missing or changed")
+	}
+	if setsErr == nil {
+		var reloaded []string
+		reloaded, setsErr = e.reloadEdited()
+		repaired = append(repaired, reloaded...)
 	}
 	// A firewalld that is not running cannot be repaired, and what it
 	// loads at its start is checked by the pass its start triggers: the

@@ -126,6 +126,13 @@ func (s *sets) Change(name string, _, after []rules.SetEntry) error {
 	return nil
 }
 
+func (s *sets) Reload(name string, entries []rules.SetEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.members[name] = entries
+	return nil
+}
+
 func (s *sets) Remove(context.Context) error { s.names, s.members = nil, nil; return nil }
 
 type nat struct{}

@@ -77,3 +77,36 @@ func TestSetRulesAndChanges(t *testing.T) {
 		t.Error("the set in use is gone")
 	}
 }
+
+// A set whose elements another process changed (the watcher's SetEdits)
+// is loaded again from the state by the next pass, which says so; a set
+// the state does not hold is left alone.
+func TestSyncReloadsSetsEditedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	e, _ := newEngine(t, newKernel(), &guard{})
+	fake := e.Sets.(*sets)
+	if err := e.Install(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Change(ctx, rule(t, "deny from @bad"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ChangeSet(ctx, "bad", addTo("192.0.2.7/32")); err != nil {
+		t.Fatal(err)
+	}
+	fake.members["bad"] = nil // nft flush set, by hand
+	e.SetEdits = func() map[string]string {
+		return map[string]string{"bad": "process 4242 (nft)", "gone": "process 4242 (nft)"}
+	}
+	repaired, err := e.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(repaired, "sets: set bad's elements changed by process 4242 (nft): loaded again from the state") ||
+		slices.ContainsFunc(repaired, func(s string) bool { return strings.Contains(s, "gone") }) {
+		t.Errorf("repaired: %q", repaired)
+	}
+	if m := fake.members["bad"]; len(m) != 1 || m[0].Prefix.String() != "192.0.2.7/32" {
+		t.Errorf("the kernel's set after the pass: %v", m)
+	}
+}

@@ -1,12 +1,16 @@
 package nft
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -25,11 +29,27 @@ const batchBuffer = 64 << 20
 const elemsPerMessage = 1000
 
 func conn() (*nftables.Conn, error) {
-	c, err := nftables.New(nftables.WithSockOptions(func(nl *netlink.Conn) error { return nl.SetWriteBuffer(batchBuffer) }))
+	c, err := nftables.New(nftables.WithSockOptions(func(nl *netlink.Conn) error {
+		// The kernel acknowledges each message of a batch: a load of a
+		// million networks is a thousand acknowledgements and more.
+		return errors.Join(nl.SetWriteBuffer(batchBuffer), nl.SetReadBuffer(batchBuffer))
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("opening nftables netlink: %w", err)
 	}
 	return c, nil
+}
+
+// setThreadName names the calling thread (prctl PR_SET_NAME) and returns
+// its name before.
+func setThreadName(name string) (before string) {
+	var buf [16]byte
+	unix.Prctl(unix.PR_GET_NAME, uintptr(unsafe.Pointer(&buf[0])), 0, 0, 0)
+	before = string(bytes.TrimRight(buf[:], "\x00"))
+	next := [16]byte{}
+	copy(next[:15], name)
+	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&next[0])), 0, 0, 0)
+	return before
 }
 
 func setsTable() *nftables.Table {

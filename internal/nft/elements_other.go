@@ -14,6 +14,9 @@ type NetlinkElements struct{}
 
 var errNotLinux = errors.New("nftables exists only on linux")
 
+// setThreadName does nothing: no nftables, no generation message here.
+func setThreadName(string) string { return "" }
+
 // Sets fails: nftables is a Linux feature.
 func (NetlinkElements) Sets() ([]string, bool, error) { return nil, false, errNotLinux }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -112,11 +113,24 @@ func (s Sets) ensure(ctx context.Context, rs rules.Ruleset, names []string, dock
 			return true, err
 		}
 		v4, v6 := rules.Intervals(entries, now)
-		if err := s.Elements.Replace(n, v4, v6, now); err != nil {
+		if err := s.write(func() error { return s.Elements.Replace(n, v4, v6, now) }); err != nil {
 			return true, fmt.Errorf("filling set %s: %w", n, err)
 		}
 	}
 	return true, nil
+}
+
+// write runs a write of elements as a writer of ours: on one thread that
+// bears a new token, noted first (Sums.NoteWriter), then its name again.
+func (s Sets) write(f func() error) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	token := WriterToken()
+	if err := s.Sums.NoteWriter(token); err != nil {
+		return err
+	}
+	defer setThreadName(setThreadName(token))
+	return f()
 }
 
 // Change makes set name hold the entries after instead of before, in one
@@ -132,11 +146,23 @@ func (s Sets) Change(name string, before, after []rules.SetEntry) error {
 	if len(gone) == 0 && len(added) == 0 {
 		return nil
 	}
-	if err := s.Elements.Update(name, gone, added, now); err == nil {
+	return s.write(func() error {
+		if err := s.Elements.Update(name, gone, added, now); err == nil {
+			return nil
+		}
+		if err := s.Elements.Replace(name, new4, new6, now); err != nil {
+			return fmt.Errorf("writing set %s: %w", name, err)
+		}
 		return nil
-	}
-	if err := s.Elements.Replace(name, new4, new6, now); err != nil {
-		return fmt.Errorf("writing set %s: %w", name, err)
+	})
+}
+
+// Reload makes set name hold entries again, whatever the kernel holds now
+// (another process changed its elements: EditLog).
+func (s Sets) Reload(name string, entries []rules.SetEntry) error {
+	v4, v6 := rules.Intervals(entries, time.Now())
+	if err := s.write(func() error { return s.Elements.Replace(name, v4, v6, time.Now()) }); err != nil {
+		return fmt.Errorf("loading set %s again: %w", name, err)
 	}
 	return nil
 }

@@ -18,13 +18,19 @@ type Netlink struct {
 	Protocol int
 	Group    uint32
 	// Relevant, when set, makes the filter of one Run: it sees every
-	// datagram and says whether it is worth a pass.
+	// datagram and says whether it is worth a pass; nil says that messages
+	// were lost.
 	Relevant func() func(datagram []byte) bool
+	// ReadBuffer, when set, is the socket's receive buffer in bytes: a
+	// burst larger than it is lost (ENOBUFS; a pass still runs).
+	ReadBuffer int
 }
 
-// NFTables fires on every nftables ruleset change (NFNLGRP_NFTABLES).
+// NFTables fires on every nftables ruleset change (NFNLGRP_NFTABLES). Its
+// buffer holds the messages of a set of 100,000 networks flushed by hand
+// (one message an element), which Relevant may want to read.
 func NFTables() Netlink {
-	return Netlink{Label: "nftables", Protocol: unix.NETLINK_NETFILTER, Group: unix.NFNLGRP_NFTABLES}
+	return Netlink{Label: "nftables", Protocol: unix.NETLINK_NETFILTER, Group: unix.NFNLGRP_NFTABLES, ReadBuffer: 32 << 20}
 }
 
 // Links fires when a link appears or disappears (RTNLGRP_LINK), not on its
@@ -88,6 +94,12 @@ func (n Netlink) Run(ctx context.Context, trigger func()) error {
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: 1 << (n.Group - 1)}); err != nil {
 		return fmt.Errorf("joining netlink group %d: %w", n.Group, err)
 	}
+	if n.ReadBuffer > 0 {
+		// As root the limit of net.core.rmem_max does not apply.
+		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n.ReadBuffer) != nil {
+			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n.ReadBuffer)
+		}
+	}
 	// Wake up now and then to notice the end of ctx (the daemon itself does
 	// not wait for its sources when it stops): no event means no work.
 	tv := unix.Timeval{Sec: 10}
@@ -108,6 +120,7 @@ func (n Netlink) Run(ctx context.Context, trigger func()) error {
 				trigger()
 			}
 		case unix.ENOBUFS:
+			relevant(nil) // messages were lost: a filter that keeps state starts afresh
 			trigger()
 		case unix.EAGAIN, unix.EINTR:
 		default:

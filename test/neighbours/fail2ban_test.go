@@ -108,6 +108,15 @@ func TestFail2ban(t *testing.T) {
 			t.Logf("fail2ban's log:\n%s", log)
 		}
 	}()
+	// The watcher beside: the action's set add|del are ours, never taken
+	// for an edit by hand of the set's elements.
+	w := lab.StartWatcher(t, bin, dir, nil)
+	defer func() {
+		if log := mustSh(t, "cat "+w.Log); strings.Contains(log, "elements changed by") {
+			t.Errorf("the watcher took a ban or an unban of ours for an edit by hand:\n%s", log)
+		}
+		w.Kill(t)
+	}()
 	set := "f2b-" + jail
 	step("banip closes the published port and the host to that address only", func(t *testing.T) {
 		matrix(t, "fail2ban started, no ban", true)

@@ -74,6 +74,22 @@ func TestAddressSets(t *testing.T) {
 		if out := mustBin(t, "set", "list"); !strings.Contains(out, "blocklist: 10001 entries, used by ") || !strings.Contains(out, ": deny from @blocklist") {
 			t.Errorf("set list:\n%s", out)
 		}
+		// 200,000 single addresses, none adjacent: the kernel acknowledges
+		// each message of the load, which once overflowed the socket.
+		var big strings.Builder
+		for i := 0; i < 200000; i++ {
+			fmt.Fprintf(&big, "100.%d.%d.%d\n", 64+i>>15, i>>7&0xff, i<<1&0xff)
+		}
+		fmt.Fprintf(&big, "%s\n", listed)
+		bigList := filepath.Join(dir, "big.txt")
+		if err := os.WriteFile(bigList, []byte(big.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out := mustBin(t, "set", "load", "blocklist", bigList, "--json"); !strings.Contains(out, `"entries": 200001`) {
+			t.Errorf("set load of 200,001 addresses:\n%s", out)
+		}
+		matrix(t, "deny from @blocklist (200,001 addresses)", want{client: true, office: true, officeAdmin: true})
+		mustBin(t, "set", "load", "blocklist", list)
 	})
 	step("a timed entry leaves by itself", func(t *testing.T) {
 		mustBin(t, "set", "add", "bad", timed, "--timeout", "3s")
@@ -161,6 +177,30 @@ func TestAddressSets(t *testing.T) {
 				t.Errorf("%s: the guard's check chain has no drop", edit)
 			}
 			matrix(t, "after "+edit+" and the watcher's repair", want{client: true, office: true, officeAdmin: true})
+		}
+		// A set's elements changed by hand change no table listing: the
+		// watcher reads who changed them from the kernel's messages. Our
+		// own commands meanwhile are not taken for someone else.
+		mustBin(t, "set", "add", "bad", "198.51.100.99")
+		for i, edit := range []string{
+			"nft flush set inet " + rules.SetsTable + " bad-v4",
+			"nft delete element inet " + rules.SetsTable + " bad-v4 { " + banned + " }",
+		} {
+			mustSh(t, edit)
+			if err := lab.WaitFor(5*time.Second, func() error {
+				if strings.Count(mustSh(t, "cat "+w.Log), "set bad's elements changed by process") < i+1 {
+					return errNotYet
+				}
+				return nil
+			}); err != nil {
+				t.Errorf("%s: the watcher did not load the set again:\n%s", edit, mustSh(t, "tail -5 "+w.Log))
+			}
+			matrix(t, "after "+edit+" and the watcher's repair", want{client: true, office: true, officeAdmin: true})
+		}
+		mustBin(t, "set", "del", "bad", "198.51.100.99")
+		time.Sleep(time.Second)
+		if log := mustSh(t, "cat "+w.Log); strings.Count(log, "elements changed by process") != 2 || !strings.Contains(log, "(nft)") {
+			t.Errorf("want two reloads, for nft's two edits, and none for our set add|del:\n%s", log)
 		}
 		w.Stop(t)
 	})
