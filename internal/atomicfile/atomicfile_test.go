@@ -76,3 +76,43 @@ func TestWriteThroughDanglingLink(t *testing.T) {
 		t.Errorf("target: %q %v", data, err)
 	}
 }
+
+// WriteNoFollow replaces a link planted at the path instead of writing
+// through it, and refuses a directory that is a link.
+func TestWriteNoFollow(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "shadow")
+	if err := os.WriteFile(victim, []byte("root:secret\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	textfiles := filepath.Join(dir, "node-exporter")
+	os.Mkdir(textfiles, 0o755)
+	path := filepath.Join(textfiles, "ufw-docker-bridge.prom")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteNoFollow(path, []byte("metrics 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "root:secret\n" {
+		t.Errorf("the link's target was written: %q", data)
+	}
+	st, err := os.Lstat(path)
+	if data, _ := os.ReadFile(path); err != nil || st.Mode()&os.ModeSymlink != 0 || st.Mode().Perm() != 0o644 || string(data) != "metrics 1\n" {
+		t.Errorf("the file: %v %v %q", err, st.Mode(), data)
+	}
+	if entries, _ := os.ReadDir(textfiles); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+	// The directory swapped for a link to another: refused.
+	other := filepath.Join(dir, "etc")
+	os.Mkdir(other, 0o755)
+	os.RemoveAll(textfiles)
+	os.Symlink(other, textfiles)
+	if err := WriteNoFollow(path, []byte("metrics 2\n"), 0o644); err == nil {
+		t.Error("wrote through a directory that is a link")
+	}
+	if entries, _ := os.ReadDir(other); len(entries) != 0 {
+		t.Errorf("wrote into the link's target: %v", entries)
+	}
+}

@@ -68,7 +68,9 @@ func writeMetrics(file string, rec *metrics.Recorder, log *slog.Logger) {
 	if file == "" {
 		return
 	}
-	if err := atomicfile.Write(file, []byte(rec.Text()), 0o644); err != nil {
+	// The textfile directory's parent is the prometheus user's: no link
+	// there is followed.
+	if err := atomicfile.WriteNoFollow(file, []byte(rec.Text()), 0o644); err != nil {
 		log.Warn("writing the metrics failed", "file", file, "err", err)
 	}
 }
