@@ -102,7 +102,8 @@ func ports(ctx context.Context, deps Deps, e *engine.Engine) ([]portLine, []stri
 				l.OpenTo, l.DecidedBy = plan.OpenNoPolicy, []string{"ufw-docker-bridge install closes it"}
 			case f == rules.IPv6:
 				l.Warning = "no IPv6 DNAT rule: IPv6 clients reach it through docker-proxy, which only --host-too rules open"
-				l.OpenTo, l.DecidedBy = plan.Exposure(hostToo(rs), labels, addr, p.PublicPort, p.Type)
+				hostRules, hostLabels := hostToo(rs, labels)
+				l.OpenTo, l.DecidedBy = plan.Exposure(hostRules, hostLabels, addr, p.PublicPort, p.Type)
 			default:
 				l.Warning = "Docker's DNAT rule is missing (flushed?): docker-proxy answers, and the guard keeps it closed"
 				l.OpenTo, l.DecidedBy = plan.OpenClosed, []string{"the guard's input chain"}
@@ -173,17 +174,22 @@ func published(ps []plan.Published, addr netip.Addr, p docker.Port) bool {
 	})
 }
 
-// hostToo keeps the rules that also cover the host's own ports.
-func hostToo(rs rules.Ruleset) rules.Ruleset {
+// hostToo keeps the rules that also cover the host's own ports, each with
+// the label that names it as list does (labels[i], or its list number).
+func hostToo(rs rules.Ruleset, labels []string) (rules.Ruleset, []string) {
 	var out rules.Ruleset
-	for _, r := range rs {
-		if r.HostToo {
-			out = append(out, r)
-		} else {
-			out = append(out, rules.Rule{Action: rules.Bridge}) // keeps list numbers
+	var outLabels []string
+	for i, r := range rs {
+		if !r.HostToo {
+			continue
 		}
+		label := fmt.Sprintf("%d: %s", i+1, r)
+		if i < len(labels) {
+			label = labels[i]
+		}
+		out, outLabels = append(out, r), append(outLabels, label)
 	}
-	return out
+	return out, outLabels
 }
 
 // printPorts prints one line a published port.

@@ -1,11 +1,13 @@
 package ipv6
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,8 +56,39 @@ func TestIPv6Clients(t *testing.T) {
 		mustBin(t, "deny", "from", denied6)
 		mustBin(t, "allow", "8088")
 		matrix(t, "allow 8080, allow 8088, deny from "+denied6, true, false, false, true)
+		ports := func() (openTo string, by []string) {
+			t.Helper()
+			var r struct {
+				Ports []struct {
+					Address   string   `json:"address"`
+					Port      int      `json:"port"`
+					OpenTo    string   `json:"open_to"`
+					DecidedBy []string `json:"decided_by"`
+				} `json:"ports"`
+			}
+			if err := json.Unmarshal([]byte(mustBin(t, "status", "--ports", "--json")), &r); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range r.Ports {
+				if p.Port == 8088 && strings.Contains(p.Address, ":") {
+					return p.OpenTo, p.DecidedBy
+				}
+			}
+			t.Fatalf("status --ports has no IPv6 line for 8088: %+v", r.Ports)
+			return "", nil
+		}
+		// Its IPv6 path is docker-proxy's: only --host-too rules decide it.
+		if who, by := ports(); who != "closed" {
+			t.Errorf("status --ports: IPv6 8088 open to %q by %q, want closed (allow 8088 is not --host-too)", who, by)
+		}
 		mustBin(t, "allow", "8088", "--host-too")
 		matrix(t, "allow 8088 --host-too", true, false, true, true)
+		list := mustBin(t, "list")
+		who, by := ports()
+		n, rule, _ := strings.Cut(strings.Join(by, "; "), ": ")
+		if who != "everyone" || len(by) != 1 || rule != "allow 8088 --host-too" || !strings.Contains(list, fmt.Sprintf("[%2s] %s\n", n, rule)) {
+			t.Errorf("status --ports: IPv6 8088 open to %q by %q, want everyone by list's line of allow 8088 --host-too:\n%s", who, by, list)
+		}
 		mustSh(t, "ufw reload")
 		matrix(t, "after ufw reload", true, false, true, true)
 		// An address set holds IPv6 sources too: its IPv6 half decides.
