@@ -210,6 +210,13 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 
 // needRoot refuses, before any side effect, a command that changes or reads
 // the live firewall when the process is not root.
+// guardWriter is the netlink writer of the guard's sets of published ports
+// where the element writer is one (NetlinkElements); nil: nft writes them.
+func guardWriter(deps Deps) nft.GuardWriter {
+	w, _ := deps.SetElements.(nft.GuardWriter)
+	return w
+}
+
 // SumsDir is where the listings of our nftables tables are remembered
 // (nft.Sums): beside the lock, under /run, "/run/ufw-docker-bridge.tables".
 func SumsDir(lock string) string { return strings.TrimSuffix(lock, ".lock") + ".tables" }
@@ -239,7 +246,7 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 			Unmanaged:       unmanaged(deps, fw),
 			DockerAPI:       deps.Docker,
 		},
-		Guard: nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}, Sums: sums},
+		Guard: nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}, Sums: sums, Writer: guardWriter(deps)},
 		Sets:  nft.Sets{Runner: deps.Runner, Elements: deps.SetElements, Sums: sums},
 		NAT: nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables, Uplinks: deps.Uplinks,
 			Families: readable(deps), Sums: sums},

@@ -127,7 +127,7 @@ func explainCommand(deps Deps) *cli.Command {
 // setsView is what our live sets table decides, for explain: nil when the
 // table is not there. The members are the state's, less what expired.
 func setsView(c *cli.Context, deps Deps, rs rules.Ruleset) (*explain.Sets, error) {
-	cur, err := (nft.Sets{Runner: deps.Runner}).Current(c.Context)
+	cur, err := (nft.Sets{Runner: deps.Runner, Elements: deps.SetElements}).Current(c.Context)
 	if err != nil || cur == "" {
 		return nil, err
 	}

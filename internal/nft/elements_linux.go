@@ -12,6 +12,7 @@ import (
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -176,4 +177,45 @@ func elements(ivs []rules.Interval, now time.Time, timeouts bool) []nftables.Set
 		}
 	}
 	return out
+}
+
+// Published makes the guard's sets of published ports hold exactly keys,
+// in one transaction: `nft -f` would read every element of every interval
+// set first (a second beside a block list of 100,000 networks) to add one.
+func (NetlinkElements) Published(keys []plan.GuardKey) error {
+	c, err := conn()
+	if err != nil {
+		return err
+	}
+	defer c.CloseLasting()
+	guard := &nftables.Table{Family: nftables.TableFamilyINet, Name: rules.GuardTable}
+	every := &nftables.Set{Table: guard, Name: "published", Interval: true, Concatenation: true}
+	addr := &nftables.Set{Table: guard, Name: "published-addr", Interval: true, Concatenation: true}
+	var everyElems, addrElems []nftables.SetElement
+	for _, k := range keys {
+		// Each field of a concatenation takes whole 32-bit words: the
+		// protocol's byte and the port's two, in network order, padded.
+		proto := map[string]byte{"tcp": unix.IPPROTO_TCP, "udp": unix.IPPROTO_UDP}[k.Proto]
+		key := []byte{proto, 0, 0, 0, byte(k.First >> 8), byte(k.First), 0, 0}
+		end := []byte{proto, 0, 0, 0, byte(k.Last >> 8), byte(k.Last), 0, 0}
+		if k.Addr.IsValid() {
+			a := k.Addr.As4()
+			addrElems = append(addrElems, nftables.SetElement{Key: append(a[:], key...), KeyEnd: append(a[:], end...)})
+		} else {
+			everyElems = append(everyElems, nftables.SetElement{Key: key, KeyEnd: end})
+		}
+	}
+	for _, s := range []struct {
+		set   *nftables.Set
+		elems []nftables.SetElement
+	}{{every, everyElems}, {addr, addrElems}} {
+		c.FlushSet(s.set)
+		if err := add(c, s.set, s.elems); err != nil {
+			return err
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("writing the guard's published ports: %w", err)
+	}
+	return nil
 }

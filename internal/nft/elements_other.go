@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -19,6 +20,12 @@ func setThreadName(string) string { return "" }
 
 // Sets fails: nftables is a Linux feature.
 func (NetlinkElements) Sets() ([]string, bool, error) { return nil, false, errNotLinux }
+
+// Published fails: nftables is a Linux feature.
+func (NetlinkElements) Published([]plan.GuardKey) error { return errNotLinux }
+
+// Listing fails: nftables is a Linux feature.
+func (NetlinkElements) Listing() (string, bool, error) { return "", false, errNotLinux }
 
 // Replace fails: nftables is a Linux feature.
 func (NetlinkElements) Replace(string, []rules.Interval, []rules.Interval, time.Time) error {

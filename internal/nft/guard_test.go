@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/discover"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -27,6 +28,9 @@ type fakeNFT struct {
 	edits    map[string]string
 	scripts  []string
 	fail     error
+	// others are other tools' tables, "FAMILY NAME" -> `nft list table`,
+	// each with one postrouting nat chain.
+	others map[string]string
 }
 
 var (
@@ -59,6 +63,15 @@ func (n *fakeNFT) Run(_ context.Context, name string, args []string, stdin []byt
 		return nil, nil
 	case "nft list ruleset":
 		return nil, nil
+	case "nft list chains":
+		var b strings.Builder
+		for t := range n.others {
+			b.WriteString("table " + t + " {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t}\n}\n")
+		}
+		return []byte(b.String()), nil
+	}
+	if t, ok := strings.CutPrefix(strings.Join(args, " "), "list table "); ok && n.others[t] != "" {
+		return []byte(n.others[t]), nil
 	}
 	if t, ok := strings.CutPrefix(strings.Join(args, " "), "-s -t list table inet "); ok {
 		c, ok := n.comments[t]
@@ -160,6 +173,37 @@ func TestGuardPublishedFollowsDocker(t *testing.T) {
 	}
 }
 
+// keysWriter records the keys a Guard writes over netlink.
+type keysWriter struct{ writes [][]plan.GuardKey }
+
+func (w *keysWriter) Published(keys []plan.GuardKey) error {
+	w.writes = append(w.writes, keys)
+	return nil
+}
+
+// With a netlink writer, the sets of published ports never go through nft
+// (which reads every element of every interval set to add one), and follow
+// Docker as the script does.
+func TestGuardPublishedOverNetlink(t *testing.T) {
+	n, w := &fakeNFT{}, &keysWriter{}
+	docker := nat{docker: []string{"! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80"}}
+	g := Guard{Runner: n, Tables: docker, Last: &Elements{}, Writer: w}
+	ctx := context.Background()
+	for _, fresh := range []bool{true, false} {
+		if err := g.Published(ctx, fresh); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := Guard{Runner: n, Tables: nat{}, Last: g.Last, Writer: w}
+	if err := gone.Published(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	want := plan.GuardKey{Proto: "tcp", First: 8080, Last: 8080}
+	if len(n.scripts) != 0 || len(w.writes) != 2 || len(w.writes[1]) != 1 || w.writes[1][0] != want {
+		t.Errorf("nft scripts %q, netlink writes %v: want two writes of %v (the second for a fresh guard while Docker's chain is gone)", n.scripts, w.writes, want)
+	}
+}
+
 // Our NAT table masquerades a guest subnet that nothing else masquerades,
 // is left alone while that holds, and goes once another rule does it.
 func TestNATFollowsWhoMasquerades(t *testing.T) {
@@ -189,6 +233,27 @@ func TestNATFollowsWhoMasquerades(t *testing.T) {
 	}
 	if _, ok := n.comments[rules.NATTable]; ok {
 		t.Error("our NAT table is still there")
+	}
+	// The same subnet masqueraded by another tool's nftables table (libvirt's
+	// nftables backend): read through `nft list chains`, never `nft list
+	// ruleset`, and nothing of ours is made.
+	n.others = map[string]string{"ip libvirt_network": "table ip libvirt_network {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n" +
+		"\t\tip saddr 192.168.122.0/24 ip daddr != 192.168.122.0/24 masquerade\n\t}\n}\n"}
+	if said, err := mine.Ensure(ctx, defaults, nil); err != nil || strings.Contains(strings.Join(said, " "), "masquerading") {
+		t.Errorf("with libvirt's nftables masquerade: %q, %v", said, err)
+	}
+	if _, ok := n.comments[rules.NATTable]; ok {
+		t.Error("our NAT table was made beside libvirt's nftables masquerade")
+	}
+}
+
+func TestPostroutingTables(t *testing.T) {
+	// nft 1.0.6's `nft list chains`, shortened.
+	chains := "table inet ufw-docker-bridge-sets {\n\tchain forward {\n\t\ttype filter hook forward priority filter - 5; policy accept;\n\t}\n}\n" +
+		"table ip nat {\n\tchain POSTROUTING {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t}\n\tchain DOCKER {\n\t}\n}\n" +
+		"table inet ufw-docker-bridge-nat {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat + 10; policy accept;\n\t}\n}\n"
+	if got := postroutingTables(chains); strings.Join(got, ",") != "ip nat,inet ufw-docker-bridge-nat" {
+		t.Errorf("postroutingTables = %q", got)
 	}
 }
 

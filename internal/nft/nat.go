@@ -72,19 +72,43 @@ func BridgeNets(bridges []discover.Bridge) []plan.BridgeNet {
 }
 
 // Masqueraded returns the source networks that NAT rules other than ours
-// masquerade, in iptables (both families) and in nftables.
+// masquerade, in iptables (both families) and in nftables. Of nftables it
+// lists only the tables that hold a postrouting nat chain (`nft list
+// chains` first): `nft list ruleset` reads every element of every set, a
+// second and more beside a block list of 100,000 networks, and this runs
+// in every pass of the watcher on a host with a guest subnet.
 func (n NAT) Masqueraded(ctx context.Context) ([]netip.Prefix, error) {
-	masq, _, err := n.Read(ctx)
-	return masq, err
+	masq, uplinks, err := n.iptablesMasq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	text, err := n.natTables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(masq, discover.MasqueradedNFT(text, "inet "+rules.NATTable, uplinks)...), nil
 }
 
-// Read returns what Masqueraded returns and the `nft list ruleset` text it
-// read them from.
+// Read returns what Masqueraded returns, read from the whole `nft list
+// ruleset` text, and that text (status shows it).
 func (n NAT) Read(ctx context.Context) (masq []netip.Prefix, ruleset string, err error) {
-	var uplinks []string
+	masq, uplinks, err := n.iptablesMasq(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	text, err := n.Runner.Run(ctx, "nft", []string{"list", "ruleset"}, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the nftables ruleset: %w", err)
+	}
+	return append(masq, discover.MasqueradedNFT(string(text), "inet "+rules.NATTable, uplinks)...), string(text), nil
+}
+
+// iptablesMasq returns the source networks iptables' nat tables
+// masquerade, and the uplinks they were judged against.
+func (n NAT) iptablesMasq(ctx context.Context) (masq []netip.Prefix, uplinks []string, err error) {
 	if n.Uplinks != nil {
 		if uplinks, err = n.Uplinks(); err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 	}
 	fams := n.Families
@@ -94,15 +118,54 @@ func (n NAT) Read(ctx context.Context) (masq []netip.Prefix, ruleset string, err
 	for _, f := range fams {
 		nat, err := n.Tables.Save(ctx, f, "nat")
 		if err != nil {
-			return nil, "", fmt.Errorf("reading the %s nat table: %w", f, err)
+			return nil, nil, fmt.Errorf("reading the %s nat table: %w", f, err)
 		}
 		masq = append(masq, discover.MasqueradedSave(nat, f, uplinks)...)
 	}
-	text, err := n.Runner.Run(ctx, "nft", []string{"list", "ruleset"}, nil)
+	return masq, uplinks, nil
+}
+
+// natTables lists, as nft does, the nftables tables other than ours that
+// hold a postrouting nat chain (found with `nft list chains`, which reads
+// no set element); a table gone meanwhile is left out.
+func (n NAT) natTables(ctx context.Context) (string, error) {
+	out, err := n.Runner.Run(ctx, "nft", []string{"list", "chains"}, nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("reading the nftables ruleset: %w", err)
+		return "", fmt.Errorf("reading the nftables chains: %w", err)
 	}
-	return append(masq, discover.MasqueradedNFT(string(text), "inet "+rules.NATTable, uplinks)...), string(text), nil
+	var text strings.Builder
+	for _, t := range postroutingTables(string(out)) {
+		if t == "inet "+rules.NATTable {
+			continue
+		}
+		fam, name, _ := strings.Cut(t, " ")
+		listing, err := n.Runner.Run(ctx, "nft", []string{"list", "table", fam, name}, nil)
+		if err != nil {
+			if strings.Contains(err.Error(), "No such file or directory") {
+				continue
+			}
+			return "", fmt.Errorf("reading table %s: %w", t, err)
+		}
+		text.Write(listing)
+	}
+	return text.String(), nil
+}
+
+// postroutingTables reads `nft list chains` output: the tables ("FAMILY
+// NAME") that hold a chain of type nat at the postrouting hook.
+func postroutingTables(chains string) []string {
+	var out []string
+	table := ""
+	for _, line := range strings.Split(chains, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[0] == "table":
+			table = f[1] + " " + f[2]
+		case len(f) >= 4 && f[0] == "type" && f[1] == "nat" && f[2] == "hook" && f[3] == "postrouting" && !slices.Contains(out, table):
+			out = append(out, table)
+		}
+	}
+	return out
 }
 
 // Ensure puts the NAT table the live host needs in place, with the DNAT of

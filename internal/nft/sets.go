@@ -21,6 +21,11 @@ type SetElements interface {
 	// Sets lists the nftables sets of our sets table; ok is false when
 	// the table is not there.
 	Sets() (sets []string, ok bool, err error)
+	// Listing is our sets table's chains, rules and sets' declarations,
+	// without elements, as one text that changes with any of them (its
+	// version comment in it as `comment "..."`); there is false when the
+	// table is not there.
+	Listing() (listing string, there bool, err error)
 	// Replace makes set name (NAME-v4 and NAME-v6) hold exactly v4 and v6.
 	Replace(name string, v4, v6 []rules.Interval, now time.Time) error
 	// Update deletes the intervals gone (exactly as they were added) and
@@ -38,7 +43,11 @@ type Sets struct {
 }
 
 func (s Sets) table() table {
-	return table{runner: s.Runner, name: rules.SetsTable, sums: s.Sums, commentOf: setsComment}
+	t := table{runner: s.Runner, name: rules.SetsTable, sums: s.Sums, commentOf: setsComment}
+	if s.Elements != nil {
+		t.list = s.Elements.Listing
+	}
+	return t
 }
 
 // Current returns the version the live table says it is: the comment of

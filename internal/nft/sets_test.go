@@ -66,13 +66,15 @@ func (f *fakeSets) Run(_ context.Context, name string, args []string, stdin []by
 			f.comment = m[1]
 		}
 		return nil, nil
-	case cmd == "nft -s -t list table inet "+rules.SetsTable:
-		if !f.there {
-			return nil, errors.New("nft: Error: No such file or directory")
-		}
-		return []byte(`table inet x { chain forward { meta mark set meta mark | 0x02000000 comment "` + f.comment + `" } ` + f.edit + `}`), nil
 	}
 	return nil, errors.New("unexpected: " + name + " " + strings.Join(args, " "))
+}
+
+func (f *fakeSets) Listing() (string, bool, error) {
+	if !f.there {
+		return "", false, nil
+	}
+	return `chain forward rule meta mark set meta mark | 0x02000000 comment "` + f.comment + `"` + "\n" + f.edit, true, nil
 }
 
 func (f *fakeSets) Sets() ([]string, bool, error) {

@@ -2,9 +2,13 @@ package plan
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -64,24 +68,53 @@ func nftNames(names []string) []string {
 	return out
 }
 
-// GuardElements returns the `nft -f` script that makes the guard's sets of
-// published ports hold exactly ports, in one transaction. The guard's input
-// chain drops NEW IPv4 connections from outside to those ports: they reach
-// INPUT only when Docker's DNAT rules are gone (flushed by a firewalld stop,
-// an iptables-restore) while docker-proxy still listens on the host port.
-// Ports bound to a loopback address are left out: outside cannot reach them.
-func GuardElements(ports []Published) string {
-	var any, addr []string
+// GuardKey is one element of the guard's sets of published ports: a
+// protocol's host ports First-Last, bound to Addr (set published-addr), or
+// to every address when Addr is the zero Addr (set published).
+type GuardKey struct {
+	Proto       string
+	First, Last uint16
+	Addr        netip.Addr
+}
+
+// GuardKeys returns the elements the guard's sets hold for ports, each
+// once. The guard's input chain drops NEW IPv4 connections from outside to
+// those ports: they reach INPUT only when Docker's DNAT rules are gone
+// (flushed by a firewalld stop, an iptables-restore) while docker-proxy
+// still listens on the host port. Ports bound to a loopback or an IPv6
+// address are left out: outside cannot reach them that way, or the chain
+// is IPv4's.
+func GuardKeys(ports []Published) []GuardKey {
+	var out []GuardKey
 	for _, p := range ports {
-		if p.Proto != "tcp" && p.Proto != "udp" {
+		first, last, _ := strings.Cut(p.Port, ":")
+		a, errA := strconv.ParseUint(first, 10, 16)
+		b, errB := strconv.ParseUint(cmp.Or(last, first), 10, 16)
+		if (p.Proto != "tcp" && p.Proto != "udp") || errA != nil || errB != nil || a == 0 || b < a ||
+			p.Addr.IsValid() && (!p.Addr.Is4() || p.Addr.IsLoopback()) {
 			continue
 		}
-		port := strings.Replace(p.Port, ":", "-", 1)
-		switch {
-		case !p.Addr.IsValid():
-			any = append(any, p.Proto+" . "+port)
-		case p.Addr.Is4() && !p.Addr.IsLoopback():
-			addr = append(addr, p.Addr.String()+" . "+p.Proto+" . "+port)
+		k := GuardKey{Proto: p.Proto, First: uint16(a), Last: uint16(b), Addr: p.Addr}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// GuardElements returns the `nft -f` script that makes the guard's sets of
+// published ports hold exactly ports (GuardKeys), in one transaction.
+func GuardElements(ports []Published) string {
+	var any, addr []string
+	for _, k := range GuardKeys(ports) {
+		port := strconv.Itoa(int(k.First))
+		if k.Last != k.First {
+			port += "-" + strconv.Itoa(int(k.Last))
+		}
+		if k.Addr.IsValid() {
+			addr = append(addr, k.Addr.String()+" . "+k.Proto+" . "+port)
+		} else {
+			any = append(any, k.Proto+" . "+port)
 		}
 	}
 	var b strings.Builder
