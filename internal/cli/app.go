@@ -208,8 +208,6 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 	return app
 }
 
-// needRoot refuses, before any side effect, a command that changes or reads
-// the live firewall when the process is not root.
 // guardWriter is the netlink writer of the guard's sets of published ports
 // where the element writer is one (NetlinkElements); nil: nft writes them.
 func guardWriter(deps Deps) nft.GuardWriter {
@@ -221,6 +219,8 @@ func guardWriter(deps Deps) nft.GuardWriter {
 // (nft.Sums): beside the lock, under /run, "/run/ufw-docker-bridge.tables".
 func SumsDir(lock string) string { return strings.TrimSuffix(lock, ".lock") + ".tables" }
 
+// needRoot refuses, before any side effect, a command that changes or reads
+// the live firewall when the process is not root.
 func needRoot(c *cli.Context) error {
 	if os.Geteuid() != 0 {
 		return cli.Exit(fmt.Sprintf("%s needs root: it reads and changes the firewall (try sudo)", c.Command.Name), ExitFailure)
