@@ -42,8 +42,9 @@ type EditLog struct {
 	mu sync.Mutex
 	// pending are the sets touched by the transaction not yet committed.
 	pending map[string]bool
-	// edits are the committed ones: set -> the process, as said to users.
-	edits map[string]edit
+	// edits are the committed ones, by set, in order: one of ours after
+	// someone else's hides nothing.
+	edits map[string][]edit
 }
 
 type edit struct {
@@ -103,11 +104,11 @@ func (l *EditLog) message(msg uint16, a map[uint16][]byte) {
 		touched := l.pending
 		l.pending = nil
 		if l.edits == nil {
-			l.edits = map[string]edit{}
+			l.edits = map[string][]edit{}
 		}
 		comm := cstring(a[nftaGenProcName])
 		for name := range touched {
-			l.edits[name] = edit{comm, fmt.Sprintf("process %d (%s)", pid, comm)}
+			l.edits[name] = append(l.edits[name], edit{comm, fmt.Sprintf("process %d (%s)", pid, comm)})
 		}
 	}
 }
@@ -121,9 +122,12 @@ func (l *EditLog) Take(s Sums) map[string]string {
 	l.edits = nil
 	l.mu.Unlock()
 	out := map[string]string{}
-	for name, e := range edits {
-		if !s.Writer(e.comm) {
-			out[name] = e.who
+	for name, es := range edits {
+		for _, e := range es {
+			if !s.Writer(e.comm) {
+				out[name] = e.who
+				break
+			}
 		}
 	}
 	return out

@@ -61,11 +61,15 @@ func TestEditLog(t *testing.T) {
 	l.Observe(append(elem(nftMsgNewSetElem, rules.SetsTable, "office-v6"), gen(4243, ours)...))
 	l.Observe(append(elem(nftMsgNewSetElem, "filter", "blocklist-v4"), gen(4244, "nft")...))
 	l.Observe(append(elem(nftMsgNewSetElem, rules.SetsTable, "f2b-sshd-v4"), gen(4245, WriterToken())...))
+	// Someone's flush, then a write of ours to the same set before the
+	// next pass: the flush is still said.
+	l.Observe(append(elem(nftMsgDelSetElem, rules.SetsTable, "web-v4"), gen(4250, "nft")...))
+	l.Observe(append(elem(nftMsgNewSetElem, rules.SetsTable, "web-v4"), gen(4251, ours)...))
 	// A generation with no element change touches nothing.
 	l.Observe(gen(4246, "iptables-nft"))
 	got := l.Take(sums)
-	if len(got) != 2 || got["bad"] != "process 4242 (nft)" || got["f2b-sshd"] == "" {
-		t.Errorf("Take = %q, want bad by process 4242 (nft) and f2b-sshd by a token not noted", got)
+	if len(got) != 3 || got["bad"] != "process 4242 (nft)" || got["f2b-sshd"] == "" || got["web"] != "process 4250 (nft)" {
+		t.Errorf("Take = %q, want bad by process 4242 (nft), f2b-sshd by a token not noted, web by 4250 (nft)", got)
 	}
 	if again := l.Take(sums); len(again) != 0 {
 		t.Errorf("a second Take: %q", again)
