@@ -114,7 +114,7 @@ func BenchmarkSetLoad(b *testing.B) {
 
 // BenchmarkSyncWithSet: a `sync` that finds nothing to repair (the
 // watcher's pass) with a deny set of 100,000 networks, against the same
-// with the set empty, and against the check it made before, `nft -s -t list
+// with the set empty (and an `allow` already there, both ways), and against the check it made before, `nft -s -t list
 // table` of the sets table (nft reads every element first; the check reads
 // the table's chains, rules and sets over netlink now). Medians of 5.
 func BenchmarkSyncWithSet(b *testing.B) {
@@ -133,14 +133,17 @@ func BenchmarkSyncWithSet(b *testing.B) {
 	}
 	took(b, bin, "set", "load", "bench", "/dev/null")
 	empty := median(bin, "sync")
+	emptyAllow := median(bin, "allow", "8081")
 	took(b, bin, "set", "load", "bench", path)
 	if out := mustBin(b, "sync"); strings.Contains(out, "sets:") {
 		b.Fatalf("sync repaired the sets table after a load:\n%s", out)
 	}
 	full := median(bin, "sync")
+	fullAllow := median(bin, "allow", "8081")
 	nftList := median("nft", "-s", "-t", "list", "table", "inet", "ufw-docker-bridge-sets")
 	lab.Figure(b, "sets.sync.deny-100000", full, "ms", "runs=5(median)", "empty-set="+lab.Num(empty)+"ms",
 		fmt.Sprintf("vs-empty=%+.0fms", full-empty), "nft-list-sets-table="+lab.Num(nftList)+"ms",
+		"allow-again="+lab.Num(fullAllow)+"ms", "allow-again-empty-set="+lab.Num(emptyAllow)+"ms",
 		lab.Verdict("within-50ms-of-empty", full < empty+50))
 }
 
