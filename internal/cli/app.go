@@ -56,6 +56,9 @@ type Deps struct {
 	Uplinks func() ([]string, error)
 	// NFTTables lists the nftables inet tables (nft.ListTables by default).
 	NFTTables func() ([]string, error)
+	// AllNFTTables lists every nftables table as "FAMILY NAME"
+	// (nft.AllTables by default).
+	AllNFTTables func() ([]string, error)
 	// DockerNFT says, per family, whether Docker runs its nftables backend
 	// (nft.DockerNFT by default).
 	DockerNFT func() (map[rules.Family]bool, error)
@@ -128,6 +131,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	}
 	if deps.NFTTables == nil {
 		deps.NFTTables = nft.ListTables
+	}
+	if deps.AllNFTTables == nil {
+		deps.AllNFTTables = nft.AllTables
 	}
 	if deps.SystemBus == nil {
 		deps.SystemBus = func() (firewalld.Bus, error) { return dbus.SystemBus() }

@@ -127,7 +127,7 @@ func FuzzArgs(f *testing.F) {
 // testDeps keeps unit tests off the machine: a recording runner, no
 // bridges, no nftables tables, no system bus (and so no firewalld).
 func testDeps(rec *recorder) Deps {
-	return Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, DockerNFT: noDockerNFT, SystemBus: noBus,
+	return Deps{Runner: rec, Bridges: noBridges, NFTTables: noTables, AllNFTTables: noTables, DockerNFT: noDockerNFT, SystemBus: noBus,
 		IPv6Missing: func() string { return "" }, UFWDefaults: "/nonexistent/default-ufw", Docker: docker.Fake{}}
 }
 

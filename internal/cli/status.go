@@ -74,12 +74,12 @@ func verbose(c *cli.Context, deps Deps, r *report) error {
 		saves[f] = d
 	}
 	r.Hooks = doctor.Hooks(saves)
-	out, err := deps.Runner.Run(c.Context, "nft", []string{"list", "tables"}, nil)
+	tables, err := deps.AllNFTTables()
 	if err != nil {
-		return fmt.Errorf("listing nftables tables: %w", err)
+		return err
 	}
 	r.NFTTables = map[string]string{}
-	for _, t := range discover.NFTTables(string(out)) {
+	for _, t := range tables {
 		r.NFTTables[t] = discover.OwnerOfTable(t)
 	}
 	return nil
@@ -196,7 +196,7 @@ func describeBridges(c *cli.Context, deps Deps, rs rules.Ruleset, docker []strin
 		return nil, err
 	}
 	tables := iptables.Tables{Runner: deps.Runner}
-	masq, ruleset, err := nft.NAT{Runner: deps.Runner, Tables: tables, Uplinks: deps.Uplinks, Families: readable(deps)}.Read(c.Context)
+	masq, ruleset, err := nft.NAT{Runner: deps.Runner, Tables: tables, Uplinks: deps.Uplinks, Families: readable(deps), All: deps.AllNFTTables}.Read(c.Context)
 	if err != nil {
 		return nil, err
 	}

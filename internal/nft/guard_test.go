@@ -267,3 +267,15 @@ func TestGuardDrops(t *testing.T) {
 		t.Errorf("GuardDrops = %v, want check 12, check-input 3", got)
 	}
 }
+
+// Read lists every table but our sets table (nft would read its elements
+// first), and finds another tool's masquerade there.
+func TestNATReadLeavesOurSetsOut(t *testing.T) {
+	n := &fakeNFT{others: map[string]string{"ip libvirt_network": "table ip libvirt_network {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n" +
+		"\t\tip saddr 192.168.122.0/24 ip daddr != 192.168.122.0/24 masquerade\n\t}\n}\n"}}
+	all := func() ([]string, error) { return []string{"inet " + rules.SetsTable, "ip libvirt_network"}, nil }
+	masq, ruleset, err := NAT{Runner: n, Tables: nat{}, All: all}.Read(context.Background())
+	if err != nil || len(masq) != 1 || masq[0].String() != "192.168.122.0/24" || !strings.Contains(ruleset, "table ip libvirt_network") {
+		t.Errorf("Read = %v, %v; ruleset:\n%s", masq, err, ruleset)
+	}
+}

@@ -11,6 +11,9 @@ import (
 // ListTables fails: nftables is a Linux feature.
 func ListTables() ([]string, error) { return nil, errors.New("nftables exists only on linux") }
 
+// AllTables fails: nftables is a Linux feature.
+func AllTables() ([]string, error) { return nil, errors.New("nftables exists only on linux") }
+
 // DockerNFT fails: nftables is a Linux feature.
 func DockerNFT() (map[rules.Family]bool, error) {
 	return nil, errors.New("nftables exists only on linux")

@@ -35,6 +35,9 @@ type NAT struct {
 	// Families are the families whose nat tables can be read (nil: both;
 	// IPv4 alone on a host without ip6tables).
 	Families []rules.Family
+	// All returns every nftables table, "FAMILY NAME" (AllTables); nil
+	// makes Read ask `nft list ruleset`.
+	All func() ([]string, error)
 	// Sums is where the table's listing is remembered after each write.
 	Sums Sums
 }
@@ -89,18 +92,61 @@ func (n NAT) Masqueraded(ctx context.Context) ([]netip.Prefix, error) {
 	return append(masq, discover.MasqueradedNFT(text, "inet "+rules.NATTable, uplinks)...), nil
 }
 
-// Read returns what Masqueraded returns, read from the whole `nft list
-// ruleset` text, and that text (status shows it).
+// Read returns what Masqueraded returns, read from the whole nftables
+// ruleset but our sets table (whose elements nft would read first, a
+// second with 100,000), and that text (status reads owners of bridges in
+// it).
 func (n NAT) Read(ctx context.Context) (masq []netip.Prefix, ruleset string, err error) {
 	masq, uplinks, err := n.iptablesMasq(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	text, err := n.Runner.Run(ctx, "nft", []string{"list", "ruleset"}, nil)
+	text, err := n.ruleset(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("reading the nftables ruleset: %w", err)
+		return nil, "", err
 	}
-	return append(masq, discover.MasqueradedNFT(string(text), "inet "+rules.NATTable, uplinks)...), string(text), nil
+	return append(masq, discover.MasqueradedNFT(text, "inet "+rules.NATTable, uplinks)...), text, nil
+}
+
+// ruleset lists every nftables table but our sets table, one `nft list
+// table` each (a table gone meanwhile left out); `nft list ruleset` when
+// All is not set.
+func (n NAT) ruleset(ctx context.Context) (string, error) {
+	if n.All == nil {
+		text, err := n.Runner.Run(ctx, "nft", []string{"list", "ruleset"}, nil)
+		if err != nil {
+			return "", fmt.Errorf("reading the nftables ruleset: %w", err)
+		}
+		return string(text), nil
+	}
+	tables, err := n.All()
+	if err != nil {
+		return "", err
+	}
+	var text strings.Builder
+	for _, t := range tables {
+		if t != "inet "+rules.SetsTable {
+			if err := n.listTable(ctx, t, &text); err != nil {
+				return "", err
+			}
+		}
+	}
+	return text.String(), nil
+}
+
+// listTable writes `nft list table FAMILY NAME` of t to w; a table gone
+// meanwhile writes nothing.
+func (n NAT) listTable(ctx context.Context, t string, w *strings.Builder) error {
+	fam, name, _ := strings.Cut(t, " ")
+	listing, err := n.Runner.Run(ctx, "nft", []string{"list", "table", fam, name}, nil)
+	if err != nil {
+		if strings.Contains(err.Error(), "No such file or directory") {
+			return nil
+		}
+		return fmt.Errorf("reading table %s: %w", t, err)
+	}
+	w.Write(listing)
+	return nil
 }
 
 // iptablesMasq returns the source networks iptables' nat tables
@@ -135,18 +181,11 @@ func (n NAT) natTables(ctx context.Context) (string, error) {
 	}
 	var text strings.Builder
 	for _, t := range postroutingTables(string(out)) {
-		if t == "inet "+rules.NATTable {
-			continue
-		}
-		fam, name, _ := strings.Cut(t, " ")
-		listing, err := n.Runner.Run(ctx, "nft", []string{"list", "table", fam, name}, nil)
-		if err != nil {
-			if strings.Contains(err.Error(), "No such file or directory") {
-				continue
+		if t != "inet "+rules.NATTable {
+			if err := n.listTable(ctx, t, &text); err != nil {
+				return "", err
 			}
-			return "", fmt.Errorf("reading table %s: %w", t, err)
 		}
-		text.Write(listing)
 	}
 	return text.String(), nil
 }
