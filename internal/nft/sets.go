@@ -130,14 +130,14 @@ func (s Sets) ensure(ctx context.Context, rs rules.Ruleset, names []string, dock
 }
 
 // write runs a write of elements as a writer of ours: on one thread that
-// bears a new token, noted first (Sums.NoteWriter), then its name again.
+// bears a new token, noted first (Sums.NoteWriter), then its name again. A
+// token that cannot be noted does not stop the write (a ban must land): a
+// watcher then loads the set again from its state, which already holds it.
 func (s Sets) write(f func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	token := WriterToken()
-	if err := s.Sums.NoteWriter(token); err != nil {
-		return err
-	}
+	s.Sums.NoteWriter(token)
 	defer setThreadName(setThreadName(token))
 	return f()
 }
