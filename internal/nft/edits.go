@@ -103,10 +103,16 @@ func (l *EditLog) message(msg uint16, a map[uint16][]byte) {
 		}
 		touched := l.pending
 		l.pending = nil
+		comm := cstring(a[nftaGenProcName])
+		if comm == "" {
+			// A kernel that does not name the committer: no edit can be
+			// told from a write of ours, and reloading on each would
+			// answer our own reloads for ever.
+			return
+		}
 		if l.edits == nil {
 			l.edits = map[string][]edit{}
 		}
-		comm := cstring(a[nftaGenProcName])
 		for name := range touched {
 			l.edits[name] = append(l.edits[name], edit{comm, fmt.Sprintf("process %d (%s)", pid, comm)})
 		}

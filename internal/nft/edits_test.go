@@ -65,6 +65,8 @@ func TestEditLog(t *testing.T) {
 	// next pass: the flush is still said.
 	l.Observe(append(elem(nftMsgDelSetElem, rules.SetsTable, "web-v4"), gen(4250, "nft")...))
 	l.Observe(append(elem(nftMsgNewSetElem, rules.SetsTable, "web-v4"), gen(4251, ours)...))
+	// A kernel that names no committer: nothing can be told, nothing is said.
+	l.Observe(append(elem(nftMsgDelSetElem, rules.SetsTable, "quiet-v4"), nlmsg(nftMsgNewGen, attr(1, []byte{0, 0, 0, 9}))...))
 	// A generation with no element change touches nothing.
 	l.Observe(gen(4246, "iptables-nft"))
 	got := l.Take(sums)
