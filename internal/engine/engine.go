@@ -121,6 +121,11 @@ const (
 	reloadSettle = 300 * time.Millisecond
 	settleMax    = 5 * time.Second
 	settlePoll   = 100 * time.Millisecond
+	// settleLooks is how many looks in a row must read Docker's chains the
+	// same: on a loaded host Docker pauses longer than settlePoll between
+	// two of its inserts (CI saw DOCKER-ISOLATION-STAGE-1 land above our
+	// jump after two equal looks).
+	settleLooks = 3
 )
 
 // commitTries bounds the attempts at a change whose live restore failed
@@ -700,19 +705,24 @@ func (e *Engine) dockerBridges(ctx context.Context) []string {
 
 // settle waits after a firewalld reload of ours until Docker has put its
 // rules back: the live rules name again every bridge that they named before
-// the reload, and Docker's chains read the same twice settlePoll apart (it
-// inserts rules above FORWARD's jump to DOCKER-USER while it works); at
-// least reloadSettle, at most settleMax. Then, for the rest of the command,
-// those bridges count as Docker's whatever the live rules say
-// (backend.Backend.Known), so that a Docker slower than settleMax leaves no
-// bridge of its uncovered.
+// the reload, and Docker's chains read the same settleLooks times
+// settlePoll apart (it inserts rules above FORWARD's jump to DOCKER-USER
+// while it works); at least reloadSettle, at most settleMax. Then, for the
+// rest of the command, those bridges count as Docker's whatever the live
+// rules say (backend.Backend.Known), so that a Docker slower than settleMax
+// leaves no bridge of its uncovered.
 func (e *Engine) settle(ctx context.Context, before []string) {
 	time.Sleep(reloadSettle)
-	last := ""
+	last, same := "", 0
 	for deadline := time.Now().Add(settleMax); time.Now().Before(deadline); time.Sleep(settlePoll) {
 		live, writes, err := e.Backend.DockerWrites(ctx)
 		back := !slices.ContainsFunc(before, func(b string) bool { return !slices.Contains(live, b) })
-		if err == nil && back && writes == last {
+		if err == nil && writes == last {
+			same++
+		} else {
+			same = 1
+		}
+		if back && same >= settleLooks {
 			break
 		}
 		last = writes
