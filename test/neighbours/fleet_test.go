@@ -244,7 +244,8 @@ func TestAnsibleRole(t *testing.T) {
 // prometheus-node-exporter from its textfile directory (it refuses a file
 // that does not parse: node_textfile_scrape_error) and by a scrape of
 // --metrics-listen; the counters move when a clobber is repaired, when a
-// connection is blocked and when a commented rule lets one through.
+// connection is blocked and when a commented rule lets one through; a link
+// planted at the file is replaced, its target left alone.
 func TestMetrics(t *testing.T) {
 	lab.Need(t, "prometheus-node-exporter")
 	fresh(t)
@@ -256,6 +257,20 @@ func TestMetrics(t *testing.T) {
 	// its counters, would pass for this watcher's until its first write.
 	os.RemoveAll(metricsDir)
 	os.MkdirAll(metricsDir, 0o755)
+	// The prometheus user owns the directory's parent on Debian and can
+	// plant a link at the file: the watcher, root, must not write through it.
+	victim := filepath.Join(dir, "shadow")
+	if err := os.WriteFile(victim, []byte("root:secret\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(metricsDir, "ufw-docker-bridge.prom")); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if data, _ := os.ReadFile(victim); string(data) != "root:secret\n" {
+			t.Errorf("the watcher wrote through the link planted at its metrics file: %.80q", data)
+		}
+	}()
 	ne, err := lab.Start(filepath.Join(dir, "node-exporter.log"), "prometheus-node-exporter", "--collector.disable-defaults",
 		"--collector.textfile", "--collector.textfile.directory="+metricsDir, "--web.listen-address=127.0.0.1:9100")
 	if err != nil {
