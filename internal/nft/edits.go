@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mdlayher/netlink"
+
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
@@ -139,16 +141,19 @@ func (l *EditLog) Take(s Sums) map[string]string {
 	return out
 }
 
-// attrs reads netlink attributes: type -> value.
+// attrs reads netlink attributes, type -> value; a malformed run reads as
+// none.
 func attrs(b []byte) map[uint16][]byte {
 	out := map[uint16][]byte{}
-	for len(b) >= 4 {
-		size := int(binary.NativeEndian.Uint16(b[0:2]))
-		if size < 4 || size > len(b) {
-			break
-		}
-		out[binary.NativeEndian.Uint16(b[2:4])&0x3fff] = b[4:size]
-		b = b[min(align4(size), len(b)):]
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return out
+	}
+	for ad.Next() {
+		out[ad.Type()] = ad.Bytes()
+	}
+	if ad.Err() != nil {
+		return map[uint16][]byte{}
 	}
 	return out
 }
