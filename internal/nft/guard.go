@@ -5,6 +5,7 @@ package nft
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,9 +85,9 @@ type GuardWriter interface {
 
 // Elements is what a Guard last wrote to its sets of published ports.
 type Elements struct {
-	mu     sync.Mutex
-	script string
-	ports  []plan.Published
+	mu      sync.Mutex
+	keys    []plan.GuardKey
+	written bool
 }
 
 func (g Guard) table() table {
@@ -159,30 +160,30 @@ func (g Guard) Published(ctx context.Context, fresh bool) error {
 		g.Last.mu.Lock()
 		defer g.Last.mu.Unlock()
 	}
-	var script string
+	var keys []plan.GuardKey
 	switch {
 	case ok:
-		script = plan.GuardElements(ports)
-	case fresh && g.Last != nil && g.Last.script != "":
+		keys = plan.GuardKeys(ports)
+	case fresh && g.Last != nil && g.Last.written:
 		// A new guard table while Docker's rules are gone: the ports last
 		// seen are all there is to go by.
-		script, ports = g.Last.script, g.Last.ports
+		keys = g.Last.keys
 	default:
 		return nil
 	}
-	if g.Last != nil && !fresh && g.Last.script == script {
+	if g.Last != nil && !fresh && g.Last.written && slices.Equal(g.Last.keys, keys) {
 		return nil
 	}
 	if g.Writer != nil {
-		err = g.Writer.Published(plan.GuardKeys(ports))
+		err = g.Writer.Published(keys)
 	} else {
-		err = g.table().write(ctx, script)
+		err = g.table().write(ctx, plan.GuardElements(keys))
 	}
 	if err != nil {
 		return err
 	}
 	if g.Last != nil {
-		g.Last.script, g.Last.ports = script, ports
+		g.Last.keys, g.Last.written = keys, true
 	}
 	return nil
 }

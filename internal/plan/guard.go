@@ -103,10 +103,10 @@ func GuardKeys(ports []Published) []GuardKey {
 }
 
 // GuardElements returns the `nft -f` script that makes the guard's sets of
-// published ports hold exactly ports (GuardKeys), in one transaction.
-func GuardElements(ports []Published) string {
+// published ports hold exactly keys (GuardKeys), in one transaction.
+func GuardElements(keys []GuardKey) string {
 	var any, addr []string
-	for _, k := range GuardKeys(ports) {
+	for _, k := range keys {
 		port := strconv.Itoa(int(k.First))
 		if k.Last != k.First {
 			port += "-" + strconv.Itoa(int(k.Last))

@@ -26,7 +26,7 @@ func TestGuardKeys(t *testing.T) {
 			t.Errorf("key %d: %v, want %v", i, got[i], want[i])
 		}
 	}
-	script := GuardElements(ports)
+	script := GuardElements(GuardKeys(ports))
 	for _, w := range []string{"published { tcp . 8080, udp . 5000-5010 }", "published-addr { 203.0.113.1 . tcp . 9443 }"} {
 		if !strings.Contains(script, w) {
 			t.Errorf("script lacks %q:\n%s", w, script)

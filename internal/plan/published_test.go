@@ -28,7 +28,7 @@ COMMIT
 		"add element inet ufw-docker-bridge published { tcp . 8080, udp . 5000-5010 }\n" +
 		"flush set inet ufw-docker-bridge published-addr\n" +
 		"add element inet ufw-docker-bridge published-addr { 10.0.0.5 . tcp . 8081 }\n"
-	if got := GuardElements(ports); got != want {
+	if got := GuardElements(GuardKeys(ports)); got != want {
 		t.Errorf("elements:\n%s\nwant:\n%s", got, want)
 	}
 	if _, ok := PublishedPorts(&rules.Table{Name: "nat"}); ok {
