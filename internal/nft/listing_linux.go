@@ -2,6 +2,7 @@ package nft
 
 import (
 	"bytes"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -27,10 +28,6 @@ const (
 // `nft -t list table` took 0.5 s): each message's attributes as hex, less a
 // set's element count, and each rule's comment as text.
 func (NetlinkElements) Listing() (string, bool, error) {
-	_, there, err := NetlinkElements{}.Sets()
-	if err != nil || !there {
-		return "", false, err
-	}
 	c, err := netlink.Dial(unix.NETLINK_NETFILTER, nil)
 	if err != nil {
 		return "", false, fmt.Errorf("opening nftables netlink: %w", err)
@@ -51,6 +48,9 @@ func (NetlinkElements) Listing() (string, bool, error) {
 			Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | kind.msg), Flags: netlink.Request | netlink.Dump},
 			Data:   append([]byte{unix.NFPROTO_INET, unix.NFNETLINK_V0, 0, 0}, filter...),
 		})
+		if errors.Is(err, unix.ENOENT) {
+			return "", false, nil // the rule and set dumps of a table that is not there
+		}
 		if err != nil {
 			return "", false, fmt.Errorf("reading table inet %s: %w", rules.SetsTable, err)
 		}
