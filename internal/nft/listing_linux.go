@@ -2,8 +2,8 @@ package nft
 
 import (
 	"bytes"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
