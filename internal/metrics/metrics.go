@@ -111,9 +111,7 @@ func (r *Recorder) Text() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var b strings.Builder
-	metric := func(name, kind, help string) {
-		fmt.Fprintf(&b, "# HELP %s%s %s\n# TYPE %s%s %s\n", Prefix, name, help, Prefix, name, kind)
-	}
+	metric := func(name, kind, help string) { header(&b, name, kind, help) }
 	metric("passes_total", "counter", "Verify-and-repair passes of the watcher.")
 	fmt.Fprintf(&b, "%spasses_total %d\n", Prefix, r.passes)
 	metric("pass_errors_total", "counter", "Passes that failed.")
@@ -130,22 +128,11 @@ func (r *Recorder) Text() string {
 		metric("last_pass_duration_seconds", "gauge", "How long the last pass took.")
 		fmt.Fprintf(&b, "%slast_pass_duration_seconds %.6f\n", Prefix, r.lastDuration.Seconds())
 	}
-	metric("rules", "gauge", "The user's rules, by action.")
-	for _, a := range sortedKeys(r.live.Rules) {
-		fmt.Fprintf(&b, "%srules{action=%s} %d\n", Prefix, label(a), r.live.Rules[a])
-	}
-	metric("guard_drops_total", "counter", "Packets the nftables guard dropped: connections our iptables rules did not see (clobbered or bypassed), by chain.")
-	for _, k := range sortedKeys(r.live.GuardDrops) {
-		fmt.Fprintf(&b, "%sguard_drops_total{chain=%s} %d\n", Prefix, label(k), r.live.GuardDrops[k])
-	}
-	metric("published_ports", "gauge", "Published and forwarded host ports, by whom they are open to (as status --ports).")
-	for _, k := range sortedKeys(r.live.Published) {
-		fmt.Fprintf(&b, "%spublished_ports{open_to=%s} %d\n", Prefix, label(k), r.live.Published[k])
-	}
-	metric("set_entries", "gauge", "Entries of each address set.")
-	for _, s := range sortedKeys(r.live.Sets) {
-		fmt.Fprintf(&b, "%sset_entries{set=%s} %d\n", Prefix, label(s), r.live.Sets[s])
-	}
+	labelled(&b, "rules", "gauge", "The user's rules, by action.", "action", r.live.Rules)
+	labelled(&b, "guard_drops_total", "counter", "Packets the nftables guard dropped: connections our iptables rules did not see (clobbered or bypassed), by chain.",
+		"chain", r.live.GuardDrops)
+	labelled(&b, "published_ports", "gauge", "Published and forwarded host ports, by whom they are open to (as status --ports).", "open_to", r.live.Published)
+	labelled(&b, "set_entries", "gauge", "Entries of each address set.", "set", r.live.Sets)
 	metric("rule_packets_total", "counter", "Packets matched by each rule of our chains; blocked connections are the DROP rules'.")
 	cs := append([]RuleCounter(nil), r.live.Counters...)
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Family+cs[i].Chain < cs[j].Family+cs[j].Chain })
@@ -169,6 +156,20 @@ func (r *Recorder) Text() string {
 		fmt.Fprintf(&b, "%sblocked_packets_total{%s} %d\n", Prefix, k, blocked[k])
 	}
 	return b.String()
+}
+
+// header writes a metric's HELP and TYPE lines.
+func header(b *strings.Builder, name, kind, help string) {
+	fmt.Fprintf(b, "# HELP %s%s %s\n# TYPE %s%s %s\n", Prefix, name, help, Prefix, name, kind)
+}
+
+// labelled writes a metric with one label, a series a key of m, in key
+// order.
+func labelled[V int | uint64](b *strings.Builder, name, kind, help, key string, m map[string]V) {
+	header(b, name, kind, help)
+	for _, k := range sortedKeys(m) {
+		fmt.Fprintf(b, "%s%s{%s=%s} %d\n", Prefix, name, key, label(k), m[k])
+	}
 }
 
 // label quotes a label value as the exposition format wants it.
