@@ -221,9 +221,12 @@ func guardWriter(deps Deps) nft.GuardWriter {
 	return w
 }
 
-// SumsDir is where the listings of our nftables tables are remembered
-// (nft.Sums): beside the lock, under /run, "/run/ufw-docker-bridge.tables".
-func SumsDir(lock string) string { return strings.TrimSuffix(lock, ".lock") + ".tables" }
+// sums is where the listings of our nftables tables and the writers'
+// tokens are remembered (nft.Sums): beside the lock, under /run,
+// "/run/ufw-docker-bridge.tables".
+func sums(c *cli.Context) nft.Sums {
+	return nft.Sums{Dir: strings.TrimSuffix(c.String("lock"), ".lock") + ".tables"}
+}
 
 // needRoot refuses, before any side effect, a command that changes or reads
 // the live firewall when the process is not root.
@@ -238,7 +241,7 @@ func needRoot(c *cli.Context) error {
 func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 	store := state.Store{Dir: c.String("state-dir")}
 	tables := iptables.Tables{Runner: deps.Runner}
-	sums := nft.Sums{Dir: SumsDir(c.String("lock"))}
+	written := sums(c)
 	e := &engine.Engine{
 		Store: store,
 		Backend: &backend.Backend{
@@ -252,10 +255,10 @@ func env(c *cli.Context, deps Deps, fw plan.Firewall) *engine.Engine {
 			Unmanaged:       unmanaged(deps, fw),
 			DockerAPI:       deps.Docker,
 		},
-		Guard: nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}, Sums: sums, Writer: guardWriter(deps)},
-		Sets:  nft.Sets{Runner: deps.Runner, Elements: deps.SetElements, Sums: sums},
+		Guard: nft.Guard{Runner: deps.Runner, Tables: tables, Last: &nft.Elements{}, Sums: written, Writer: guardWriter(deps)},
+		Sets:  nft.Sets{Runner: deps.Runner, Elements: deps.SetElements, Sums: written},
 		NAT: nft.NAT{Runner: deps.Runner, Tables: tables, Bridges: deps.Bridges, List: deps.NFTTables, Uplinks: deps.Uplinks,
-			Families: readable(deps), Sums: sums},
+			Families: readable(deps), Sums: written},
 		Guests:   deps.Guests,
 		LockPath: c.String("lock"),
 		Out:      c.App.Writer,

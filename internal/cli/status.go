@@ -158,7 +158,7 @@ func gather(c *cli.Context, deps Deps, live bool) (*report, error) {
 	}
 	r.Live, r.Guard = p.Live, p.Guard
 	if len(r.Sets) > 0 || len(plan.SetNames(p.Rules)) > 0 {
-		sets := nft.Sets{Runner: deps.Runner, Elements: deps.SetElements, Sums: nft.Sums{Dir: SumsDir(c.String("lock"))}}
+		sets := nft.Sets{Runner: deps.Runner, Elements: deps.SetElements, Sums: sums(c)}
 		cur, err := sets.Current(c.Context)
 		if err != nil {
 			return nil, err

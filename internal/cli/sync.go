@@ -107,8 +107,8 @@ func watchCommand(deps Deps) *cli.Command {
 			// Element changes of our sets by another process (a hand
 			// `nft flush set`) show in the nftables group's messages alone.
 			edits := &nft.EditLog{}
-			sums := nft.Sums{Dir: SumsDir(c.String("lock"))}
-			e.SetEdits = func() map[string]string { return edits.Take(sums) }
+			written := sums(c)
+			e.SetEdits = func() map[string]string { return edits.Take(written) }
 			rulesets := watch.NFTables()
 			rulesets.Relevant = func() func([]byte) bool { return edits.Observe }
 			sources := []watch.Source{rulesets, watch.Links(), watch.FirewallD{Log: log},
