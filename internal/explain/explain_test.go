@@ -172,4 +172,13 @@ func TestExplainForwards(t *testing.T) {
 			t.Errorf("the unread rule is not said: %q", r.Uncertain)
 		}
 	}
+	// An IPv6 client: the IPv4 forward of 2222 does not take it, the IPv6
+	// one does.
+	host6 := netip.MustParseAddr("2001:db8::1")
+	e.Local = append(e.Local, host6)
+	e.Forwards = append(e.Forwards, plan.Forward{Proto: "tcp", Port: 2222, Dest: netip.MustParseAddr("fd00::5"), ToPort: 22})
+	r := Explain(e, Packet{Src: netip.MustParseAddr("2001:db8::8"), Dst: host6, Proto: "tcp", DPort: 2222})
+	if steps := strings.Join(r.Steps, "\n"); !strings.Contains(steps, "prerouting #5") || strings.Contains(steps, "prerouting #3") {
+		t.Errorf("IPv6 client to 2222: want the IPv6 forward (#5) alone:\n%s", steps)
+	}
 }
