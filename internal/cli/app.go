@@ -170,7 +170,6 @@ func oneLine(s string) string {
 }
 
 func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
-	onUsage := func(_ *cli.Context, err error, _ bool) error { return cli.Exit(err.Error(), ExitUsage) }
 	app := &cli.App{
 		Name:  Name,
 		Usage: "make UFW the source of truth for Docker's published ports",
@@ -186,7 +185,7 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError:    onUsage,
+		OnUsageError:    usageExit,
 		Before:          checkPaths,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "ufw-dir", Value: "/etc/ufw", EnvVars: []string{"UFW_DOCKER_BRIDGE_UFW_DIR"}, Usage: "UFW's configuration directory"},
@@ -208,10 +207,21 @@ func newApp(stdout, stderr io.Writer, deps Deps) *cli.App {
 			explainCommand(deps), historyCommand(deps), restoreCommand(deps), setCommand(deps), labelRulesCommand(deps), importCommand(deps),
 		},
 	}
-	for _, cmd := range app.Commands {
-		cmd.OnUsageError = onUsage
-	}
+	onUsageAll(app.Commands)
 	return app
+}
+
+// usageExit is urfave/cli's usage error as one line and exit 2.
+func usageExit(_ *cli.Context, err error, _ bool) error { return cli.Exit(err.Error(), ExitUsage) }
+
+// onUsageAll gives every command and subcommand (set add, set load, ...)
+// the one-line usage error: urfave/cli's own prints the whole help and
+// exits 1.
+func onUsageAll(cmds []*cli.Command) {
+	for _, cmd := range cmds {
+		cmd.OnUsageError = usageExit
+		onUsageAll(cmd.Subcommands)
+	}
 }
 
 // guardWriter is the netlink writer of the guard's sets of published ports

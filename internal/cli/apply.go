@@ -53,7 +53,7 @@ func applyCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return err
 			}
-			want, err := state.Parse(text, name)
+			want, err := state.ParsePolicy(text, name)
 			if err != nil {
 				return usagef("%v", err)
 			}

@@ -56,6 +56,8 @@ func TestBadInputIsAUsageErrorWithoutSideEffects(t *testing.T) {
 		{"explain", "--to", "1.2.3.4:80"}, {"explain", "--from", "1.2.3.4", "--to", "1.2.3.5:0"},
 		{"explain", "--from", "x", "--to", "1.2.3.5:80"}, {"explain", "--from", "1.2.3.4", "--to", "[::1]:80"},
 		{"explain", "--from", "1.2.3.4", "--to", "1.2.3.5:80/icmp"}, {"doctor", "extra"},
+		{"set", "add", "-x", "192.0.2.1"}, {"set", "load", "--nope", "x", "-"}, {"set", "list", "-x"}, {"set", "del", "--x"},
+		{"allow", "80", "from", "203.0.113.192/2"}, {"set", "add", "bad", "203.0.113.192/2"},
 	} {
 		rec := &recorder{}
 		_, errs, code := run(t, rec, args...)

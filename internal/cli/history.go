@@ -33,6 +33,10 @@ func historyCommand(deps Deps) *cli.Command {
 				fmt.Fprintln(w, "no rule set in the journal yet: it keeps each one a change makes")
 			}
 			for _, e := range entries {
+				if e.Unreadable != "" {
+					fmt.Fprintf(w, "%3d  %s  unreadable: %s\n", e.Number, e.At.Local().Format("2006-01-02 15:04:05"), e.Unreadable)
+					continue
+				}
 				fmt.Fprintf(w, "%3d  %s  %2d rules  %s\n", e.Number, e.At.Local().Format("2006-01-02 15:04:05"), len(e.Rules), e.What)
 				if c.Bool("verbose") {
 					for _, r := range e.Text {
@@ -71,6 +75,9 @@ func restoreCommand(deps Deps) *cli.Command {
 				return fmt.Errorf("history has %d rule sets: there is no number %d", len(entries), n)
 			}
 			e := entries[n-1]
+			if e.Unreadable != "" {
+				return fmt.Errorf("rule set %d cannot be restored: %s", n, e.Unreadable)
+			}
 			what := fmt.Sprintf("restored: rule set %d of %s (%s): %s", n, e.At.Local().Format("2006-01-02 15:04:05"),
 				e.What, strings.Join(e.Text, "; "))
 			return installed(c, deps).Restore(c.Context, e.Rules, what, dryRun)

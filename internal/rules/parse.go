@@ -236,8 +236,10 @@ func parsePort(s string) (uint16, error) {
 	return uint16(n), nil
 }
 
-// ParseSource reads "any", an address or a network (its host bits cleared).
-// IPv4-mapped IPv6 addresses and zones are refused.
+// ParseSource reads "any", an address or a network. A network with host
+// bits set is refused, never masked: "203.0.113.192/2" is what a list cut
+// inside "/26" reads as, and masked it would stand for a quarter of the
+// internet. IPv4-mapped IPv6 addresses and zones are refused too.
 func ParseSource(s string) (netip.Prefix, error) {
 	if s == "any" {
 		return netip.Prefix{}, nil
@@ -258,5 +260,8 @@ func ParseSource(s string) (netip.Prefix, error) {
 	if p.Addr().Is4In6() {
 		return netip.Prefix{}, syntaxf("invalid source %q: IPv4-mapped IPv6 address, write the IPv4 address", s)
 	}
-	return p.Masked(), nil
+	if p != p.Masked() {
+		return netip.Prefix{}, syntaxf("invalid source %q: host bits set past /%d (the network is %s; a line cut short?)", s, p.Bits(), p.Masked())
+	}
+	return p, nil
 }

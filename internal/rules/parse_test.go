@@ -12,7 +12,7 @@ func TestParseCanonical(t *testing.T) {
 		"allow 443/tcp":                                        "allow 443/tcp",
 		"allow 5000:5010/udp":                                  "allow 5000:5010/udp",
 		"allow 80:80":                                          "allow 80",
-		"allow 3306/tcp from 10.1.2.3/16":                      "allow 3306/tcp from 10.1.0.0/16",
+		"allow 3306/tcp from 10.1.0.0/16":                      "allow 3306/tcp from 10.1.0.0/16",
 		"allow 22 from any":                                    "allow 22",
 		"allow from 10.0.0.0/8":                                "allow from 10.0.0.0/8",
 		"deny from 203.0.113.7":                                "deny from 203.0.113.7",
@@ -25,7 +25,7 @@ func TestParseCanonical(t *testing.T) {
 		"forward 2222/tcp to vm1:22":                           "forward 2222/tcp to vm1:22",
 		"forward 2222 to vm1:2222":                             "forward 2222 to vm1:2222",
 		"forward 53/udp to lxd:dns":                            "forward 53/udp to lxd:dns",
-		"forward 8080 to libvirt:web.1:80 from 203.0.113.9/24": "forward 8080 to libvirt:web.1:80 from 203.0.113.0/24",
+		"forward 8080 to libvirt:web.1:80 from 203.0.113.0/24": "forward 8080 to libvirt:web.1:80 from 203.0.113.0/24",
 	} {
 		r, err := Parse(strings.Fields(in))
 		if err != nil {
@@ -60,6 +60,9 @@ func TestParseRefuses(t *testing.T) {
 		{"forward", "2222", "to", "vm", "from", "@set"}, {"forward", "2222", "to", "vm", "from"}, {"forward", "2222", "to", "vm", "--host-too"},
 		{"forward", "2222", "to", "a/b"}, {"forward", "2222", "from", "1.2.3.4", "to", "vm"},
 		{"bridge", "br/0", "include"}, {"bridge", "br:0", "include"}, {"bridge", "..", "include"}, {"bridge", "br+0", "include"},
+		// Host bits: a cut-short prefix is refused, never masked wider.
+		{"allow", "80", "from", "203.0.113.192/2"}, {"deny", "from", "10.1.2.3/8"}, {"allow", "from", "2001:db8::1/32"},
+		{"forward", "2222", "to", "vm", "from", "192.0.2.9/24"},
 	} {
 		if r, err := Parse(words); err == nil {
 			t.Errorf("%q: accepted as %q", words, r)

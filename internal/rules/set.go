@@ -72,9 +72,9 @@ func ParseSetFile(text string) ([]SetEntry, error) {
 
 // ParseSetList reads a list of addresses and networks, one a line, as block
 // lists are published: '#' and ';' start comments (FireHOL's netsets,
-// Spamhaus DROP's "1.10.16.0/20 ; SBL256894"), blank lines are skipped,
-// host bits are cleared. A line that is not an address or a network is an
-// error naming its number.
+// Spamhaus DROP's "1.10.16.0/20 ; SBL256894"), blank lines are skipped.
+// A line that is not an address or a network, or a network with host bits
+// set (ParseSource), is an error naming its number.
 func ParseSetList(text string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	sc := bufio.NewScanner(strings.NewReader(text))
@@ -89,7 +89,10 @@ func ParseSetList(text string) ([]netip.Prefix, error) {
 			continue
 		}
 		p, err := ParseSource(line)
-		if err != nil || !p.IsValid() {
+		switch {
+		case err != nil && line != "any":
+			return nil, syntaxf("line %d: %s", n, strings.TrimPrefix(err.Error(), ErrSyntax.Error()+": "))
+		case !p.IsValid():
 			return nil, syntaxf("line %d: %q is not an address or a network", n, line)
 		}
 		out = append(out, p)

@@ -36,7 +36,7 @@ func TestSetRules(t *testing.T) {
 // Block lists as they are published: FireHOL netsets ('#' comments),
 // Spamhaus DROP ("; SBL..."), bare addresses of both families.
 func TestParseSetList(t *testing.T) {
-	text := "# firehol_level1\n1.10.16.0/20 ; SBL256894\n\n  192.0.2.7  \n2001:db8::/32 # v6\n10.1.2.3/8\n"
+	text := "# firehol_level1\n1.10.16.0/20 ; SBL256894\n\n  192.0.2.7  \n2001:db8::/32 # v6\n10.0.0.0/8\n"
 	got, err := ParseSetList(text)
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +55,14 @@ func TestParseSetList(t *testing.T) {
 	}
 	if _, err := ParseSetList("::ffff:192.0.2.1\n"); err == nil {
 		t.Error("an IPv4-mapped address was taken")
+	}
+	// A list cut inside a prefix ("/26" read as "/2") is refused with its
+	// line, never masked into a quarter of the internet.
+	for _, cut := range []string{"203.0.113.192/2", "10.1.2.3/8", "2001:db8::1/32"} {
+		_, err := ParseSetList("192.0.2.1\n" + cut + "\n")
+		if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "host bits") {
+			t.Errorf("%s: %v, want an error naming line 2 and the host bits", cut, err)
+		}
 	}
 }
 

@@ -33,6 +33,9 @@ type Entry struct {
 	What   string        `json:"what"`
 	Rules  rules.Ruleset `json:"-"`
 	Text   []string      `json:"rules"`
+	// Unreadable says why the entry cannot be read (cut short, edited into
+	// nonsense); it has no rules then, and restore refuses it.
+	Unreadable string `json:"unreadable,omitempty"`
 }
 
 // JournalPath is the journal's directory.
@@ -119,8 +122,9 @@ func regularFiles(dir, what string, keep func(name string) bool) ([]string, erro
 }
 
 // History returns the journal, newest first. An entry that cannot be read
-// (cut short, edited into nonsense) is an error naming its file and line:
-// restoring it must never apply fewer or wider rules.
+// (cut short, edited into nonsense) is listed with why, naming its file
+// and line, and without rules: restoring it must never apply fewer or
+// wider rules, and the others stay restorable.
 func (s Store) History() ([]Entry, error) {
 	names, err := s.journalNames()
 	if err != nil {
@@ -133,20 +137,18 @@ func (s Store) History() ([]Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the journal: %w", err)
 		}
-		rs, err := Parse(string(data), path)
-		if err != nil {
-			return nil, err
-		}
-		what := ""
+		at, _ := time.Parse(journalTime, strings.TrimSuffix(names[i], journalExt))
+		e := Entry{Number: len(out) + 1, At: at, Text: []string{}}
 		for _, l := range strings.Split(string(data), "\n") {
 			if w, ok := strings.CutPrefix(l, whatPrefix); ok {
-				what = w
+				e.What = w
 				break
 			}
 		}
-		at, _ := time.Parse(journalTime, strings.TrimSuffix(names[i], journalExt))
-		e := Entry{Number: len(out) + 1, At: at, What: what, Rules: rs, Text: []string{}}
-		for _, r := range rs {
+		if e.Rules, err = Parse(string(data), path); err != nil {
+			e.Unreadable = err.Error()
+		}
+		for _, r := range e.Rules {
 			e.Text = append(e.Text, r.String())
 		}
 		out = append(out, e)

@@ -64,22 +64,31 @@ func TestJournalFirstEntryKeepsThePolicyBefore(t *testing.T) {
 	}
 }
 
-// A journal entry cut short is refused with its file and line, never read
-// as fewer rules.
+// A journal entry cut short is listed as unreadable with its file and
+// line, never read as fewer rules, and the entries around it stay whole.
 func TestJournalEntryCutShort(t *testing.T) {
 	s := Store{Dir: t.TempDir()}
-	if err := s.Journal(nil, ruleset(t, "allow 443 from 192.168.77.0/24"), "added", time.Now()); err != nil {
-		t.Fatal(err)
+	now := time.Now()
+	for i, l := range []string{"allow 80", "allow 443 from 192.168.77.0/24", "allow 22"} {
+		if err := s.Journal(nil, ruleset(t, l), "added "+l, now.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	names, _ := s.journalNames()
-	path := filepath.Join(s.JournalPath(), names[0])
+	path := filepath.Join(s.JournalPath(), names[1])
 	data, _ := os.ReadFile(path)
-	cut := strings.Index(string(data), "/24")
+	cut := strings.LastIndex(string(data), "/24")
 	if err := os.WriteFile(path, data[:cut+2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.History()
-	if err == nil || !strings.Contains(err.Error(), path+" line ") {
-		t.Fatalf("a cut-short entry: %v", err)
+	h, err := s.History()
+	if err != nil || len(h) != 3 {
+		t.Fatalf("history with a cut-short entry: %v %+v", err, h)
+	}
+	if !strings.Contains(h[1].Unreadable, path+" line ") || len(h[1].Rules) != 0 || h[1].What != "added allow 443 from 192.168.77.0/24" {
+		t.Errorf("the cut-short entry: %+v", h[1])
+	}
+	if h[0].Unreadable != "" || h[0].Text[0] != "allow 22" || h[2].Unreadable != "" || h[2].Text[0] != "allow 80" {
+		t.Errorf("the whole entries: %+v %+v", h[0], h[2])
 	}
 }

@@ -135,6 +135,20 @@ func parse(text, name string) (rules.Ruleset, error) {
 	return rs, nil
 }
 
+// ParsePolicy reads a policy that apply makes the whole policy: a rules
+// file in format 2, its end line included. A policy without them could
+// have been cut anywhere, after any of its lines, and read as fewer rules:
+// it is refused (Parse reads the files from before format 2 too, but
+// those are ours, not input).
+func ParsePolicy(text, name string) (rules.Ruleset, error) {
+	first, _, _ := strings.Cut(strings.TrimLeft(text, " \t\n"), "\n")
+	if strings.TrimSpace(first) != formatLine {
+		return nil, &FileError{fmt.Errorf("%s line 1: a policy starts with %q and ends with %q, so that one cut short is refused "+
+			"(`ufw-docker-bridge export` prints one; wrap the rules in those two lines)", name, formatLine, endLine)}
+	}
+	return Parse(text, name)
+}
+
 // Format returns the text Save writes for rs.
 func Format(rs rules.Ruleset) string {
 	var b strings.Builder

@@ -112,3 +112,23 @@ func TestCutShortIsRefused(t *testing.T) {
 		t.Errorf("an old file without rules: %v %v", got, err)
 	}
 }
+
+// A policy for apply must say it is whole: without the format and end
+// lines any cut after a line would read as fewer rules, so such a policy
+// is refused, naming line 1; with them, every cut is refused.
+func TestPolicyNeedsItsFormatAndEnd(t *testing.T) {
+	for _, text := range []string{"allow 443\ndeny from 203.0.113.7\n", "allow 443\n# end of rules\n", "", "\n"} {
+		if rs, err := ParsePolicy(text, "policy"); err == nil || !strings.Contains(err.Error(), "policy line 1") {
+			t.Errorf("%q: %v %v, want refused naming line 1", text, rs, err)
+		}
+	}
+	full := formatLine + "\nallow 443\ndeny from 203.0.113.7\n" + endLine + "\n"
+	if rs, err := ParsePolicy(full, "policy"); err != nil || len(rs) != 2 {
+		t.Fatalf("a whole policy: %v %v", rs, err)
+	}
+	for cut := 0; cut < len(full)-1; cut++ {
+		if rs, err := ParsePolicy(full[:cut], "policy"); err == nil {
+			t.Errorf("cut at %d read as %v", cut, rs)
+		}
+	}
+}
