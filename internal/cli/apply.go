@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -31,6 +32,9 @@ type applyResult struct {
 	Diff    []string `json:"diff"`
 	// Repaired is what the sync pass repaired when the rules were the same.
 	Repaired []string `json:"repaired,omitempty"`
+	// Kept are the rules a tool owns (fail2ban's), which a policy does not
+	// replace: apply leaves them as they are.
+	Kept []string `json:"kept"`
 }
 
 func applyCommand(deps Deps) *cli.Command {
@@ -44,7 +48,8 @@ func applyCommand(deps Deps) *cli.Command {
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			args, check, asJSON := trailingFlags(c)
+			args, flags := trailingFlags(c, "--check", "--json")
+			check, asJSON := flags["--check"], flags["--json"]
 			if len(args) != 1 {
 				return usagef("apply takes one FILE, or - for standard input")
 			}
@@ -56,6 +61,10 @@ func applyCommand(deps Deps) *cli.Command {
 			want, err := state.ParsePolicy(text, name)
 			if err != nil {
 				return usagef("%v", err)
+			}
+			if owned := want.Owned(); len(owned) > 0 {
+				return usagef("%s: %q is a rule %s keeps, not the admin's policy: that tool adds and deletes it, and apply keeps it",
+					name, owned[0], owned[0].Owner)
 			}
 			for _, r := range want.Of(rules.Forward) {
 				if err := publishedBy(c, deps, r); err != nil {
@@ -70,8 +79,11 @@ func applyCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return err
 			}
-			res := applyResult{Check: check, Rules: len(want)}
-			if before, after := state.Format(have), state.Format(want); before != after {
+			res := applyResult{Check: check, Rules: len(want), Kept: []string{}}
+			for _, r := range have.Owned() {
+				res.Kept = append(res.Kept, r.String())
+			}
+			if before, after := state.Format(have.Policy()), state.Format(want); before != after {
 				res.Changed, res.Diff = true, strings.Split(strings.TrimRight(textdiff.Unified(before, after, 1), "\n"), "\n")
 			}
 			var out bytes.Buffer
@@ -105,22 +117,22 @@ func applyCommand(deps Deps) *cli.Command {
 	}
 }
 
-// trailingFlags reads --check and --json wherever they stand: they may
-// follow the arguments, as in the role's command lines (urfave/cli reads
-// flags only before them).
-func trailingFlags(c *cli.Context) (args []string, check, asJSON bool) {
-	check, asJSON = c.Bool("check"), c.Bool("json")
-	for _, a := range c.Args().Slice() {
-		switch a {
-		case "--check":
-			check = true
-		case "--json":
-			asJSON = true
-		default:
-			args = append(args, a)
-		}
+// trailingFlags reads the boolean flags names ("--check") wherever they
+// stand: they may follow the arguments, as in the role's command lines
+// (urfave/cli reads flags only before them).
+func trailingFlags(c *cli.Context, names ...string) (args []string, set map[string]bool) {
+	set = map[string]bool{}
+	for _, n := range names {
+		set[n] = c.Bool(strings.TrimPrefix(n, "--"))
 	}
-	return args, check, asJSON
+	for _, a := range c.Args().Slice() {
+		if slices.Contains(names, a) {
+			set[a] = true
+			continue
+		}
+		args = append(args, a)
+	}
+	return args, set
 }
 
 func printApply(w io.Writer, res applyResult, said string) {
@@ -129,6 +141,9 @@ func printApply(w io.Writer, res applyResult, said string) {
 	}
 	for _, r := range res.Repaired {
 		fmt.Fprintln(w, "repaired:", r)
+	}
+	for _, r := range res.Kept {
+		fmt.Fprintln(w, "kept (a tool's rule, not the policy's):", r)
 	}
 	fmt.Fprint(w, said)
 	switch {
@@ -168,7 +183,7 @@ func readPolicy(c *cli.Context, name string) (string, error) {
 func exportCommand(deps Deps) *cli.Command {
 	return &cli.Command{
 		Name:  "export",
-		Usage: "print the policy (rules and bridge settings) in the format apply reads",
+		Usage: "print the policy (rules and bridge settings) in the format apply reads; the rules tools own (fail2ban's) follow as comments",
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -177,7 +192,17 @@ func exportCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return err
 			}
-			_, err = io.WriteString(c.App.Writer, state.Format(rs))
+			// The tools' rules are not the admin's policy: shown, as
+			// comments, since apply keeps them whatever the policy says.
+			var b strings.Builder
+			b.WriteString(state.Format(rs.Policy()))
+			for i, r := range rs.Owned() {
+				if i == 0 {
+					b.WriteString("# Kept by the tools that own them, whatever a policy applied says:\n")
+				}
+				b.WriteString("#   " + r.String() + "\n")
+			}
+			_, err = io.WriteString(c.App.Writer, b.String())
 			return err
 		},
 	}

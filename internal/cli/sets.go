@@ -39,7 +39,7 @@ func setCommand(deps Deps) *cli.Command {
 					if timeout > 0 {
 						expires = time.Now().Add(timeout).Truncate(time.Second)
 					}
-					return installed(c, deps).ChangeSet(c.Context, name, func(old []rules.SetEntry, _ bool) ([]rules.SetEntry, bool, string, error) {
+					return installed(c, deps).ChangeSet(c.Context, name, func(old []rules.SetEntry, _ bool, _ rules.Ruleset) ([]rules.SetEntry, bool, string, error) {
 						out, added := addEntries(old, addrs, expires)
 						if len(out) > maxSetEntries {
 							return nil, false, "", usagef("set %s would hold %d entries, more than %d", name, len(out), maxSetEntries)
@@ -61,7 +61,7 @@ func setCommand(deps Deps) *cli.Command {
 					if err := needRoot(c); err != nil {
 						return err
 					}
-					return installed(c, deps).ChangeSet(c.Context, name, func(old []rules.SetEntry, ok bool) ([]rules.SetEntry, bool, string, error) {
+					return installed(c, deps).ChangeSet(c.Context, name, func(old []rules.SetEntry, ok bool, _ rules.Ruleset) ([]rules.SetEntry, bool, string, error) {
 						if !ok {
 							return nil, false, "", usagef("no set %s", name)
 						}
@@ -80,10 +80,12 @@ func setCommand(deps Deps) *cli.Command {
 				ArgsUsage: "NAME FILE|-",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "check", Usage: "say what would change and change nothing (exit 3 when it would change the set)"},
+					&cli.BoolFlag{Name: "empty", Usage: "let an empty list empty a set a rule uses (without it that is refused: a failed download reads as empty)"},
 					jsonFlag(),
 				},
 				Action: func(c *cli.Context) error {
-					args, check, asJSON := trailingFlags(c)
+					args, flags := trailingFlags(c, "--check", "--json", "--empty")
+					check, asJSON := flags["--check"], flags["--json"]
 					if len(args) != 2 {
 						return usagef("set load takes a set's name and a file (or - for standard input)")
 					}
@@ -117,7 +119,11 @@ func setCommand(deps Deps) *cli.Command {
 							return err
 						}
 						res.diff(before, there, after)
-					} else if err := e.ChangeSet(c.Context, name, func(before []rules.SetEntry, there bool) ([]rules.SetEntry, bool, string, error) {
+					} else if err := e.ChangeSet(c.Context, name, func(before []rules.SetEntry, there bool, usedBy rules.Ruleset) ([]rules.SetEntry, bool, string, error) {
+						if len(after) == 0 && len(before) > 0 && len(usedBy) > 0 && !flags["--empty"] {
+							return nil, false, "", usagef("%s is empty: set %s holds %d entries and rule %q uses it; "+
+								"a list that failed to download would empty it (--empty says to)", args[1], name, len(before), usedBy[0])
+						}
 						res.diff(before, there, after)
 						return after, false, res.String(), nil
 					}); err != nil {

@@ -169,11 +169,13 @@ func keep(msg string) Mutation {
 	return func(rs rules.Ruleset) (rules.Ruleset, string, error) { return rs, msg, nil }
 }
 
-// Restore makes rule set rs (from the journal, described by what) the rules
-// again. Unlike other changes it goes on when the rules file cannot be read
-// (cut short, missing while installed): it replaces that file, and says so.
+// Restore makes rule set rs (from the journal or apply's policy, described
+// by what) the admin's rules again; the rules a tool owns (fail2ban's) stay
+// as they are now (rules.Ruleset.WithOwned). Unlike other changes it goes on
+// when the rules file cannot be read (cut short, missing while installed):
+// it replaces that file, and says so.
 func (e *Engine) Restore(ctx context.Context, rs rules.Ruleset, what string, dryRun bool) error {
-	return e.runFrom(ctx, backend.Update, func(rules.Ruleset) (rules.Ruleset, string, error) { return rs, what, nil }, dryRun, true)
+	return e.runFrom(ctx, backend.Update, func(old rules.Ruleset) (rules.Ruleset, string, error) { return old.WithOwned(rs), what, nil }, dryRun, true)
 }
 
 func (e *Engine) run(ctx context.Context, mode backend.Mode, m Mutation, dryRun bool) error {
@@ -320,6 +322,9 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 		}
 	}
 	fmt.Fprintln(e.Out, msg)
+	if stateChanged {
+		e.sayUnusedSets(rs)
+	}
 	if mode == backend.Update && len(change.Families) == 0 {
 		fmt.Fprintln(e.Out, "not installed: the rule is saved and takes effect with `ufw-docker-bridge install`")
 	}
@@ -394,9 +399,17 @@ func (e *Engine) setNames(rs rules.Ruleset) ([]string, error) {
 	return slices.Compact(names), nil
 }
 
-// loadSet reads a set of the state; one that is not there is empty.
+// loadSet reads a set of the state to fill the kernel's. Every set a rule
+// names has a file (newSets makes it with the rule): one that is not there
+// was lost, and is an error, never an empty set, so that a deny set is not
+// rebuilt empty (a reboot, `nft flush ruleset`). Our chains then drop what
+// the sets table has not seen: closed, not open.
 func (e *Engine) loadSet(name string) ([]rules.SetEntry, error) {
-	entries, _, err := e.Store.LoadSet(name)
+	entries, ok, err := e.Store.LoadSet(name)
+	if err == nil && !ok {
+		err = fmt.Errorf("set %s: %s is missing: it is not read as an empty set (put it back, or `ufw-docker-bridge set load %s FILE`)",
+			name, e.Store.SetPath(name), name)
+	}
 	return entries, err
 }
 
@@ -442,6 +455,32 @@ func (e *Engine) reloadEdited() ([]string, error) {
 		said = append(said, fmt.Sprintf("sets: set %s's elements changed by %s: loaded again from the state", name, edits[name]))
 	}
 	return said, errors.Join(errs...)
+}
+
+// sayUnusedSets names each set of the state that holds entries while no
+// rule of rs names it: its addresses are neither kept away nor let in, and
+// a change that left it so (a restore of a policy from before fail2ban's
+// jail, a deleted rule) must not leave it silently.
+func (e *Engine) sayUnusedSets(rs rules.Ruleset) {
+	names, err := e.Store.SetNames()
+	if err != nil {
+		fmt.Fprintln(e.Out, "warning:", err)
+		return
+	}
+	used := plan.SetNames(rs)
+	for _, n := range names {
+		if slices.Contains(used, n) {
+			continue
+		}
+		entries, _, err := e.Store.LoadSet(n)
+		switch {
+		case err != nil:
+			fmt.Fprintln(e.Out, "warning:", err)
+		case len(entries) > 0:
+			fmt.Fprintf(e.Out, "note: set %s holds %d entries and no rule names it: they are neither kept away nor let in "+
+				"(deny from @%s, or `set del %s` when it is no longer needed)\n", n, len(entries), n, n)
+		}
+	}
 }
 
 // newSets gives every set rs names that the state lacks an empty file, and

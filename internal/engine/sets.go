@@ -10,9 +10,10 @@ import (
 )
 
 // SetMutation changes the entries of one address set: it gets them (ok:
-// the set is there) and returns the new ones, or remove to delete the
-// set, and a message for the user; an error leaves everything as it was.
-type SetMutation func(entries []rules.SetEntry, ok bool) (after []rules.SetEntry, remove bool, msg string, err error)
+// the set is there) and the rules that name it, and returns the new ones,
+// or remove to delete the set, and a message for the user; an error leaves
+// everything as it was.
+type SetMutation func(entries []rules.SetEntry, ok bool, usedBy rules.Ruleset) (after []rules.SetEntry, remove bool, msg string, err error)
 
 // ChangeSet changes set name with m under the lock: its state file first,
 // then, when installed, the kernel's sets in one transaction. A kernel
@@ -31,16 +32,18 @@ func (e *Engine) ChangeSet(ctx context.Context, name string, m SetMutation) erro
 	if err != nil {
 		return err
 	}
-	after, remove, msg, err := m(before, ok)
+	var usedBy rules.Ruleset
+	for _, r := range rs {
+		if r.Set == name {
+			usedBy = append(usedBy, r)
+		}
+	}
+	after, remove, msg, err := m(before, ok, usedBy)
 	if err != nil {
 		return err
 	}
-	if remove {
-		for i, r := range rs {
-			if r.Set == name {
-				return fmt.Errorf("%w: set %s is in use by rule %d (%s): delete the rule first", rules.ErrSyntax, name, i+1, r)
-			}
-		}
+	if remove && len(usedBy) > 0 {
+		return fmt.Errorf("%w: set %s is in use by rule %d (%s): delete the rule first", rules.ErrSyntax, name, rs.Index(usedBy[0])+1, usedBy[0])
 	}
 	put := func() error {
 		if remove {

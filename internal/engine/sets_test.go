@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func rule(t *testing.T, line string) Mutation {
 }
 
 func addTo(p string) SetMutation {
-	return func(old []rules.SetEntry, _ bool) ([]rules.SetEntry, bool, string, error) {
+	return func(old []rules.SetEntry, _ bool, _ rules.Ruleset) ([]rules.SetEntry, bool, string, error) {
 		return append(old, rules.SetEntry{Prefix: netip.MustParsePrefix(p)}), false, "added", nil
 	}
 }
@@ -69,7 +70,9 @@ func TestSetRulesAndChanges(t *testing.T) {
 	if got, _, _ := e.Store.LoadSet("bad"); len(got) != 1 {
 		t.Errorf("the file after a refused change: %v", got)
 	}
-	remove := func([]rules.SetEntry, bool) ([]rules.SetEntry, bool, string, error) { return nil, true, "deleted", nil }
+	remove := func([]rules.SetEntry, bool, rules.Ruleset) ([]rules.SetEntry, bool, string, error) {
+		return nil, true, "deleted", nil
+	}
 	if err := e.ChangeSet(ctx, "bad", remove); !errors.Is(err, rules.ErrSyntax) || !strings.Contains(err.Error(), "in use by rule 1") {
 		t.Errorf("removing a set in use: %v", err)
 	}
@@ -108,5 +111,72 @@ func TestSyncReloadsSetsEditedElsewhere(t *testing.T) {
 	}
 	if m := fake.members["bad"]; len(m) != 1 || m[0].Prefix.String() != "192.0.2.7/32" {
 		t.Errorf("the kernel's set after the pass: %v", m)
+	}
+}
+
+// fail2ban's rule (owned by the tool) survives a restore of a policy from
+// before the jail started; a set that holds entries and that no rule names
+// after a change is said, not left silently.
+func TestRestoreKeepsToolsRules(t *testing.T) {
+	ctx := context.Background()
+	e, out := newEngine(t, newKernel(), &guard{})
+	if err := e.Install(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := rules.ParseLines("allow 443")
+	if err := e.Change(ctx, rule(t, "deny from @f2b-sshd --host-too --owner fail2ban"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ChangeSet(ctx, "f2b-sshd", addTo("192.0.2.7/32")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Restore(ctx, before, "applied: policy", false); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := e.Store.Load()
+	if err != nil || len(rs) != 2 || rs[0].String() != "allow 443" || rs[1].Owner != "fail2ban" {
+		t.Fatalf("after the restore: %v %v", rs, err)
+	}
+	if strings.Contains(out.String(), "no rule names it") {
+		t.Errorf("a set in use was said to be unused:\n%s", out)
+	}
+	// The admin deletes the tool's rule: its bans stop, and that is said.
+	out.Reset()
+	del := func(rs rules.Ruleset) (rules.Ruleset, string, error) {
+		out, err := rs.DeleteAt(2)
+		return out, "deleted", err
+	}
+	if err := e.Change(ctx, del, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "note: set f2b-sshd holds 1 entries and no rule names it") {
+		t.Errorf("an unused set with entries was not said:\n%s", out)
+	}
+}
+
+// A set a rule names whose file is gone is an error when the table is
+// built again, never an empty set.
+func TestMissingSetFileIsNotEmpty(t *testing.T) {
+	ctx := context.Background()
+	e, _ := newEngine(t, newKernel(), &guard{})
+	fake := e.Sets.(*sets)
+	if err := e.Install(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Change(ctx, rule(t, "deny from @bad"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ChangeSet(ctx, "bad", addTo("192.0.2.7/32")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(e.Store.SetPath("bad")); err != nil {
+		t.Fatal(err)
+	}
+	delete(fake.members, "bad") // nft flush ruleset, a reboot
+	if _, err := e.Sync(ctx); err == nil || !strings.Contains(err.Error(), "is missing: it is not read as an empty set") {
+		t.Errorf("sync with the set's file gone: %v", err)
+	}
+	if m, ok := fake.members["bad"]; ok {
+		t.Errorf("the set was built from a missing file: %v", m)
 	}
 }

@@ -112,16 +112,21 @@ func (s Sets) ensure(ctx context.Context, rs rules.Ruleset, names []string, dock
 	if intact && len(fill) == 0 && len(live) == 2*len(names) {
 		return false, nil
 	}
+	// Every set to fill is read before the table changes: one that cannot
+	// be read (its file lost) must not stand in the kernel empty, marked
+	// as consulted.
+	entries := make([][]rules.SetEntry, len(fill))
+	for i, n := range fill {
+		if entries[i], err = load(n); err != nil {
+			return false, err
+		}
+	}
 	if err := s.table().apply(ctx, script); err != nil {
 		return false, err
 	}
 	now := time.Now()
-	for _, n := range fill {
-		entries, err := load(n)
-		if err != nil {
-			return true, err
-		}
-		v4, v6 := rules.Intervals(entries, now)
+	for i, n := range fill {
+		v4, v6 := rules.Intervals(entries[i], now)
 		if err := s.write(func() error { return s.Elements.Replace(n, v4, v6, now) }); err != nil {
 			return true, fmt.Errorf("filling set %s: %w", n, err)
 		}

@@ -176,3 +176,21 @@ func TestSetsEnsureAndChange(t *testing.T) {
 		t.Errorf("no set: %v %v, table there %v", changed, err, f.there)
 	}
 }
+
+// A set whose state cannot be read (its file lost) is never declared in
+// the kernel empty: the table is left as it was (no table: our chains drop
+// what it has not marked), and the error says which set.
+func TestSetsEnsureReadsBeforeItWrites(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeSets{}
+	s := Sets{Runner: f, Elements: f, Sums: Sums{Dir: t.TempDir()}}
+	rs := rules.Ruleset{{Action: rules.Deny, Set: "bad"}}
+	lost := errors.New("set bad: its file is missing")
+	load := func(string) ([]rules.SetEntry, error) { return nil, lost }
+	if _, err := s.Ensure(ctx, rs, []string{"bad"}, nil, load); !errors.Is(err, lost) {
+		t.Errorf("ensure with a set that cannot be read: %v", err)
+	}
+	if f.there || len(f.scripts) != 0 {
+		t.Errorf("the table was written (%d scripts): sets %v", len(f.scripts), f.sets)
+	}
+}

@@ -75,12 +75,25 @@ func parse(words []string) (Rule, error) {
 		return Rule{}, syntaxf("unknown action %q (want allow, deny, forward or bridge)", words[0])
 	}
 	var rest []string
-	for _, w := range words[1:] {
-		if w == HostTooWord {
+	for i := 1; i < len(words); i++ {
+		switch w := words[i]; {
+		case w == HostTooWord:
 			r.HostToo = true
-			continue
+		case w == OwnerWord:
+			if i+1 == len(words) || r.Owner != "" {
+				return Rule{}, syntaxf("%s takes one tool's name", OwnerWord)
+			}
+			if err := CheckOwner(words[i+1]); err != nil {
+				return Rule{}, err
+			}
+			r.Owner = words[i+1]
+			i++
+		default:
+			rest = append(rest, w)
 		}
-		rest = append(rest, w)
+	}
+	if r.Owner != "" && r.Action != Deny {
+		return Rule{}, syntaxf("a tool's rule only closes: %s goes with deny", OwnerWord)
 	}
 	if len(rest) > 0 && rest[0] != "from" && rest[0] != "to" {
 		ports, proto, err := parsePortSpec(rest[0])
@@ -167,6 +180,17 @@ var targetRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*(/[a-zA-Z0-9][a-zA
 func CheckTarget(name string) error {
 	if !targetRe.MatchString(name) {
 		return syntaxf("invalid container or service %q: a container's name, SERVICE or PROJECT/SERVICE", name)
+	}
+	return nil
+}
+
+// ownerRe is a tool's name as OwnerWord takes it.
+var ownerRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,31}$`)
+
+// CheckOwner refuses what is not a tool's name.
+func CheckOwner(name string) error {
+	if !ownerRe.MatchString(name) {
+		return syntaxf("invalid owner %q: a tool's name, 1-32 lowercase letters, digits, '_', '.' or '-'", name)
 	}
 	return nil
 }

@@ -128,3 +128,37 @@ func TestHostToo(t *testing.T) {
 		t.Error("a bridge rule takes --host-too")
 	}
 }
+
+// A tool's rule carries its owner, only closes, and keeps its owner
+// through the canonical form; a policy replaces the admin's rules and
+// keeps the tools'.
+func TestOwnedRules(t *testing.T) {
+	r, err := Parse(strings.Fields("deny from @f2b-sshd --host-too --owner fail2ban"))
+	if err != nil || r.Owner != "fail2ban" || r.String() != "deny from @f2b-sshd --host-too --owner fail2ban" {
+		t.Fatalf("%q %v", r, err)
+	}
+	for _, bad := range []string{"allow 80 --owner fail2ban", "deny from 192.0.2.1 --owner", "deny from 192.0.2.1 --owner Fail2Ban",
+		"deny from 192.0.2.1 --owner a --owner b", "forward 2222 to vm --owner x", "bridge br0 include --owner x"} {
+		if r, err := Parse(strings.Fields(bad)); err == nil || !errors.Is(err, ErrSyntax) {
+			t.Errorf("%q: accepted as %q (%v)", bad, r, err)
+		}
+	}
+	have, err := ParseLines("allow 443", "deny from @f2b-sshd --host-too --owner fail2ban", "deny from 203.0.113.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, _ := ParseLines("allow 8080")
+	got := have.WithOwned(policy)
+	if len(got) != 2 || got[0].String() != "allow 8080" || got[1] != have[1] {
+		t.Errorf("a policy over a tool's rule: %v", got)
+	}
+	// The admin adding the tool's rule again makes it the admin's: one
+	// rule, not two.
+	admin, _ := Parse(strings.Fields("deny from @f2b-sshd --host-too"))
+	if out, added := have.Add(admin); !added || len(out) != 3 || out[1].Owner != "" {
+		t.Errorf("the admin's own copy of a tool's rule: %v %v", out, added)
+	}
+	if i := have.Index(admin); i != 1 {
+		t.Errorf("the owner is part of the rule's identity: index %d", i)
+	}
+}

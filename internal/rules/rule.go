@@ -83,10 +83,19 @@ type Rule struct {
 	// Comment says why the rule is there; it is no part of the rule's
 	// identity, and is rendered as the iptables comment of its lines.
 	Comment string
+	// Owner names the tool the admin configured that keeps this rule
+	// (fail2ban's action: "--owner fail2ban"); "" for the admin's own.
+	// A tool only closes: only deny rules have one. apply and restore
+	// replace the admin's rules and keep the tools'. It is no part of
+	// the rule's identity either.
+	Owner string
 }
 
 // HostTooWord marks a rule that covers the host's own ports too.
 const HostTooWord = "--host-too"
+
+// OwnerWord, followed by a tool's name, marks a rule that tool keeps.
+const OwnerWord = "--owner"
 
 // String is the canonical form, which Parse accepts and the state file holds.
 func (r Rule) String() string {
@@ -120,6 +129,9 @@ func (r Rule) String() string {
 	}
 	if r.HostToo {
 		b.WriteString(" " + HostTooWord)
+	}
+	if r.Owner != "" {
+		b.WriteString(" " + OwnerWord + " " + r.Owner)
 	}
 	if r.Comment != "" {
 		b.WriteString(" " + CommentWord + " '" + r.Comment + "'")

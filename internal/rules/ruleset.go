@@ -8,11 +8,12 @@ import (
 // them from 1.
 type Ruleset []Rule
 
-// Index returns the position of r, or -1; comments do not count.
+// Index returns the position of r, or -1; comments and owners do not
+// count.
 func (rs Ruleset) Index(r Rule) int {
-	r.Comment = ""
+	r.Comment, r.Owner = "", ""
 	for i, x := range rs {
-		if x.Comment = ""; x == r {
+		if x.Comment, x.Owner = "", ""; x == r {
 			return i
 		}
 	}
@@ -20,10 +21,11 @@ func (rs Ruleset) Index(r Rule) int {
 }
 
 // Add returns the set with r appended, and false when r was there already.
-// A rule that is there with another comment takes r's comment, in place.
+// A rule that is there with another comment or owner takes r's, in place
+// (the admin who adds a tool's rule again makes it the admin's).
 func (rs Ruleset) Add(r Rule) (Ruleset, bool) {
 	i := rs.Index(r)
-	if i >= 0 && rs[i].Comment == r.Comment {
+	if i >= 0 && rs[i].Comment == r.Comment && rs[i].Owner == r.Owner {
 		return rs, false
 	}
 	out := append(Ruleset{}, rs...)
@@ -57,6 +59,41 @@ func (rs Ruleset) Of(a Action) Ruleset {
 	var out Ruleset
 	for _, r := range rs {
 		if r.Action == a {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Policy returns the admin's rules of rs: those no tool owns.
+func (rs Ruleset) Policy() Ruleset {
+	var out Ruleset
+	for _, r := range rs {
+		if r.Owner == "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Owned returns the rules of rs that a tool owns (Rule.Owner).
+func (rs Ruleset) Owned() Ruleset {
+	var out Ruleset
+	for _, r := range rs {
+		if r.Owner != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// WithOwned returns policy, the admin's whole policy (apply, restore), with
+// the rules a tool owns in rs after it: a policy replaces the admin's rules,
+// never a tool's. A tool's rule the policy also holds is the policy's.
+func (rs Ruleset) WithOwned(policy Ruleset) Ruleset {
+	out := policy.Policy()
+	for _, r := range rs.Owned() {
+		if out.Index(r) < 0 {
 			out = append(out, r)
 		}
 	}

@@ -1,9 +1,11 @@
 package neighbours
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,7 +126,7 @@ func TestFail2ban(t *testing.T) {
 		if out := mustBin(t, "set", "list", set); !strings.Contains(out, f2bBanned) {
 			t.Errorf("the ban is not in set %s:\n%s", set, out)
 		}
-		if out := mustBin(t, "list"); !strings.Contains(out, "deny from @"+set+" --host-too") {
+		if out := mustBin(t, "list"); !strings.Contains(out, "deny from @"+set+" --host-too --owner fail2ban") {
 			t.Errorf("the jail's rule is missing:\n%s", out)
 		}
 		matrix(t, "banip "+f2bBanned, false)
@@ -134,6 +136,49 @@ func TestFail2ban(t *testing.T) {
 		mustSh(t, "ufw reload")
 		mustBin(t, "allow", "9443")
 		matrix(t, "after sync, ufw reload and an allow", false)
+	})
+	step("apply of the admin's policy and restore of one from before the jail keep the jail's rule", func(t *testing.T) {
+		policy := filepath.Join(dir, "f2b-policy.rules")
+		if err := os.WriteFile(policy, []byte("# format: 2\nallow 8080\n# end of rules\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, code := binExit("apply", policy, "--check", "--json")
+		var res struct{ Kept []string }
+		if code != 3 || json.Unmarshal([]byte(out), &res) != nil || len(res.Kept) != 1 || !strings.Contains(res.Kept[0], "@"+set) {
+			t.Errorf("apply --check does not show the jail's rule kept: exit %d\n%s", code, out)
+		}
+		if out, code := binExit("apply", policy); code != 3 || !strings.Contains(out, "kept (a tool's rule, not the policy's): deny from @"+set) {
+			t.Errorf("apply: exit %d\n%s", code, out)
+		}
+		matrix(t, "after apply of a policy without the jail's rule", false)
+		// A ban after the apply lands in a set a rule still uses.
+		mustF2b(t, "set", jail, "unbanip", f2bBanned)
+		mustF2b(t, "set", jail, "banip", f2bBanned)
+		matrix(t, "banned again after the apply", false)
+		var hist []struct {
+			Number int
+			Rules  []string
+		}
+		if err := json.Unmarshal([]byte(mustBin(t, "history", "--json")), &hist); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range hist {
+			if len(e.Rules) == 1 && e.Rules[0] == "allow 8080" && n == 0 {
+				n = e.Number
+			}
+		}
+		if n == 0 {
+			t.Fatalf("no rule set of only allow 8080 in the history: %+v", hist)
+		}
+		mustBin(t, "restore", strconv.Itoa(n))
+		if out := mustBin(t, "list"); !strings.Contains(out, "deny from @"+set+" --host-too --owner fail2ban") {
+			t.Errorf("restore of a rule set from before the jail took its rule:\n%s", out)
+		}
+		mustF2b(t, "set", jail, "unbanip", f2bBanned)
+		mustF2b(t, "set", jail, "banip", f2bBanned)
+		matrix(t, "banned again after a restore from before the jail", false)
+		mustBin(t, "allow", "9443")
 	})
 	step("unbanip opens again", func(t *testing.T) {
 		mustF2b(t, "set", jail, "unbanip", f2bBanned)

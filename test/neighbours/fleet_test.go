@@ -63,6 +63,8 @@ func TestCommentsAndApply(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// policy is rule lines as a policy apply takes: format 2, ended.
+	policyOf := func(lines string) string { return "# format: 2\n" + lines + "# end of rules\n" }
 	write(export)
 	apply := func(args ...string) (string, int) {
 		return binExit(append([]string{"apply", policy}, args...)...)
@@ -71,7 +73,7 @@ func TestCommentsAndApply(t *testing.T) {
 		t.Errorf("apply of the export: exit %d, want 0\n%s", code, out)
 	}
 	rules := mustSh(t, "cat "+dir+"/state/rules")
-	write("allow 9443 comment 'admin UI'\ndeny from " + banned + "\n")
+	write(policyOf("allow 9443 comment 'admin UI'\ndeny from " + banned + "\n"))
 	out, code := apply("--check")
 	if code != 3 || !strings.Contains(out, "+allow 9443 comment 'admin UI'") || !strings.Contains(out, "-allow 8080") {
 		t.Errorf("apply --check of a new policy: exit %d, want 3 and the diff\n%s", code, out)
@@ -107,8 +109,8 @@ func TestCommentsAndApply(t *testing.T) {
 		t.Errorf("apply over a flushed chain: exit %d, want 3 and what it repaired\n%s", code, out)
 	}
 	before := mustSh(t, "cat "+dir+"/state/rules; iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9:]*\\]//'")
-	write("allow 9443\nallow 80 from 10.0.0.0/33\n")
-	if out, code := apply(); code != 2 || !strings.Contains(out, "line 2") {
+	write(policyOf("allow 9443\nallow 80 from 10.0.0.0/33\n"))
+	if out, code := apply(); code != 2 || !strings.Contains(out, "line 3") {
 		t.Errorf("apply of a bad line: exit %d, want 2 naming line 2\n%s", code, out)
 	}
 	if _, code := binExit("apply", filepath.Join(dir, "no-such-policy")); code != 2 {
@@ -117,9 +119,13 @@ func TestCommentsAndApply(t *testing.T) {
 	// Off the canonical path: an export cut short, a forward of a port a
 	// container publishes, two forwards of one port: each refused whole.
 	for text, want := range map[string]string{
-		export[:strings.LastIndex(export, "# end of rules")]:   "cut short",
-		"allow 9443\nforward 8080 to vm1:80\n":                 "published by container web",
-		"forward 2222 to vm1:22\nforward 2222/tcp to vm2:22\n": "line 2: host port 2222 is forwarded already",
+		export[:strings.LastIndex(export, "# end of rules")]:             "cut short",
+		policyOf("allow 9443\nforward 8080 to vm1:80\n"):                 "published by container web",
+		policyOf("forward 2222 to vm1:22\nforward 2222/tcp to vm2:22\n"): "line 3: host port 2222 is forwarded already",
+		// Without the format and end lines any cut reads as fewer rules.
+		"allow 9443\ndeny from " + banned + "\n": "line 1: a policy starts with",
+		// A network cut inside its prefix is refused, not masked wider.
+		policyOf("allow 9443 from 203.0.113.192/2\n"): "host bits",
 	} {
 		write(text)
 		if out, code := apply(); code != 2 || !strings.Contains(out, want) {
@@ -127,7 +133,7 @@ func TestCommentsAndApply(t *testing.T) {
 		}
 	}
 	// A failure half-way (no iptables-restore) changes nothing, exit 1.
-	write("allow 8080\n")
+	write(policyOf("allow 8080\n"))
 	cmd := exec.Command(bin, "apply", policy)
 	cmd.Env = append(os.Environ(), "PATH=/nonexistent")
 	if out, err := cmd.CombinedOutput(); exitCode(err) != 1 {

@@ -228,7 +228,38 @@ func TestAddressSets(t *testing.T) {
 		if out, code := binExit("set", "load", "bad", list); code != 2 || !strings.Contains(out, "line 2") {
 			t.Errorf("a bad list: exit %d:\n%s", code, out)
 		}
+		// A list cut inside a prefix: refused with its line, not masked
+		// into a quarter of the internet (the allow set would open to it).
+		os.WriteFile(list, []byte(office+"\n203.0.113.192/2\n"), 0o644)
+		if out, code := binExit("set", "load", "office", list); code != 2 || !strings.Contains(out, "line 2") || !strings.Contains(out, "host bits") {
+			t.Errorf("a list cut inside a prefix: exit %d:\n%s", code, out)
+		}
+		// An empty list (a download that failed) does not empty a deny
+		// set in use; --empty says to.
+		os.WriteFile(list, nil, 0o644)
+		if out, code := binExit("set", "load", "bad", list); code != 2 || !strings.Contains(out, "--empty") {
+			t.Errorf("an empty list into a set in use: exit %d:\n%s", code, out)
+		}
+		if out, code := binExit("set", "add", "-x", banned); code != 2 || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+			t.Errorf("set add -x: exit %d, want 2 and one line:\n%s", code, out)
+		}
+		if after := mustSh(t, "nft list table inet "+rules.SetsTable+" | wc -l"); after != before {
+			t.Errorf("the sets table changed: %s lines, then %s", before, after)
+		}
 		matrix(t, "after the bad input", want{client: true, office: true, officeAdmin: true})
+		// A deny set's file lost, then its table: the table is not built
+		// again with the set empty; sync fails and says which, and the
+		// ports stay closed until the file is back.
+		file := filepath.Join(dir, "state", "sets", "bad")
+		mustSh(t, "mv "+file+" "+file+".away")
+		mustSh(t, "nft delete table inet "+rules.SetsTable)
+		if out, code := binExit("sync"); code != 1 || !strings.Contains(out, "is missing: it is not read as an empty set") {
+			t.Errorf("sync with a deny set's file lost: exit %d\n%s", code, out)
+		}
+		matrix(t, "a deny set's file lost, its table deleted", want{bannedHost: true})
+		mustSh(t, "mv "+file+".away "+file)
+		mustBin(t, "sync")
+		matrix(t, "the set's file back, after sync", want{client: true, office: true, officeAdmin: true})
 	})
 	step("unban, delete and uninstall", func(t *testing.T) {
 		mustBin(t, "set", "del", "bad", banned)
