@@ -78,7 +78,8 @@ func explainCommand(deps Deps) *cli.Command {
 			if err != nil {
 				return err
 			}
-			rs, err := installed(c, deps).Store.Load()
+			e := installed(c, deps)
+			rs, err := e.Store.Load()
 			if err != nil {
 				return err
 			}
@@ -86,7 +87,9 @@ func explainCommand(deps Deps) *cli.Command {
 			// Docker's facts included.
 			docker := plan.DockerBridges(dump.Table("filter"))
 			env := explain.Env{Save: dump, Guard: guard != "", Local: local}
-			if env.Sets, err = setsView(c, deps, rs); err != nil {
+			// The sets table decides the rules as live: by name, the host
+			// ports and addresses Docker publishes.
+			if env.Sets, err = setsView(c, deps, e.Live(c.Context, rs)); err != nil {
 				return err
 			}
 			if env.Forwards, env.Unread, err = (nft.NAT{Runner: deps.Runner}).Forwards(c.Context); err != nil {

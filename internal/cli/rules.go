@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -71,10 +72,14 @@ func ruleCommand(deps Deps, a rules.Action) *cli.Command {
 			if r.Target != "" {
 				// Accepted either way: it takes effect when the target publishes a port.
 				cs, err := deps.Docker.Containers(c.Context)
+				var tasks map[string]string
+				if err == nil && strings.HasPrefix(r.Target, rules.ServicePrefix) {
+					tasks, err = deps.Docker.ServiceTasks(c.Context)
+				}
 				switch {
 				case err != nil:
 					note = fmt.Sprintf("\nnote: Docker's API did not answer (%v): %s opens nothing until it does", err, r.Target)
-				case len(plan.Expand(rules.Ruleset{r}, engine.Targets(cs))) == 0:
+				case len(plan.Expand(rules.Ruleset{r}, engine.Targets(cs, tasks))) == 0:
 					note = fmt.Sprintf("\nnote: no container or service %s publishes such a port now: the rule takes effect when one does", r.Target)
 				}
 			}

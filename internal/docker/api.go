@@ -108,6 +108,11 @@ func (c Container) Networks() []string {
 type API interface {
 	Networks(ctx context.Context) ([]Network, error)
 	Containers(ctx context.Context) ([]Container, error)
+	// ServiceTasks maps the ID of each container that runs a task of a
+	// Swarm service to the service's name, as the swarm's manager knows
+	// them (GET /tasks, /services): a container's own labels may claim any
+	// service. Not a manager (no swarm): none, and no error.
+	ServiceTasks(ctx context.Context) (map[string]string, error)
 }
 
 // Bridges returns the Linux bridges of Docker's bridge networks, sorted.
@@ -163,6 +168,50 @@ func (c Client) Containers(ctx context.Context) ([]Container, error) {
 	return cs, c.get(ctx, "/containers/json", "containers", &cs)
 }
 
+// ServiceTasks asks the swarm's manager which containers run which
+// service's tasks. A node that is no manager (Docker says so with 503) has
+// none.
+func (c Client) ServiceTasks(ctx context.Context) (map[string]string, error) {
+	var services []struct {
+		ID   string `json:"ID"`
+		Spec struct {
+			Name string `json:"Name"`
+		} `json:"Spec"`
+	}
+	if err := c.get(ctx, "/services", "services", &services); err != nil {
+		if errors.Is(err, errNotManager) {
+			return map[string]string{}, nil
+		}
+		return nil, err
+	}
+	var tasks []struct {
+		ServiceID string `json:"ServiceID"`
+		Status    struct {
+			ContainerStatus struct {
+				ContainerID string `json:"ContainerID"`
+			} `json:"ContainerStatus"`
+		} `json:"Status"`
+	}
+	if err := c.get(ctx, "/tasks?filters="+url.QueryEscape(`{"desired-state":["running"]}`), "tasks", &tasks); err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(services))
+	for _, s := range services {
+		names[s.ID] = s.Spec.Name
+	}
+	out := map[string]string{}
+	for _, t := range tasks {
+		if id, name := t.Status.ContainerStatus.ContainerID, names[t.ServiceID]; id != "" && name != "" {
+			out[id] = name
+		}
+	}
+	return out, nil
+}
+
+// errNotManager is dockerd's answer to a swarm question on a node that is
+// no swarm manager (503 Service Unavailable).
+var errNotManager = errors.New("this node is not a swarm manager")
+
 // containerEvents are the container events after which the ports Docker
 // publishes for a name may have changed.
 const containerEvents = `{"type":["container"],"event":["start","die","rename","destroy"]}`
@@ -215,6 +264,10 @@ func (c Client) open(ctx context.Context, path, what string) (*http.Response, er
 	if err != nil {
 		return nil, fmt.Errorf("asking dockerd for its %s: %w", what, err)
 	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		resp.Body.Close()
+		return nil, fmt.Errorf("asking dockerd for its %s: %w", what, errNotManager)
+	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
 		return nil, fmt.Errorf("asking dockerd for its %s: %s", what, resp.Status)
@@ -222,12 +275,17 @@ func (c Client) open(ctx context.Context, path, what string) (*http.Response, er
 	return resp, nil
 }
 
-// Fake answers as a dockerd with Nets and Conts would, or fails with Err.
+// Fake answers as a dockerd with Nets, Conts and Tasks (container ID ->
+// service) would, or fails with Err.
 type Fake struct {
 	Nets  []Network
 	Conts []Container
+	Tasks map[string]string
 	Err   error
 }
+
+// ServiceTasks returns f.Tasks, or f.Err.
+func (f Fake) ServiceTasks(context.Context) (map[string]string, error) { return f.Tasks, f.Err }
 
 // Networks returns f.Nets, or f.Err.
 func (f Fake) Networks(context.Context) ([]Network, error) { return f.Nets, f.Err }

@@ -228,10 +228,12 @@ func (e *Engine) runFrom(ctx context.Context, mode backend.Mode, m Mutation, dry
 	setsChanged := mode == backend.Install || bridges || setRules(old) != setRules(rs)
 	undoBefore := undoZones // what was done before the commit
 	if mode != backend.Remove && len(change.Families) > 0 && setsChanged {
-		if err := e.ensureSets(ctx, rs, change.DockerBridges); err != nil {
+		if err := e.ensureSets(ctx, rs, liveRS, change.DockerBridges); err != nil {
 			return errors.Join(err, undoZones())
 		}
-		undoBefore = func() error { return errors.Join(e.ensureSets(ctx, old, change.DockerBridges), undoZones()) }
+		undoBefore = func() error {
+			return errors.Join(e.ensureSets(ctx, old, e.Live(ctx, old), change.DockerBridges), undoZones())
+		}
 	}
 	undo, err := e.Backend.Commit(ctx, change)
 	// Another writer may change the live rules between our read and our
@@ -413,19 +415,22 @@ func (e *Engine) loadSet(name string) ([]rules.SetEntry, error) {
 	return entries, err
 }
 
-// ensureSets brings the sets table to what rs and the state's sets need.
-func (e *Engine) ensureSets(ctx context.Context, rs rules.Ruleset, dockerBridges []string) error {
-	_, err := e.syncSets(ctx, rs, dockerBridges)
+// ensureSets brings the sets table to what the rules and the state's sets
+// need: its sets are those of the state and of the rules as written, its
+// chains decide the rules as live (e.Live: a rule by name marks the host
+// ports Docker publishes for it, not the container's).
+func (e *Engine) ensureSets(ctx context.Context, written, live rules.Ruleset, dockerBridges []string) error {
+	_, err := e.syncSets(ctx, written, live, dockerBridges)
 	return err
 }
 
 // syncSets is ensureSets that says whether it changed the table.
-func (e *Engine) syncSets(ctx context.Context, rs rules.Ruleset, dockerBridges []string) (bool, error) {
-	names, err := e.setNames(rs)
+func (e *Engine) syncSets(ctx context.Context, written, live rules.Ruleset, dockerBridges []string) (bool, error) {
+	names, err := e.setNames(written)
 	if err != nil {
 		return false, err
 	}
-	return e.Sets.Ensure(ctx, rs, names, dockerBridges, e.loadSet)
+	return e.Sets.Ensure(ctx, live, names, dockerBridges, e.loadSet)
 }
 
 // reloadEdited loads again, from the state, each set of ours whose
@@ -681,7 +686,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 		}
 	}()
 	go func() { defer wg.Done(); nat, natErr = e.NAT.Ensure(ctx, rs.Bridges(), plan.Forwards(rs)) }()
-	go func() { defer wg.Done(); setsChanged, setsErr = e.syncSets(ctx, written, bridges) }()
+	go func() { defer wg.Done(); setsChanged, setsErr = e.syncSets(ctx, written, rs, bridges) }()
 	repaired, seen, err := e.Backend.Repair(ctx, rs, modes)
 	wg.Wait()
 	// rebuilt says the guard was made again for new bridges (its sets empty).
@@ -695,7 +700,7 @@ func (e *Engine) Sync(ctx context.Context) ([]string, error) {
 			changed = changed || rebuilt
 		}
 		if setsErr == nil {
-			again, err := e.syncSets(ctx, written, seen.Bridges)
+			again, err := e.syncSets(ctx, written, rs, seen.Bridges)
 			setsChanged, setsErr = setsChanged || again, err
 		}
 	}

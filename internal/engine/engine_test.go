@@ -86,6 +86,7 @@ func (g *guard) Edited(context.Context) (bool, error)    { return false, nil }
 // before it was there.
 type sets struct {
 	mu        sync.Mutex
+	rs        rules.Ruleset // the rules the last Ensure decided
 	names     []string
 	members   map[string][]rules.SetEntry
 	changeErr error
@@ -97,6 +98,7 @@ func (s *sets) Ensure(_ context.Context, rs rules.Ruleset, names, _ []string, lo
 	if s.members == nil {
 		s.members = map[string][]rules.SetEntry{}
 	}
+	s.rs = rs
 	for _, n := range names {
 		if _, ok := s.members[n]; !ok {
 			e, err := load(n)

@@ -68,7 +68,7 @@ func (e *Engine) ChangeSet(ctx context.Context, name string, m SetMutation) erro
 		var kerr error
 		if remove || !ok {
 			// A set that comes or goes changes the table.
-			kerr = e.ensureSets(ctx, rs, e.dockerBridges(ctx))
+			kerr = e.ensureSets(ctx, rs, e.Live(ctx, rs), e.dockerBridges(ctx))
 		} else {
 			kerr = e.Sets.Change(name, before, after)
 		}

@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
@@ -178,5 +180,40 @@ func TestMissingSetFileIsNotEmpty(t *testing.T) {
 	}
 	if m, ok := fake.members["bad"]; ok {
 		t.Errorf("the set was built from a missing file: %v", m)
+	}
+}
+
+// The sets table decides a set allow by name for the host port and
+// address Docker publishes, never for every port: `allow to web from @a`
+// must not mark a source of @a that another rule's port then lets in.
+// A label's rule that names a set the state lacks is ignored.
+func TestSetAllowsByNameMarkTheirHostPorts(t *testing.T) {
+	ctx := context.Background()
+	e, out := newEngine(t, newKernel(), &guard{})
+	fake := e.Sets.(*sets)
+	e.Backend.DockerAPI = docker.Fake{Conts: []docker.Container{
+		{ID: "w1", Names: []string{"/web"}, Ports: []docker.Port{{IP: "203.0.113.1", PublicPort: 8080, PrivatePort: 80, Type: "tcp"}}},
+		{ID: "l1", Names: []string{"/lbl"}, Labels: map[string]string{rules.AllowLabel: "80 from @nosuch"},
+			Ports: []docker.Port{{IP: "0.0.0.0", PublicPort: 8081, PrivatePort: 80, Type: "tcp"}}},
+	}}
+	if err := e.Install(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"allow to web from @a", "allow 80 from @b", "label-rules on"} {
+		if err := e.Change(ctx, rule(t, l), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, r := range fake.rs {
+		if r.Set != "" {
+			got = append(got, fmt.Sprintf("%s on %v", r, r.HostAddr))
+		}
+	}
+	if want := "allow 8080/tcp from @a on 203.0.113.1|allow 80 from @b on invalid IP"; strings.Join(got, "|") != want {
+		t.Errorf("the sets table decides %q, want %q", got, want)
+	}
+	if !strings.Contains(out.String(), "container lbl: label ufw-docker-bridge.allow ignored: no set nosuch") {
+		t.Errorf("a label naming a set the state lacks:\n%s", out)
 	}
 }

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
-
-// swarmServiceLabel names the Swarm service of a task's container.
-const swarmServiceLabel = "com.docker.swarm.service.name"
 
 // Live is rs as the kernel and the files get it (LiveLabelled).
 func (e *Engine) Live(ctx context.Context, rs rules.Ruleset) rules.Ruleset {
@@ -45,10 +43,15 @@ func (e *Engine) containers(ctx context.Context, rs rules.Ruleset) (rules.Rulese
 		return rs, nil // nothing to ask Docker
 	}
 	var cs []docker.Container
+	var tasks map[string]string
 	if e.Backend.DockerAPI != nil {
 		var err error
 		if cs, err = e.Backend.DockerAPI.Containers(ctx); err != nil {
 			fmt.Fprintf(e.Out, "note: Docker's API did not answer (%v): rules by container name open nothing until it does\n", err)
+		} else if namesService(rs) {
+			if tasks, err = e.Backend.DockerAPI.ServiceTasks(ctx); err != nil {
+				fmt.Fprintf(e.Out, "note: Docker's API did not say which containers run Swarm's services (%v): rules by service:NAME open only compose's\n", err)
+			}
 		}
 	}
 	all := slices.Clone(rs)
@@ -59,7 +62,10 @@ func (e *Engine) containers(ctx context.Context, rs rules.Ruleset) (rules.Rulese
 			if !ok {
 				continue
 			}
-			lrs, err := rules.ParseLabel(value, c.Name())
+			lrs, err := rules.ParseLabel(value, c.ID)
+			if err == nil {
+				err = e.labelSets(lrs)
+			}
 			if err != nil {
 				fmt.Fprintf(e.Out, "note: container %s: label %s ignored: %v\n", c.Name(), rules.AllowLabel, err)
 				continue
@@ -69,7 +75,29 @@ func (e *Engine) containers(ctx context.Context, rs rules.Ruleset) (rules.Rulese
 			}
 		}
 	}
-	return plan.ExpandLabelled(all, from, Targets(cs))
+	return plan.ExpandLabelled(all, from, Targets(cs, tasks))
+}
+
+// labelSets refuses a label's rules that name a set the state lacks: a
+// container's creator names the admin's sets, never makes one (a set a
+// rule names makes our chains drop what the sets table has not seen).
+func (e *Engine) labelSets(lrs rules.Ruleset) error {
+	for _, r := range lrs {
+		if r.Set == "" {
+			continue
+		}
+		if ok, err := e.Store.HasSet(r.Set); err != nil || !ok {
+			return errors.Join(err, fmt.Errorf("no set %s", r.Set))
+		}
+	}
+	return nil
+}
+
+// namesService says a rule of rs names a service (service:NAME).
+func namesService(rs rules.Ruleset) bool {
+	return slices.ContainsFunc(rs, func(r rules.Rule) bool {
+		return r.NamesContainer() && strings.HasPrefix(r.Target, rules.ServicePrefix)
+	})
 }
 
 // forwards is rs (labels: ExpandLabelled's) with each forward going to the
@@ -107,11 +135,20 @@ func (e *Engine) forwards(ctx context.Context, rs rules.Ruleset, labels []string
 	return plan.ExpandForwards(rs, labels, addrs)
 }
 
-// Targets says what each name a rule may give resolves to: a container's
-// name, a compose service as "project/service" and, when one project alone
-// has it, as "service", and a Swarm service's name; each to the ports
-// Docker published for it (IPv4 and IPv6 listings of one port once).
-func Targets(cs []docker.Container) map[string][]plan.Mapping {
+// Targets says what each target a rule may give resolves to, each to the
+// ports Docker published for it (IPv4 and IPv6 listings of one port on
+// every address once):
+//   - NAME: the container of that name (Docker keeps names unique);
+//   - PROJECT/SERVICE: the containers compose made for that service;
+//   - service:NAME: the containers that run the tasks of Swarm's service
+//     NAME as its manager lists them (tasks: container ID -> service,
+//     docker.API.ServiceTasks), and, when one project alone has a compose
+//     service NAME, its containers;
+//   - rules.LabelTarget(ID): the container of that ID (its label's rules).
+//
+// A container's own labels claim a compose service; they never make it a
+// container of another name, nor a Swarm task.
+func Targets(cs []docker.Container, tasks map[string]string) map[string][]plan.Mapping {
 	out := map[string][]plan.Mapping{}
 	projects := map[string]map[string]bool{} // service -> projects
 	add := func(name string, ms []plan.Mapping) {
@@ -124,11 +161,17 @@ func Targets(cs []docker.Container) map[string][]plan.Mapping {
 	for _, c := range cs {
 		var ms []plan.Mapping
 		for _, p := range c.Ports {
-			if p.PublicPort != 0 {
-				ms = append(ms, plan.Mapping{HostPort: p.PublicPort, ContainerPort: p.PrivatePort, Proto: p.Type})
+			if p.PublicPort == 0 {
+				continue
 			}
+			m := plan.Mapping{HostPort: p.PublicPort, ContainerPort: p.PrivatePort, Proto: p.Type}
+			if a, err := netip.ParseAddr(p.IP); err == nil && !a.IsUnspecified() {
+				m.HostIP = a.Unmap()
+			}
+			ms = append(ms, m)
 		}
 		add(c.Name(), ms)
+		add(rules.LabelTarget(c.ID), ms)
 		if s := c.Service(); s != "" {
 			add(s, ms)
 			svc := c.Labels[docker.ComposeServiceLabel]
@@ -137,8 +180,8 @@ func Targets(cs []docker.Container) map[string][]plan.Mapping {
 			}
 			projects[svc][c.Labels[docker.ComposeProjectLabel]] = true
 		}
-		if s := c.Labels[swarmServiceLabel]; s != "" {
-			add(s, ms)
+		if s := tasks[c.ID]; s != "" {
+			add(rules.ServicePrefix+s, ms)
 		}
 	}
 	for svc, ps := range projects {
@@ -146,7 +189,7 @@ func Targets(cs []docker.Container) map[string][]plan.Mapping {
 			continue
 		}
 		for p := range ps {
-			add(svc, out[p+"/"+svc])
+			add(rules.ServicePrefix+svc, out[p+"/"+svc])
 		}
 	}
 	return out

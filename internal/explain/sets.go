@@ -41,11 +41,25 @@ func (w *walker) sets(chain string) (by Step, dropped bool) {
 			}
 			w.steps = append(w.steps, step)
 			return step, true
-		case r.Action == rules.Allow && chain == "FORWARD" && into && w.dnat:
+		case r.Action == rules.Allow && chain == "FORWARD" && into && w.dnat && w.published(r):
 			w.mark |= setAllowMark
 		}
 	}
 	return Step{}, false
+}
+
+// published reports whether the packet's original destination is one that
+// allow rule r opens: the host address Docker published on where the rule
+// has one, else any but loopback, in the rule's family.
+func (w *walker) published(r rules.Rule) bool {
+	if r.HostAddr.IsValid() {
+		return w.origDst == r.HostAddr
+	}
+	f := rules.IPv4
+	if !w.origDst.Is4() {
+		f = rules.IPv6
+	}
+	return r.AppliesTo(f) && !w.origDst.IsLoopback()
 }
 
 // member reports whether the packet's source is in set name.

@@ -268,7 +268,11 @@ func matchLines(r rules.Rule, f rules.Family, scope Scope, target string) []stri
 		mark = fmt.Sprintf("-m mark --mark %s/%s ", rules.SetAllowMark, rules.SetAllowMark)
 	}
 	ct := ""
-	if scope == PublishedOnly {
+	switch {
+	case scope == PublishedOnly && r.HostAddr.IsValid():
+		// The address Docker publishes on (never loopback: Expand).
+		ct = "--ctstate DNAT --ctorigdst " + r.HostAddr.String() + " "
+	case scope == PublishedOnly:
 		ct = "--ctstate DNAT ! --ctorigdst " + loopback[f] + " "
 	}
 	if r.Ports.Any() {

@@ -42,19 +42,31 @@ func SetsTable(rs rules.Ruleset, names []string, dockerBridges, live []string, c
 	}
 	var denies, allows, hostDenies []string
 	for _, r := range rs {
-		if r.Set == "" {
+		// A rule whose set the state lacks has nothing to look up: it
+		// renders nothing here, and its iptables line meets no mark.
+		if r.Set == "" || !slices.Contains(names, r.Set) {
 			continue
 		}
-		for _, fam := range []string{"ip saddr @" + r.Set + "-v4", "ip6 saddr @" + r.Set + "-v6"} {
+		for _, f := range r.Families() {
+			fam := nftFamily[f]
+			src := fam.addr + " saddr @" + r.Set + "-" + fam.suffix
 			for _, l4 := range nftPorts(r) {
 				switch {
 				case r.Action == rules.Deny:
-					denies = append(denies, strings.TrimSpace(fam+" "+l4))
+					denies = append(denies, strings.TrimSpace(src+" "+l4))
 					if r.HostToo {
-						hostDenies = append(hostDenies, strings.TrimSpace(fam+" "+l4))
+						hostDenies = append(hostDenies, strings.TrimSpace(src+" "+l4))
 					}
 				case r.Action == rules.Allow:
-					allows = append(allows, l4+" "+fam)
+					// The mark says this rule matched in full: its set,
+					// host port and protocol, and the host address Docker
+					// published on (never loopback). Whichever allow line
+					// of ours returns a marked connection, a rule allowed it.
+					dst := fam.addr + " daddr != " + loopback[f]
+					if r.HostAddr.IsValid() {
+						dst = fam.addr + " daddr " + r.HostAddr.String()
+					}
+					allows = append(allows, strings.TrimSpace(l4+" ct original "+dst+" "+src))
 				}
 			}
 		}
@@ -116,6 +128,12 @@ func nftPorts(r rules.Rule) []string {
 		out = append(out, fmt.Sprintf("meta l4proto %s ct original proto-dst %s", p, ports))
 	}
 	return out
+}
+
+// nftFamily is how nft names a family's addresses and our sets' suffix.
+var nftFamily = map[rules.Family]struct{ addr, suffix string }{
+	rules.IPv4: {"ip", "v4"},
+	rules.IPv6: {"ip6", "v6"},
 }
 
 // nftMark spells a mark bit the way nft prints it (0x02000000).

@@ -2,24 +2,28 @@ package plan
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
 )
 
 // Mapping is one port Docker published for a container: its host port,
-// the container's port behind it, and the protocol.
+// the container's port behind it, the protocol, and the host address it is
+// published on (invalid: every address).
 type Mapping struct {
 	HostPort, ContainerPort uint16
 	Proto                   string
+	HostIP                  netip.Addr
 }
 
 // Expand returns rs with every rule that names a container or a service
 // (rules.Rule.Target) replaced, where it stands, by host-port rules: one per
 // port Docker published for the target (targets: what each name resolves
 // to now) that the rule's ports (container ports) and protocol take, with
-// the rule's source. A target that publishes nothing, or is not there,
-// renders nothing: the rule waits for it.
+// the rule's source, on the host address it is published on. A port
+// published on loopback is the host's alone and renders nothing; so does a
+// target that publishes nothing, or is not there: the rule waits for it.
 func Expand(rs rules.Ruleset, targets map[string][]Mapping) rules.Ruleset {
 	out, _ := ExpandLabelled(rs, nil, targets)
 	return out
@@ -48,11 +52,11 @@ func ExpandLabelled(rs rules.Ruleset, from []string, targets map[string][]Mappin
 		}
 		for _, m := range targets[r.Target] {
 			if !r.Ports.Any() && (m.ContainerPort < r.Ports.First || m.ContainerPort > r.Ports.Last) ||
-				r.Proto != rules.ProtoAny && string(r.Proto) != m.Proto {
+				r.Proto != rules.ProtoAny && string(r.Proto) != m.Proto || m.HostIP.IsLoopback() {
 				continue
 			}
 			x := rules.Rule{Action: rules.Allow, Ports: rules.Ports{First: m.HostPort, Last: m.HostPort}, Proto: rules.Proto(m.Proto),
-				Source: r.Source, Set: r.Set, Comment: r.Comment}
+				Source: r.Source, Set: r.Set, Comment: r.Comment, HostAddr: m.HostIP}
 			if !slices.Contains(out, x) {
 				out, labels = append(out, x), append(labels, label)
 			}

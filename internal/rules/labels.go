@@ -18,10 +18,12 @@ const LabelRulesOn = "label-rules on"
 const AllowLabel = "ufw-docker-bridge.allow"
 
 // ParseLabel reads the value of a container's AllowLabel into rules that
-// name the container (Target): items separated by commas, each
+// name the container by its ID (LabelTarget): a label opens the ports of
+// the container that carries it, never another's that shares its name
+// with a service. Items are separated by commas, each
 // "[PORT[:PORT][/tcp|/udp]] [from CIDR|ADDR|@SET]", PORT the container's. A
 // value with one bad item is refused whole: a label is never half-applied.
-func ParseLabel(value, container string) (Ruleset, error) {
+func ParseLabel(value, containerID string) (Ruleset, error) {
 	var out Ruleset
 	for i, item := range strings.Split(value, ",") {
 		words := strings.Fields(item)
@@ -41,11 +43,13 @@ func ParseLabel(value, container string) (Ruleset, error) {
 		} else {
 			words = words[1:]
 		}
-		spec = append(append(spec, "to", container), words...)
+		// The rule is read with a stand-in name, then given the ID.
+		spec = append(append(spec, "to", "container"), words...)
 		r, err := Parse(spec)
 		if err != nil {
 			return nil, fmt.Errorf("item %d of %q: %w", i+1, value, err)
 		}
+		r.Target = LabelTarget(containerID)
 		out = append(out, r)
 	}
 	return out, nil

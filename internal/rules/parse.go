@@ -20,7 +20,7 @@ func syntaxf(format string, args ...any) error {
 // held by a line of the state file:
 //
 //	allow PORT[:PORT][/tcp|/udp] [from CIDR|ADDR|@SET|any]
-//	allow [PORT[:PORT][/tcp|/udp]] to CONTAINER|SERVICE|PROJECT/SERVICE [from CIDR|ADDR|@SET]
+//	allow [PORT[:PORT][/tcp|/udp]] to CONTAINER|PROJECT/SERVICE|service:NAME [from CIDR|ADDR|@SET]
 //	allow from CIDR|ADDR
 //	deny [PORT[:PORT][/tcp|/udp]] from CIDR|ADDR|@SET
 //	forward HOSTPORT[/tcp|/udp] to GUEST[:PORT] [from CIDR|ADDR]
@@ -172,14 +172,24 @@ func parse(words []string) (Rule, error) {
 	return r, nil
 }
 
-// targetRe is a container's name (Docker's own rule) or a compose
-// service, "project/service".
-var targetRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*(/[a-zA-Z0-9][a-zA-Z0-9_.-]*)?$`)
+// targetRe is what "to" takes: a container's name (Docker's own rule), a
+// compose service as "project/service", or a service as "service:NAME".
+var targetRe = regexp.MustCompile(`^(` + ServicePrefix + `)?[a-zA-Z0-9][a-zA-Z0-9_.-]*$|^[a-zA-Z0-9][a-zA-Z0-9_.-]*/[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// ServicePrefix names a service in a rule's target ("service:NAME"): a
+// Swarm service as its manager knows it, or the compose service of that
+// name when one project alone has it. A plain name is a container's.
+const ServicePrefix = "service:"
+
+// LabelTarget is the target of the rules a container's label gives: that
+// container, by its ID, whatever its name or labels say (IDs have no
+// place in the rules file: "id:" is no target a user can give).
+func LabelTarget(containerID string) string { return "id:" + containerID }
 
 // CheckTarget refuses what is not a container's or a service's name.
 func CheckTarget(name string) error {
 	if !targetRe.MatchString(name) {
-		return syntaxf("invalid container or service %q: a container's name, SERVICE or PROJECT/SERVICE", name)
+		return syntaxf("invalid container or service %q: a container's name, PROJECT/SERVICE or service:NAME", name)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ func TestParseCanonical(t *testing.T) {
 		"bridge virbr+ exclude":                                "bridge virbr+ exclude",
 		"bridge lxdbr0 nat-off":                                "bridge lxdbr0 nat-off",
 		"forward 2222/tcp to vm1:22":                           "forward 2222/tcp to vm1:22",
+		"allow 80 to service:web":                              "allow 80 to service:web",
 		"forward 2222 to vm1:2222":                             "forward 2222 to vm1:2222",
 		"forward 53/udp to lxd:dns":                            "forward 53/udp to lxd:dns",
 		"forward 8080 to libvirt:web.1:80 from 203.0.113.0/24": "forward 8080 to libvirt:web.1:80 from 203.0.113.0/24",
@@ -60,6 +61,8 @@ func TestParseRefuses(t *testing.T) {
 		{"forward", "2222", "to", "vm", "from", "@set"}, {"forward", "2222", "to", "vm", "from"}, {"forward", "2222", "to", "vm", "--host-too"},
 		{"forward", "2222", "to", "a/b"}, {"forward", "2222", "from", "1.2.3.4", "to", "vm"},
 		{"bridge", "br/0", "include"}, {"bridge", "br:0", "include"}, {"bridge", "..", "include"}, {"bridge", "br+0", "include"},
+		// A label's target is no target a user can give; service: takes a name.
+		{"allow", "to", "id:4f1c"}, {"allow", "to", "service:a/b"}, {"allow", "to", "service:"}, {"allow", "to", "svc:web"},
 		// Host bits: a cut-short prefix is refused, never masked wider.
 		{"allow", "80", "from", "203.0.113.192/2"}, {"deny", "from", "10.1.2.3/8"}, {"allow", "from", "2001:db8::1/32"},
 		{"forward", "2222", "to", "vm", "from", "192.0.2.9/24"},

@@ -78,6 +78,11 @@ type Rule struct {
 	// are rendered (never in the state file); invalid in the rules as
 	// written.
 	Dest netip.Addr
+	// HostAddr is the host address Docker publishes a rule's port on, for
+	// a rule rendered from a target (never in the state file): the rule
+	// then opens that address's port only, not the same port another
+	// container publishes on another address. Invalid: every address.
+	HostAddr netip.Addr
 	// Rate is a log-rate setting's rate ("10/min", or LogOff).
 	Rate string
 	// Comment says why the rule is there; it is no part of the rule's
@@ -142,19 +147,18 @@ func (r Rule) String() string {
 // Families lists the families the rule applies to: the source's, or both
 // (a forward's found guest address: its own).
 func (r Rule) Families() []Family {
-	if r.Dest.IsValid() {
-		if r.Dest.Is4() {
-			return []Family{IPv4}
+	var out []Family
+	for _, f := range Families {
+		if familyOf(r.Dest, f) && familyOf(r.Source.Addr(), f) && familyOf(r.HostAddr, f) {
+			out = append(out, f)
 		}
-		return []Family{IPv6}
 	}
-	if !r.Source.IsValid() {
-		return Families
-	}
-	if r.Source.Addr().Is4() {
-		return []Family{IPv4}
-	}
-	return []Family{IPv6}
+	return out
+}
+
+// familyOf says whether address a (invalid: none) allows family f.
+func familyOf(a netip.Addr, f Family) bool {
+	return !a.IsValid() || a.Is4() == (f == IPv4)
 }
 
 // AppliesTo reports whether the rule has a place in family f.

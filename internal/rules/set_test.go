@@ -119,12 +119,12 @@ func TestTargetRules(t *testing.T) {
 }
 
 func TestParseLabel(t *testing.T) {
-	rs, err := ParseLabel("443, 80/tcp from 10.0.0.0/8,from @office", "web")
+	rs, err := ParseLabel("443, 80/tcp from 10.0.0.0/8,from @office", "4f1c")
 	var got []string
 	for _, r := range rs {
 		got = append(got, r.String())
 	}
-	if err != nil || strings.Join(got, "|") != "allow 443 to web|allow 80/tcp to web from 10.0.0.0/8|allow to web from @office" {
+	if err != nil || strings.Join(got, "|") != "allow 443 to id:4f1c|allow 80/tcp to id:4f1c from 10.0.0.0/8|allow to id:4f1c from @office" {
 		t.Errorf("%q %v", got, err)
 	}
 	for _, bad := range []string{"", "443,", "443 to db", "443 --host-too", "http", "80 from nowhere"} {
