@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,10 +23,11 @@ import (
 var ErrNoGuest = errors.New("no such guest")
 
 // Guests finds a forward's guest's addresses from the manager that runs it:
-// an LXD or Incus instance from its daemon's API (GET
-// /1.0/instances/NAME/state), a libvirt domain from libvirt's DHCP leases
-// (`virsh domifaddr --source lease`). Only the managers' own facts count,
-// never a name a guest gave itself in DHCP.
+// an LXD or Incus instance from its daemon's API (the leases its managed
+// networks gave the instance's NICs), a libvirt domain from libvirt's DHCP
+// leases (`virsh domifaddr --source lease`). Only the managers' own facts
+// count, never an address a guest put on its interfaces or a name it gave
+// itself in DHCP.
 type Guests struct {
 	// Sockets are the LXD and Incus API sockets to ask, by manager
 	// (GuestSockets).
@@ -106,25 +108,43 @@ func (g Guests) Addrs(ctx context.Context, guest string) ([]netip.Addr, error) {
 	return nil, fmt.Errorf("guest %q is known to %s: name one, e.g. %s:%s", name, strings.Join(found, " and "), found[0], name)
 }
 
-// instanceState is what we read of GET /1.0/instances/NAME/state.
-type instanceState struct {
+// instanceTimeout bounds the questions about one instance to LXD or
+// Incus: a hung daemon must not hold up a repair for long.
+const instanceTimeout = 2 * time.Second
+
+// instance is what we read of GET /1.0/instances/NAME: whether it runs,
+// and its NICs with their hardware addresses.
+type instance struct {
 	Metadata struct {
-		Status  string `json:"status"`
-		Network map[string]struct {
-			Addresses []struct {
-				Family  string `json:"family"`
-				Address string `json:"address"`
-				Scope   string `json:"scope"`
-			} `json:"addresses"`
-		} `json:"network"`
+		Status  string                       `json:"status"`
+		Config  map[string]string            `json:"expanded_config"`
+		Devices map[string]map[string]string `json:"expanded_devices"`
 	} `json:"metadata"`
 }
 
-// instanceTimeout bounds one question to LXD or Incus: a hung daemon must
-// not hold up a repair for long.
-const instanceTimeout = 2 * time.Second
+// network is what we read of GET /1.0/networks/NAME.
+type network struct {
+	Metadata struct {
+		Managed bool              `json:"managed"`
+		Config  map[string]string `json:"config"`
+	} `json:"metadata"`
+}
 
-// instance asks the first of sockets that exists for the instance's state.
+// leases is what we read of GET /1.0/networks/NAME/leases.
+type leases struct {
+	Metadata []struct {
+		Hwaddr  string `json:"hwaddr"`
+		Address string `json:"address"`
+	} `json:"metadata"`
+}
+
+// instance asks the first of sockets that exists for the instance's
+// addresses: the manager's own facts, never what the guest's interfaces
+// report (a tenant can put a neighbour's address on its own interface and
+// the instance's state lists it). For each NIC of the instance on a
+// network the manager manages, the addresses that network's DHCP server
+// leased to that NIC's hardware address (as LXD configured it), inside the
+// network's subnets. A running instance with no lease yet has none.
 func (g Guests) instance(ctx context.Context, sockets []string, name string) ([]netip.Addr, error) {
 	for _, sock := range sockets {
 		if _, err := os.Stat(sock); err != nil {
@@ -132,47 +152,117 @@ func (g Guests) instance(ctx context.Context, sockets []string, name string) ([]
 		}
 		ctx, cancel := context.WithTimeout(ctx, instanceTimeout)
 		defer cancel()
-		resp, err := unixhttp.Get(ctx, sock, "/1.0/instances/"+name+"/state")
+		var inst instance
+		found, err := getJSON(ctx, sock, "/1.0/instances/"+url.PathEscape(name), &inst)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", sock, err)
+			return nil, err
 		}
-		defer resp.Body.Close()
-		if resp.StatusCode == http.StatusNotFound {
+		if !found {
 			return nil, ErrNoGuest
 		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%s: %s", sock, resp.Status)
+		if inst.Metadata.Status != "Running" {
+			return nil, nil
 		}
-		var st instanceState
-		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-			return nil, fmt.Errorf("%s: reading the instance's state: %w", sock, err)
+		var out []netip.Addr
+		for _, nic := range instanceNICs(inst) {
+			as, err := leased(ctx, sock, nic.network, nic.hwaddr)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, as...)
 		}
-		return instanceAddrs(st), nil
+		return out, nil
 	}
 	return nil, ErrNoGuest
 }
 
-// instanceAddrs are a running instance's global addresses, in the order of
-// its interfaces' names.
-func instanceAddrs(st instanceState) []netip.Addr {
-	if st.Metadata.Status != "Running" {
-		return nil
+// nic is an instance's NIC on a network: the network's name and the NIC's
+// hardware address.
+type nic struct{ network, hwaddr string }
+
+// instanceNICs are the instance's NICs on a network the manager may
+// manage (a "network" device, or a bridged one whose parent may be one),
+// in the order of their devices' names, with the hardware address LXD
+// gave them (the device's own, else the volatile one).
+func instanceNICs(inst instance) []nic {
+	var names []string
+	for n, d := range inst.Metadata.Devices {
+		if d["type"] == "nic" {
+			names = append(names, n)
+		}
 	}
-	var ifaces []string
-	for n := range st.Metadata.Network {
-		ifaces = append(ifaces, n)
-	}
-	slices.Sort(ifaces)
-	var out []netip.Addr
-	for _, n := range ifaces {
-		for _, a := range st.Metadata.Network[n].Addresses {
-			addr, err := netip.ParseAddr(a.Address)
-			if err == nil && a.Scope == "global" && (a.Family == "inet" || a.Family == "inet6") {
-				out = append(out, addr)
-			}
+	slices.Sort(names)
+	var out []nic
+	for _, n := range names {
+		d := inst.Metadata.Devices[n]
+		net := d["network"]
+		if net == "" && d["nictype"] == "bridged" {
+			net = d["parent"]
+		}
+		hw := d["hwaddr"]
+		if hw == "" {
+			hw = inst.Metadata.Config["volatile."+n+".hwaddr"]
+		}
+		if net != "" && hw != "" {
+			out = append(out, nic{network: net, hwaddr: hw})
 		}
 	}
 	return out
+}
+
+// leased returns the addresses network net of the manager behind sock
+// leased to hardware address hw, inside the network's own subnets; none
+// when the manager does not manage net.
+func leased(ctx context.Context, sock, net, hw string) ([]netip.Addr, error) {
+	var n network
+	found, err := getJSON(ctx, sock, "/1.0/networks/"+url.PathEscape(net), &n)
+	if err != nil {
+		return nil, err
+	}
+	if !found || !n.Metadata.Managed {
+		return nil, nil
+	}
+	var subnets []netip.Prefix
+	for _, k := range []string{"ipv4.address", "ipv6.address"} {
+		if p, err := netip.ParsePrefix(n.Metadata.Config[k]); err == nil {
+			subnets = append(subnets, p.Masked())
+		}
+	}
+	var ls leases
+	if _, err := getJSON(ctx, sock, "/1.0/networks/"+url.PathEscape(net)+"/leases", &ls); err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, l := range ls.Metadata {
+		a, err := netip.ParseAddr(l.Address)
+		if err != nil || !strings.EqualFold(l.Hwaddr, hw) || !a.IsGlobalUnicast() || slices.Contains(out, a) ||
+			!slices.ContainsFunc(subnets, func(p netip.Prefix) bool { return p.Contains(a) }) {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// getJSON reads the answer to GET path from the API behind sock into v;
+// found is false for 404 (no such instance or network).
+func getJSON(ctx context.Context, sock, path string, v any) (found bool, err error) {
+	resp, err := unixhttp.Get(ctx, sock, path)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", sock, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusNotFound:
+		return false, nil
+	case http.StatusOK:
+	default:
+		return false, fmt.Errorf("%s: GET %s: %s", sock, path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return false, fmt.Errorf("%s: reading %s: %w", sock, path, err)
+	}
+	return true, nil
 }
 
 // libvirt reads the domain's leases from libvirt. A libvirt that does not

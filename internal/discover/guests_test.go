@@ -28,17 +28,29 @@ func (v virsh) Run(_ context.Context, name string, args []string, _ []byte) ([]b
 	return []byte(out), nil
 }
 
-// lxdState is an instance's state as LXD 5.0 answers it (recorded in the
-// lab, counters left out).
-const lxdState = `{"type":"sync","status":"Success","status_code":200,"metadata":{"status":"Running","status_code":103,
-"network":{"eth0":{"addresses":[{"family":"inet","address":"10.171.198.17","netmask":"24","scope":"global"},
-{"family":"inet6","address":"fd42:5b05:b1c2:9b70:216:3eff:feb3:88de","netmask":"64","scope":"global"},
-{"family":"inet6","address":"fe80::216:3eff:feb3:88de","netmask":"64","scope":"link"}],"hwaddr":"00:16:3e:b3:88:de"},
-"lo":{"addresses":[{"family":"inet","address":"127.0.0.1","netmask":"8","scope":"local"}]}},"pid":121}}`
+// lxdInstance is an instance as LXD 5.0 answers GET /1.0/instances/NAME
+// (the fields we read, as recorded in the lab), with its status.
+func lxdInstance(status, hwaddr string) string {
+	return `{"type":"sync","status":"Success","status_code":200,"metadata":{"name":"web1","status":"` + status + `",
+"expanded_config":{"image.description":"bb","volatile.eth0.hwaddr":"` + hwaddr + `","volatile.eth0.host_name":"veth1a2b"},
+"expanded_devices":{"eth0":{"name":"eth0","network":"lxdbr0","type":"nic"},"root":{"path":"/","pool":"default","type":"disk"}}}}`
+}
 
-// serveLXD answers the instance API on a unix socket for the instances
-// given (name: state body).
-func serveLXD(t *testing.T, instances map[string]string) string {
+// lxdNetwork is lxdbr0 as LXD answers GET /1.0/networks/lxdbr0.
+const lxdNetwork = `{"type":"sync","status":"Success","status_code":200,"metadata":{"name":"lxdbr0","type":"bridge","managed":true,
+"config":{"ipv4.address":"10.171.198.1/24","ipv4.nat":"true","ipv6.address":"fd42:5b05:b1c2:9b70::1/64","ipv6.nat":"true"}}}`
+
+// lxdLeases are lxdbr0's leases: web1's NIC's, and another instance's
+// (its neighbour on the bridge), and a lease outside the subnet.
+const lxdLeases = `{"type":"sync","status":"Success","status_code":200,"metadata":[
+{"hostname":"web1","hwaddr":"00:16:3e:b3:88:de","address":"10.171.198.17","type":"dynamic","location":"none"},
+{"hostname":"web1","hwaddr":"00:16:3e:b3:88:de","address":"fd42:5b05:b1c2:9b70:216:3eff:feb3:88de","type":"dynamic","location":"none"},
+{"hostname":"web2","hwaddr":"00:16:3e:00:00:02","address":"10.171.198.18","type":"dynamic","location":"none"},
+{"hostname":"web1","hwaddr":"00:16:3E:B3:88:DE","address":"192.0.2.9","type":"dynamic","location":"none"}]}`
+
+// serveLXD answers the instance and network API on a unix socket for the
+// paths given (path: body); any other path is LXD's 404.
+func serveLXD(t *testing.T, paths map[string]string) string {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "unix.socket")
 	l, err := net.Listen("unix", sock)
@@ -46,10 +58,9 @@ func serveLXD(t *testing.T, instances map[string]string) string {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/1.0/instances/"), "/state")
-		body, ok := instances[name]
+		body, ok := paths[r.URL.Path]
 		if !ok {
-			http.Error(w, `{"error":"Instance not found","error_code":404}`, http.StatusNotFound)
+			http.Error(w, `{"error":"not found","error_code":404}`, http.StatusNotFound)
 			return
 		}
 		fmt.Fprint(w, body)
@@ -59,11 +70,22 @@ func serveLXD(t *testing.T, instances map[string]string) string {
 	return sock
 }
 
+// lxdPaths is an LXD with instances (name: body) on lxdbr0.
+func lxdPaths(instances map[string]string) map[string]string {
+	paths := map[string]string{"/1.0/networks/lxdbr0": lxdNetwork, "/1.0/networks/lxdbr0/leases": lxdLeases}
+	for n, body := range instances {
+		paths["/1.0/instances/"+n] = body
+	}
+	return paths
+}
+
 func TestGuestAddrs(t *testing.T) {
-	stopped := strings.Replace(lxdState, `"status":"Running"`, `"status":"Stopped"`, 1)
+	web1 := lxdInstance("Running", "00:16:3e:b3:88:de")
 	g := Guests{
 		Sockets: map[string][]string{
-			"lxd":   {filepath.Join(t.TempDir(), "absent.socket"), serveLXD(t, map[string]string{"web1": lxdState, "both": lxdState, "off": stopped})},
+			"lxd": {filepath.Join(t.TempDir(), "absent.socket"), serveLXD(t, lxdPaths(map[string]string{
+				"web1": web1, "both": web1, "off": lxdInstance("Stopped", "00:16:3e:b3:88:de"),
+				"new": lxdInstance("Running", "00:16:3e:00:00:99")}))},
 			"incus": {filepath.Join(t.TempDir(), "absent.socket")},
 		},
 		Runner: virsh{
@@ -73,11 +95,14 @@ func TestGuestAddrs(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, c := range []struct{ guest, want, err string }{
+		// The leases of its NIC, inside lxdbr0's subnets: neither the
+		// neighbour's lease nor one outside the subnet.
 		{"web1", "[10.171.198.17 fd42:5b05:b1c2:9b70:216:3eff:feb3:88de]", ""},
 		{"lxd:web1", "[10.171.198.17 fd42:5b05:b1c2:9b70:216:3eff:feb3:88de]", ""},
 		{"vm1", "[192.168.122.45]", ""},
 		{"libvirt:both", "[192.168.122.46]", ""},
 		{"off", "[]", ""},
+		{"new", "[]", ""}, // running, no lease yet
 		{"both", "", "known to lxd and libvirt"},
 		{"nosuch", "", "no such guest"},
 		{"incus:web1", "", "no such guest"},
@@ -94,9 +119,16 @@ func TestGuestAddrs(t *testing.T) {
 		t.Errorf("a guest no manager knows: %v, want ErrNoGuest", err)
 	}
 	// A manager that answers with a failure is an error, never "no guest".
-	broken := Guests{Sockets: map[string][]string{"lxd": {serveLXD(t, map[string]string{"web1": "{not json"})}}, Runner: virsh{}}
+	broken := Guests{Sockets: map[string][]string{"lxd": {serveLXD(t, map[string]string{"/1.0/instances/web1": "{not json"})}}, Runner: virsh{}}
 	if _, err := broken.Addrs(ctx, "web1"); err == nil || errors.Is(err, ErrNoGuest) {
 		t.Errorf("LXD answering junk: %v, want an error", err)
+	}
+	// A NIC on a network LXD does not manage has no lease of LXD's.
+	unmanaged := strings.Replace(lxdNetwork, `"managed":true`, `"managed":false`, 1)
+	paths := lxdPaths(map[string]string{"web1": web1})
+	paths["/1.0/networks/lxdbr0"] = unmanaged
+	if as, err := (Guests{Sockets: map[string][]string{"lxd": {serveLXD(t, paths)}}}).Addrs(ctx, "lxd:web1"); err != nil || len(as) != 0 {
+		t.Errorf("a NIC on an unmanaged network: %v %v", as, err)
 	}
 }
 

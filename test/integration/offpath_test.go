@@ -326,10 +326,23 @@ func TestSwarmHostMode(t *testing.T) {
 	expect(t, "swarm host mode, before install", map[probe]bool{hs: true})
 	mustBin(t, "install")
 	defer runBin("uninstall")
-	expect(t, "installed", map[probe]bool{hs: false})
+	// A container that labels itself a task of hs is not one: only the
+	// tasks Swarm's manager lists count for service:hs.
+	mustSh(t, docker+" run -d --name hsforger --label com.docker.swarm.service.name=hs --label com.docker.swarm.service.id=x -p 8099:80 bb:1 "+
+		"sh -c 'mkdir -p /www && echo hsforger > /www/index.html && exec httpd -f -p 80 -h /www'")
+	defer lab.Sh(docker + " rm -f hsforger")
+	forger := probe{name: "hsforger(labelled as a task of hs)", from: clientAddr, port: 8099, want: "hsforger"}
+	expect(t, "installed", map[probe]bool{hs: false, forger: false})
+	// A plain name is a container's: no container is named hs.
+	mustBin(t, "allow", "to", "hs")
+	expect(t, "allow to hs (no such container)", map[probe]bool{hs: false, forger: false})
+	mustBin(t, "delete", "allow", "to", "hs")
+	mustBin(t, "allow", "to", "service:hs")
+	expect(t, "allow to service:hs", map[probe]bool{hs: true, forger: false})
+	mustBin(t, "delete", "allow", "to", "service:hs")
 	mustBin(t, "allow", "8098")
 	mustBin(t, "deny", "from", deniedAddr)
-	expect(t, "allow 8098, deny from "+deniedAddr, map[probe]bool{hs: true, hsDenied: false})
+	expect(t, "allow 8098, deny from "+deniedAddr, map[probe]bool{hs: true, hsDenied: false, forger: false})
 }
 
 // TestDockerAPINamesTheBridge: Docker's rules are not the only fact. With

@@ -113,6 +113,27 @@ func TestForwardToGuest(t *testing.T) {
 		}
 		mustBin(t, "delete", "forward", "2230", "to", "nosuch")
 	})
+	t.Run("a guest cannot steer its forward to a neighbour's address", func(t *testing.T) {
+		// The neighbour serves its own name on 22; udbvm puts the
+		// neighbour's address on its own interface, which LXD's instance
+		// state then reports: the forward stays on what LXD leased to
+		// udbvm's NIC.
+		nb := lab.LaunchGuest(t, "udbnb")
+		defer lab.Sh("lxc delete --force udbnb")
+		mustSh(t, "lxc exec udbvm -- ip addr add "+nb+"/32 dev eth0")
+		defer lab.Sh("lxc exec udbvm -- ip addr del " + nb + "/32 dev eth0")
+		if state := mustSh(t, "lxc query /1.0/instances/udbvm/state"); !strings.Contains(state, nb) {
+			t.Fatalf("LXD does not report the address udbvm put on itself; the test shows nothing:\n%s", state)
+		}
+		mustBin(t, "sync")
+		if nat := mustSh(t, "nft list table inet ufw-docker-bridge-nat"); strings.Contains(nat, nb) || !strings.Contains(nat, addr+":22") {
+			t.Errorf("the forward follows an address the guest gave itself (%s):\n%s", nb, nat)
+		}
+		lab.Matrix(t, "udbvm claims its neighbour's "+nb, []lab.Cell{
+			{Name: "2222 answers udbvm", Got: ssh(clientAddr), Want: true},
+			{Name: "2222 answers the neighbour udbnb", Got: open(clientAddr, 2222, "udbnb"), Want: false},
+		})
+	})
 	if out := mustBin(t, "list"); !strings.Contains(out, "forward 2222/tcp to udbvm:22") || !strings.Contains(out, "forward 2223/tcp to lxd:udbvm:80 from "+office) {
 		t.Errorf("list:\n%s", out)
 	}

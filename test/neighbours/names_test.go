@@ -70,6 +70,28 @@ func TestAllowByName(t *testing.T) {
 	}
 	mustSh(t, docker+" run -d --name later -p 8092:80 bb:1 "+httpdScript+" later 80")
 	wait(t, 8092, "later", true)
+	// Labels are no names: a container whose creator labels it with the
+	// Swarm service and the compose service "later" is not container
+	// later. A rule by name for a port published on one host address
+	// opens that address, not the same port another container publishes
+	// on another address.
+	mustSh(t, docker+" run -d --name forger --label com.docker.swarm.service.name=later --label com.docker.compose.project=x "+
+		"--label com.docker.compose.service=later -p 8093:80 bb:1 "+httpdScript+" forger 80")
+	mustSh(t, docker+" run -d --name pinned -p "+hostAddr+":8094:80 bb:1 "+httpdScript+" pinned 80")
+	mustSh(t, docker+" run -d --name lanpin -p "+hostLAN+":8094:80 bb:1 "+httpdScript+" lanpin 80")
+	defer lab.Sh(docker + " rm -f forger pinned lanpin")
+	mustBin(t, "allow", "to", "pinned")
+	wait(t, 8094, "pinned", true)
+	mustBin(t, "sync")
+	lab.Matrix(t, "labels that claim a name; one port on two host addresses", []lab.Cell{
+		{Name: "later 8092 (allow to later)", Got: open(clientAddr, 8092, "later"), Want: true},
+		{Name: "forger 8093, labelled as Swarm and compose service later", Got: open(clientAddr, 8093, "forger"), Want: false},
+		{Name: "pinned " + hostAddr + ":8094 (allow to pinned)", Got: openAt(clientAddr, hostAddr, 8094, "pinned"), Want: true},
+		{Name: "lanpin " + hostLAN + ":8094 (same port, another address)", Got: openAt(lanAddr, hostLAN, 8094, "lanpin"), Want: false},
+		{Name: "lanpin " + hostLAN + ":8094 from " + clientAddr, Got: openAt(clientAddr, hostLAN, 8094, "lanpin"), Want: false},
+	})
+	mustBin(t, "delete", "allow", "to", "pinned")
+	mustSh(t, docker+" rm -f forger pinned lanpin")
 	// A dockerd restart: addresses change, the rules follow the names.
 	w.Stop(t)
 	dockerd.Stop()
@@ -130,6 +152,20 @@ func TestLabelRules(t *testing.T) {
 	if out := mustBin(t, "list"); strings.Contains(out, "to lbl") || !strings.Contains(out, "label-rules on") {
 		t.Errorf("list:\n%s", out)
 	}
+	// A label opens its own container only: a container named like a
+	// compose service (one project alone has it) opens nothing of the
+	// service's.
+	mustSh(t, docker+" run -d --name svc1 --label com.docker.compose.project=p --label com.docker.compose.service=lblsvc -p 8098:80 bb:1 "+
+		httpdScript+" svc1 80")
+	defer lab.Sh(docker + " rm -f svc1 lblsvc")
+	labelled("lblsvc", "80", "8099:80")
+	if !waitOpen(8099, "lblsvc", true) {
+		t.Error("the label of lblsvc did not open its own port 8099")
+	}
+	lab.Matrix(t, "a labelled container named like a compose service", []lab.Cell{
+		{Name: "lblsvc 8099 (its own label)", Got: open(clientAddr, 8099, "lblsvc"), Want: true},
+		{Name: "svc1 8098 (compose service lblsvc, no rule)", Got: open(clientAddr, 8098, "svc1"), Want: false},
+	})
 	mustSh(t, docker+" rm -f lbl && "+docker+" run -d --name other -p 8095:80 bb:1 "+httpdScript+" other 80")
 	if !waitOpen(8095, "other", false) || open(clientAddr, 8095, "other") {
 		t.Error("the labelled container went, yet its port is open to the next container")
