@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/atomicfile"
@@ -176,28 +177,86 @@ func metricsFile(flag string, set bool) string {
 	return ""
 }
 
-// serveMetrics answers GET /metrics on addr with the recorder's text, its
-// live part read afresh, until ctx ends.
-func serveMetrics(ctx context.Context, addr string, deps Deps, e *engine.Engine, rec *metrics.Recorder, log *slog.Logger) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
+// Bounds of the metrics listener: a scrape lists every rule, source and
+// comment, and reads the live tables, so neither many scrapers nor slow or
+// idle connections may make it cost more than one reading at a time.
+const (
+	// scrapeGap: a scrape within this long of the last live reading is
+	// answered from that reading.
+	scrapeGap = time.Second
+	// scrapeConns is the most connections served at once; more wait.
+	scrapeConns = 8
+)
+
+// serveMetrics answers GET /metrics on l with the recorder's text, its live
+// part read afresh (scrapes), until ctx ends.
+func serveMetrics(ctx context.Context, l net.Listener, deps Deps, e *engine.Engine, rec *metrics.Recorder, log *slog.Logger) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		rec.SetLive(*liveMetrics(r.Context(), deps, e))
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		w.Write([]byte(rec.Text()))
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	mux.Handle("/metrics", &scrapes{rec: rec, read: func(ctx context.Context) { rec.SetLive(*liveMetrics(ctx, deps, e)) }})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 8 << 10}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
 	}()
 	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("the metrics listener stopped", "addr", addr, "err", err)
+		if err := srv.Serve(limitListener(l, scrapeConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("the metrics listener stopped", "addr", l.Addr(), "err", err)
 		}
 	}()
-	return nil
+}
+
+// scrapes answers /metrics: one live reading at a time, none closer than
+// scrapeGap to the last; a scrape that comes meanwhile gets the last one.
+type scrapes struct {
+	rec  *metrics.Recorder
+	read func(ctx context.Context)
+	mu   sync.Mutex // held while reading; guards last
+	last time.Time
+}
+
+func (s *scrapes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.mu.TryLock() {
+		if time.Since(s.last) >= scrapeGap {
+			s.read(r.Context())
+			s.last = time.Now()
+		}
+		s.mu.Unlock()
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Write([]byte(s.rec.Text()))
+}
+
+// limitListener accepts at most n connections at once from l: the next
+// Accept waits until one of them is closed.
+func limitListener(l net.Listener, n int) net.Listener {
+	return &limited{Listener: l, slots: make(chan struct{}, n)}
+}
+
+type limited struct {
+	net.Listener
+	slots chan struct{}
+}
+
+func (l *limited) Accept() (net.Conn, error) {
+	l.slots <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &slotConn{Conn: c, free: func() { <-l.slots }}, nil
+}
+
+// slotConn gives its slot back once, when it is closed.
+type slotConn struct {
+	net.Conn
+	once sync.Once
+	free func()
+}
+
+func (c *slotConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.free)
+	return err
 }

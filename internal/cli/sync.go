@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -55,7 +56,8 @@ func watchCommand(deps Deps) *cli.Command {
 				"(default: 30s with iptables-legacy, whose changes send none; 10m with iptables-nft)"},
 			&cli.StringFlag{Name: "metrics-file", EnvVars: []string{"UFW_DOCKER_BRIDGE_METRICS_FILE"}, Usage: "write Prometheus metrics there after every pass (node_exporter's textfile " +
 				"collector; default " + DefaultMetricsFile + " when its directory exists; \"\" for none)"},
-			&cli.StringFlag{Name: "metrics-listen", Usage: "also serve the metrics on ADDR (e.g. 127.0.0.1:9633) at /metrics"},
+			&cli.StringFlag{Name: "metrics-listen", Usage: "also serve the metrics on ADDR at /metrics; bind it no wider than Prometheus needs " +
+				"(127.0.0.1:9633, or a private address): a scrape lists every rule, source and comment"},
 			&cli.DurationFlag{Name: "metrics-interval", Value: 15 * time.Second, Usage: "how often the metrics file's counters are read between passes"},
 		},
 		Action: func(c *cli.Context) error {
@@ -84,9 +86,11 @@ func watchCommand(deps Deps) *cli.Command {
 			rec := &metrics.Recorder{}
 			file := metricsFile(c.String("metrics-file"), c.IsSet("metrics-file"))
 			if addr := c.String("metrics-listen"); addr != "" {
-				if err := serveMetrics(ctx, addr, deps, e, rec, log); err != nil {
+				l, err := net.Listen("tcp", addr)
+				if err != nil {
 					return cli.Exit(fmt.Sprintf("--metrics-listen %s: %v", addr, err), ExitUsage)
 				}
+				serveMetrics(ctx, l, deps, e, rec, log)
 			}
 			refresh := file != "" && c.Duration("metrics-interval") > 0
 			if refresh {
