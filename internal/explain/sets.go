@@ -26,8 +26,13 @@ func (w *walker) sets(chain string) (by Step, dropped bool) {
 		return Step{}, false
 	}
 	into := slices.ContainsFunc(s.Bridges, func(b string) bool { return ifaceMatch(b, w.outIface) })
-	if chain == "FORWARD" {
-		w.mark |= setsMark
+	// What runs the sources chain to its end is marked as consulted.
+	if chain == "FORWARD" && into {
+		defer func() {
+			if !dropped {
+				w.mark |= setsMark
+			}
+		}()
 	}
 	for _, r := range s.Rules {
 		if !w.member(r.Set) || !w.ports(r) {

@@ -126,7 +126,7 @@ func (s Sets) ensure(ctx context.Context, rs rules.Ruleset, names []string, dock
 	}
 	now := time.Now()
 	for i, n := range fill {
-		v4, v6 := rules.Intervals(entries[i], now)
+		v4, v6 := rules.Intervals(withSentinels(entries[i]), now)
 		if err := s.write(func() error { return s.Elements.Replace(n, v4, v6, now) }); err != nil {
 			return true, fmt.Errorf("filling set %s: %w", n, err)
 		}
@@ -153,8 +153,8 @@ func (s Sets) write(f func() error) error {
 // replaced instead.
 func (s Sets) Change(name string, before, after []rules.SetEntry) error {
 	now := time.Now()
-	old4, old6 := rules.Intervals(before, now)
-	new4, new6 := rules.Intervals(after, now)
+	old4, old6 := rules.Intervals(withSentinels(before), now)
+	new4, new6 := rules.Intervals(withSentinels(after), now)
 	gone := slices.Concat(minus(old4, new4), minus(old6, new6))
 	added := slices.Concat(minus(new4, old4), minus(new6, old6))
 	if len(gone) == 0 && len(added) == 0 {
@@ -174,11 +174,24 @@ func (s Sets) Change(name string, before, after []rules.SetEntry) error {
 // Reload makes set name hold entries again, whatever the kernel holds now
 // (another process changed its elements: EditLog).
 func (s Sets) Reload(name string, entries []rules.SetEntry) error {
-	v4, v6 := rules.Intervals(entries, time.Now())
+	v4, v6 := rules.Intervals(withSentinels(entries), time.Now())
 	if err := s.write(func() error { return s.Elements.Replace(name, v4, v6, time.Now()) }); err != nil {
 		return fmt.Errorf("loading set %s again: %w", name, err)
 	}
 	return nil
+}
+
+// sentinels are the elements every kernel set holds besides the state's
+// entries (rules.SetSentinelV4): a set flushed by hand lacks them, and the
+// sources chain then drops instead of reading it as empty.
+var sentinels = []rules.SetEntry{
+	{Prefix: netip.PrefixFrom(netip.MustParseAddr(rules.SetSentinelV4), 32)},
+	{Prefix: netip.PrefixFrom(netip.MustParseAddr(rules.SetSentinelV6), 128)},
+}
+
+// withSentinels is entries as the kernel's sets hold them.
+func withSentinels(entries []rules.SetEntry) []rules.SetEntry {
+	return append(slices.Clip(entries), sentinels...)
 }
 
 // Remove deletes the sets table; a missing table is not an error.

@@ -133,7 +133,11 @@ func TestSetsEnsureAndChange(t *testing.T) {
 	if changed, err := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); err != nil || !changed {
 		t.Fatalf("first ensure: %v %v", changed, err)
 	}
-	if len(f.sets["bad-v4"]) != 1 || len(f.sets["bad-v6"]) != 1 || !slices.Equal(f.replaced, []string{"bad", "spare"}) {
+	// Each kernel set holds its sentinel besides its entries, the empty
+	// one too: a set flushed by hand lacks it.
+	if len(f.sets["bad-v4"]) != 2 || len(f.sets["bad-v6"]) != 2 || !slices.Equal(f.replaced, []string{"bad", "spare"}) ||
+		len(f.sets["spare-v4"]) != 1 || f.sets["spare-v4"][0].First.String() != rules.SetSentinelV4 ||
+		len(f.sets["spare-v6"]) != 1 || f.sets["spare-v6"][0].First.String() != rules.SetSentinelV6 {
 		t.Errorf("sets %v, replaced %v", f.sets, f.replaced)
 	}
 	if changed, err := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); err != nil || changed || len(f.scripts) != 1 {
@@ -147,24 +151,24 @@ func TestSetsEnsureAndChange(t *testing.T) {
 	}
 	// A rule change rewrites the chains, not the elements.
 	rs = append(rs, rules.Rule{Action: rules.Allow, Ports: rules.Ports{First: 443, Last: 443}, Set: "spare"})
-	if changed, _ := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); !changed || len(f.replaced) != 2 || len(f.sets["bad-v4"]) != 1 {
+	if changed, _ := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); !changed || len(f.replaced) != 2 || len(f.sets["bad-v4"]) != 2 {
 		t.Errorf("rule change: sets %v, replaced %v", f.sets, f.replaced)
 	}
 	// Change: one more network goes in as one interval.
 	after := append(slices.Clone(members["bad"]), entry("198.51.100.7/32"))
-	if err := s.Change("bad", members["bad"], after); err != nil || len(f.sets["bad-v4"]) != 2 || len(f.replaced) != 2 {
+	if err := s.Change("bad", members["bad"], after); err != nil || len(f.sets["bad-v4"]) != 3 || len(f.replaced) != 2 {
 		t.Errorf("change: %v, sets %v, replaced %v", err, f.sets, f.replaced)
 	}
 	// The kernel timed an element out: the set is written whole.
-	f.sets["bad-v4"] = f.sets["bad-v4"][:1]
-	if err := s.Change("bad", after, members["bad"]); err != nil || f.replaced[len(f.replaced)-1] != "bad" || len(f.sets["bad-v4"]) != 1 {
+	f.sets["bad-v4"] = f.sets["bad-v4"][:2]
+	if err := s.Change("bad", after, members["bad"]); err != nil || f.replaced[len(f.replaced)-1] != "bad" || len(f.sets["bad-v4"]) != 2 {
 		t.Errorf("change after a timeout: %v, sets %v", err, f.sets)
 	}
 	// The table is deleted between the read and the write: the write fails
 	// (it makes no table), the second round makes it whole and fills it.
 	f.deleteFirst = true
 	rs = rs[:1]
-	if changed, err := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); err != nil || !changed || len(f.sets["bad-v4"]) != 1 {
+	if changed, err := s.Ensure(ctx, rs, []string{"bad", "spare"}, nil, load); err != nil || !changed || len(f.sets["bad-v4"]) != 2 {
 		t.Errorf("table deleted meanwhile: %v %v, sets %v", changed, err, f.sets)
 	}
 	// spare leaves the state: its nftables sets go.

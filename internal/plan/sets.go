@@ -22,13 +22,16 @@ var setsTmpl = template.Must(template.ParseFS(templates.FS, "sets.nft.tmpl"))
 // names are deleted. Unless create, the script makes no table: it fails
 // when the table went since live was read (its sets would come back empty).
 //
-// The table's forward chain (priority filter - 5, before iptables) marks
-// every forwarded packet (rules.SetsMark), then sends what goes into a
-// container or guest bridge to chain sources: a source in the set of a deny
-// rule is dropped there, connections it started included; a NEW connection
+// The table's forward chain (priority filter - 5, before iptables) sends
+// what goes into a container or guest bridge to chain sources: while a set
+// a rule names lacks its sentinel element (rules.SetSentinelV4: the set was
+// flushed), everything new is dropped there; a source in the set of a deny
+// rule is dropped, connections it started included; a NEW connection
 // Docker translated whose source is in the set of an allow rule for its
 // host port gets rules.SetAllowMark, which that rule's iptables line asks
-// for. Its input chain drops the sources of deny rules with --host-too.
+// for; what runs the chain to its end gets rules.SetsMark, without which
+// our iptables chains drop (a flushed chain closes). Its input chain drops
+// the sources of deny rules with --host-too.
 // Each set is looked up in one step whatever its size (interval sets).
 func SetsTable(rs rules.Ruleset, names []string, dockerBridges, live []string, create bool) (script, comment string) {
 	ro := rolesOf(rs.Bridges(), dockerBridges)
@@ -37,9 +40,18 @@ func SetsTable(rs rules.Ruleset, names []string, dockerBridges, live []string, c
 		"Sets":      names,
 		"Excluded":  nftNames(ro.excluded),
 		"Bridges":   nftNames(slices.Concat(ro.early, ro.containers, ro.guests)),
-		"Consulted": nftMark(rules.SetsMark),
-		"Allowed":   nftMark(rules.SetAllowMark),
+		"Consulted":  nftMark(rules.SetsMark),
+		"Allowed":    nftMark(rules.SetAllowMark),
+		"SentinelV4": rules.SetSentinelV4,
+		"SentinelV6": rules.SetSentinelV6,
 	}
+	var checked []string
+	for _, n := range SetNames(rs) {
+		if slices.Contains(names, n) {
+			checked = append(checked, n)
+		}
+	}
+	data["Checked"] = checked
 	var denies, allows, hostDenies []string
 	for _, r := range rs {
 		// A rule whose set the state lacks has nothing to look up: it

@@ -141,13 +141,21 @@ const (
 	// set NAME is two interval sets, NAME-v4 and NAME-v6, and the chains
 	// that use them (see plan.SetsTable).
 	SetsTable = "ufw-docker-bridge-sets"
-	// SetsCommentPrefix starts the comment of the first rule of the sets
-	// table's forward chain, followed by the hash of the table's text.
+	// SetsCommentPrefix starts the comment of the last rule of the sets
+	// table's sources chain, followed by the hash of the table's text.
 	SetsCommentPrefix = "ufw-docker-bridge sets "
 	// SetsMark is the packet mark bit the sets table sets on every packet
-	// it sees forwarded: while a rule names a set, our iptables chains drop
-	// NEW connections without it (the sets table is gone: fail closed).
+	// that ran its sources chain to the end: while a rule names a set, our
+	// iptables chains drop NEW connections without it (the table is gone,
+	// or its chain flushed: fail closed).
 	SetsMark = "0x2000000"
+	// SetSentinelV4 and SetSentinelV6 are the element every set of the
+	// sets table holds besides its entries (never in the state's files):
+	// the sources chain drops what goes into a bridge while a set a rule
+	// names lacks it, so a flushed set closes, never opens. No packet is
+	// forwarded from these sources (the kernel drops them as martians).
+	SetSentinelV4 = "0.0.0.0"
+	SetSentinelV6 = "::"
 	// SetAllowMark is the packet mark bit the sets table sets on a NEW
 	// connection whose source is in the set of an allow rule for its port;
 	// that rule's iptables line matches the bit.
