@@ -36,10 +36,10 @@ var setsTmpl = template.Must(template.ParseFS(templates.FS, "sets.nft.tmpl"))
 func SetsTable(rs rules.Ruleset, names []string, dockerBridges, live []string, create bool) (script, comment string) {
 	ro := rolesOf(rs.Bridges(), dockerBridges)
 	data := map[string]any{
-		"Table":     rules.SetsTable,
-		"Sets":      names,
-		"Excluded":  nftNames(ro.excluded),
-		"Bridges":   nftNames(slices.Concat(ro.early, ro.containers, ro.guests)),
+		"Table":      rules.SetsTable,
+		"Sets":       names,
+		"Excluded":   nftNames(ro.excluded),
+		"Bridges":    nftNames(slices.Concat(ro.early, ro.containers, ro.guests)),
 		"Consulted":  nftMark(rules.SetsMark),
 		"Allowed":    nftMark(rules.SetAllowMark),
 		"SentinelV4": rules.SetSentinelV4,
