@@ -54,6 +54,9 @@ type Deps struct {
 	// Uplinks lists the interfaces of the default routes (discover.Netlink
 	// by default).
 	Uplinks func() ([]string, error)
+	// RouteIface says which interface the host routes an address to
+	// (discover.Netlink by default).
+	RouteIface func(netip.Addr) (string, error)
 	// NFTTables lists the nftables inet tables (nft.ListTables by default).
 	NFTTables func() ([]string, error)
 	// AllNFTTables lists every nftables table as "FAMILY NAME"
@@ -122,6 +125,9 @@ func Run(args []string, stdout, stderr io.Writer, deps Deps) int {
 	deps.IPv6Missing = sync.OnceValue(deps.IPv6Missing)
 	if deps.Uplinks == nil {
 		deps.Uplinks = discover.Netlink{}.Uplinks
+	}
+	if deps.RouteIface == nil {
+		deps.RouteIface = discover.Netlink{}.RouteIface
 	}
 	if deps.DockerNFT == nil {
 		deps.DockerNFT = nft.DockerNFT

@@ -106,7 +106,13 @@ func explainCommand(deps Deps) *cli.Command {
 					env.Sets.Bridges = append(env.Sets.Bridges, b.Name)
 				}
 			}
-			res := explain.Explain(env, explain.Packet{Src: src, Dst: dst.Addr(), Proto: proto, DPort: int(dst.Port())})
+			// The packet comes in by the interface the host routes its
+			// source to: `ufw route allow in on eth0 ...` names it.
+			in, err := deps.RouteIface(src)
+			if err != nil || in == "lo" {
+				in = ""
+			}
+			res := explain.Explain(env, explain.Packet{Src: src, Dst: dst.Addr(), Proto: proto, DPort: int(dst.Port()), InIface: in})
 			w := c.App.Writer
 			if c.Bool("json") {
 				return printJSON(w, res)
@@ -114,6 +120,9 @@ func explainCommand(deps Deps) *cli.Command {
 			fmt.Fprintf(w, "%s -> %s/%s: %s\n", src, dst, proto, res.Verdict)
 			if res.DNAT != "" {
 				fmt.Fprintf(w, "  DNAT to %s\n", res.DNAT)
+			}
+			if in != "" {
+				fmt.Fprintf(w, "  in by: %s (the route to %s)\n", in, src)
 			}
 			fmt.Fprintf(w, "  path: %s\n  decided by: %s\n  steps:\n", res.Path, res.Decided)
 			for _, s := range res.Steps {

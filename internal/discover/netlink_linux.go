@@ -113,3 +113,21 @@ func (Netlink) Uplinks() ([]string, error) {
 	}
 	return out, nil
 }
+
+// RouteIface returns the interface the host routes address a to: the one
+// a packet from a comes in by, where the routes are symmetric (what
+// explain assumes of routed traffic; rp_filter drops the rest).
+func (Netlink) RouteIface(a netip.Addr) (string, error) {
+	routes, err := netlink.RouteGet(a.AsSlice())
+	if err != nil {
+		return "", fmt.Errorf("the route to %s: %w", a, err)
+	}
+	if len(routes) == 0 {
+		return "", fmt.Errorf("no route to %s", a)
+	}
+	l, err := netlink.LinkByIndex(routes[0].LinkIndex)
+	if err != nil {
+		return "", fmt.Errorf("the route to %s: %w", a, err)
+	}
+	return l.Attrs().Name, nil
+}

@@ -24,3 +24,8 @@ func (Netlink) LocalAddrs() ([]netip.Addr, error) {
 func (Netlink) Uplinks() ([]string, error) {
 	return nil, errors.New("routes are only listed on linux")
 }
+
+// RouteIface fails: the lab and the host are Linux.
+func (Netlink) RouteIface(netip.Addr) (string, error) {
+	return "", errors.New("routes are only read on linux")
+}

@@ -21,6 +21,9 @@ type Packet struct {
 	Src, Dst netip.Addr
 	Proto    string // tcp or udp
 	DPort    int
+	// InIface is the interface the packet comes in by ("" unknown: an
+	// external interface whose name no rule names).
+	InIface string
 }
 
 // Bridge is a bridge interface and its networks, to route a DNAT'd packet.
@@ -85,7 +88,7 @@ type walker struct {
 	pkt       Packet
 	origPort  int
 	origDst   netip.Addr
-	inIface   string // "" is the external interface, whose name no rule names
+	inIface   string // "" is an external interface, whose name no rule names
 	outIface  string
 	dnat      bool
 	mark      uint32
@@ -96,7 +99,7 @@ type walker struct {
 
 // Explain walks env for pkt.
 func Explain(env Env, pkt Packet) Result {
-	w := &walker{env: env, pkt: pkt, origPort: pkt.DPort, origDst: pkt.Dst}
+	w := &walker{env: env, pkt: pkt, origPort: pkt.DPort, origDst: pkt.Dst, inIface: pkt.InIface}
 	var res Result
 	if nat := env.Save.Table("nat"); nat != nil && nat.Chain("PREROUTING") != nil {
 		w.table = "nat"

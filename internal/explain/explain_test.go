@@ -182,3 +182,26 @@ func TestExplainForwards(t *testing.T) {
 		t.Errorf("IPv6 client to 2222: want the IPv6 forward (#5) alone:\n%s", steps)
 	}
 }
+
+// A `ufw route allow in on eth0 out on docker0 ...` rule decides routed
+// traffic by the interface it comes in by: the walk takes the packet's
+// (the route to its source, in the command) and meets the rule; without
+// it, no rule names the interface.
+func TestExplainInboundInterface(t *testing.T) {
+	e := env(t, "docker20-ufw-installed.iptables-save", true)
+	route := "-A ufw-user-forward -i eth0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT"
+	f := e.Save.Table("filter")
+	f.Chain("ufw-user-forward").Rules = append(f.Chain("ufw-user-forward").Rules, strings.TrimPrefix(route, "-A ufw-user-forward "))
+	p := pkt("203.0.113.8", 8080, "tcp")
+	if r := Explain(e, p); r.Verdict != "DROP" {
+		t.Errorf("from an interface no rule names: %s by %s", r.Verdict, r.Decided)
+	}
+	p.InIface = "eth0"
+	if r := Explain(e, p); r.Verdict != "ACCEPT" || !strings.HasPrefix(r.Decided, "filter ufw-user-forward") {
+		t.Errorf("in by eth0: %s by %q\n%s", r.Verdict, r.Decided, strings.Join(r.Steps, "\n"))
+	}
+	p.InIface = "eth1"
+	if r := Explain(e, p); r.Verdict != "DROP" {
+		t.Errorf("in by eth1: %s by %s", r.Verdict, r.Decided)
+	}
+}
