@@ -2,6 +2,8 @@ package firewalld
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,6 +134,39 @@ func TestNotRunning(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("the admin's %s: %v", f, err)
 		}
+	}
+}
+
+// No system bus at all (dbus-daemon stopped, so firewalld too): Remove
+// takes our files out as with firewalld stopped, rather than failing and
+// leaving our rules in the kernel with nothing to manage them.
+func TestRemoveWithoutBus(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range ownFiles {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("<x/>"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := Guests{ConfigDir: dir, Connect: func() (*Client, error) {
+		_, err := net.Dial("unix", filepath.Join(dir, "no-bus-socket"))
+		return nil, fmt.Errorf("connecting to the system bus: %w", err)
+	}}
+	said, err := g.Remove()
+	if err != nil || len(said) != 1 || !strings.Contains(said[0], "not running") {
+		t.Fatalf("Remove without a bus: %v %v", said, err)
+	}
+	for _, f := range ownFiles {
+		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s is still there: %v", f, err)
+		}
+	}
+	// Any other failure to connect is an error: firewalld may run.
+	g.Connect = func() (*Client, error) { return nil, errors.New("permission denied") }
+	if _, err := g.Remove(); err == nil {
+		t.Error("a bus that refuses us was taken for no firewalld")
 	}
 }
 

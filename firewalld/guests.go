@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
@@ -113,11 +114,15 @@ func conflict(c *Client, iface string) error {
 }
 
 // Remove deletes our zone and policy (and nothing else), reloading when it
-// removed one, and says what it did. With firewalld stopped it deletes
-// their files from the permanent configuration itself, so that firewalld's
-// next start loads neither, and says so.
+// removed one, and says what it did. With firewalld stopped (or no system
+// bus at all, without which firewalld cannot run) it deletes their files
+// from the permanent configuration itself, so that firewalld's next start
+// loads neither, and says so.
 func (g Guests) Remove() ([]string, error) {
 	c, err := g.Connect()
+	if busAbsent(err) && g.ConfigDir != "" {
+		return g.removeFiles()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +149,12 @@ func (g Guests) Remove() ([]string, error) {
 		return nil, err
 	}
 	return []string{"firewalld: zone " + rules.FirewalldZone + " and policy " + rules.FirewalldPolicy + " removed"}, nil
+}
+
+// busAbsent says err is the system bus's socket missing or refusing: no
+// dbus-daemon runs, so no firewalld does.
+func busAbsent(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // keptCopies are the copies firewalld keeps of our zone's and policy's

@@ -263,6 +263,35 @@ func TestDebPackageFirewalldStopped(t *testing.T) {
 	if out := mustSh(t, "firewall-cmd --get-zones; firewall-cmd --get-policies"); strings.Contains(out, "udb-") {
 		t.Errorf("firewalld's next start loaded a zone or policy of ours: %s", out)
 	}
+
+	// firewalld gone without its cleanup (killed, or CleanupOnExit=no)
+	// and no system bus either: its rules and ours stay in the kernel.
+	// dpkg -r takes ours out, or says exactly what remains and how it goes.
+	mustInRoot(t, root, "dpkg -i /tmp/pkg.deb")
+	if err := fw.d.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	fw.Stop()
+	if !strings.Contains(mustSh(t, "iptables-save"), rules.ChainForward) {
+		t.Fatalf("a killed firewalld took our chains with it: the step shows nothing")
+	}
+	out = mustInRoot(t, root, "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/udb-no-bus dpkg -r ufw-docker-bridge")
+	t.Logf("(firewalld killed, no bus) %s", out)
+	left := ""
+	if save := mustSh(t, "iptables-save; ip6tables-save"); strings.Contains(save, "ufw-docker-bridge") {
+		left += save
+	}
+	if tables := mustSh(t, "nft list tables"); strings.Contains(tables, "ufw-docker-bridge") {
+		left += tables
+	}
+	if left != "" && !strings.Contains(out, "remains") {
+		t.Errorf("dpkg -r next to a killed firewalld left rules of ours and did not say so:\n%s\n%s", out, left)
+	}
+	if diff := treeDiff(t, "/etc/firewalld", pristine); len(diff) > 0 {
+		t.Errorf("/etc/firewalld after dpkg -r with firewalld killed: %v", diff)
+	}
+	mustInRoot(t, root, "dpkg -P ufw-docker-bridge")
+	fw.Start(t)
 }
 
 // TestDebTriggerHealsUFWUpgrade: ufw's own package upgraded over ours,
