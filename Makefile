@@ -42,11 +42,12 @@ test: deps lint
 	UFW_DOCKER_BRIDGE_REQUIRE_LAB=$$req $(GO) test -count=1 -timeout 20m -skip '$(INTEGRATION_B)' $(PKGS); a=$$?; \
 	wait $$b; bs=$$?; echo "== ./test/integration, second lab:"; cat $$out; rm -f $$out; \
 	[ $$a = 0 ] && [ $$bs = 0 ]
+	$(MAKE) unit
 	$(MAKE) fuzz FUZZTIME=5s
 
-# Unit tests only: no root, no namespaces.
+# Unit tests only, with the race detector: no root, no namespaces.
 unit:
-	$(GO) test -count=1 ./internal/... ./ufw/... ./firewalld/...
+	$(GO) test -race -count=1 ./internal/... ./ufw/... ./firewalld/...
 
 # The whole story in a disposable namespace lab: reachability matrices before
 # install, after install, after allow/deny/delete, through ufw reload and

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -94,11 +93,13 @@ func liveMetrics(ctx context.Context, deps Deps, e *engine.Engine) *metrics.Live
 			}
 		}
 	}
-	// A copy of the engine that says nothing: this runs beside the passes,
-	// whose notes are theirs to say.
-	quiet := *e
-	quiet.Out = io.Discard
-	if ps, _, err := ports(ctx, deps, &quiet); err == nil {
+	// This runs beside the passes: it resolves the rules without writing
+	// anything of the engine's, and the notes are the passes' to say.
+	resolve := func(ctx context.Context, rs rules.Ruleset) (rules.Ruleset, []string) {
+		out, labels, _ := e.Resolve(ctx, rs)
+		return out, labels
+	}
+	if ps, _, err := ports(ctx, deps, e.Store, resolve); err == nil {
 		live.Published = map[string]int{}
 		for _, p := range ps {
 			live.Published[exposureKind(p.OpenTo)]++

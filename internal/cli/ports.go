@@ -12,10 +12,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/docker"
-	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/engine"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/iptables"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/plan"
 	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/rules"
+	"github.com/ufw-docker-bridge/ufw-docker-bridge/internal/state"
 )
 
 // portLine is one published port as status --ports shows it.
@@ -41,17 +41,19 @@ type portLine struct {
 // docker-proxy alone, which the guard (IPv4) or --host-too rules decide.
 // Without Docker's API the DNAT rules alone are listed, and a note says so.
 func portsReport(c *cli.Context, deps Deps) ([]portLine, []string, error) {
-	return ports(c.Context, deps, installed(c, deps))
+	e := installed(c, deps)
+	return ports(c.Context, deps, e.Store, e.LiveLabelled)
 }
 
-// ports is portsReport for the engine e.
-func ports(ctx context.Context, deps Deps, e *engine.Engine) ([]portLine, []string, error) {
-	written, err := e.Store.Load()
+// ports is portsReport for the state in store, its rules resolved by
+// resolve (the engine's LiveLabelled, or its Resolve beside the passes).
+func ports(ctx context.Context, deps Deps, store state.Store, resolve func(context.Context, rules.Ruleset) (rules.Ruleset, []string)) ([]portLine, []string, error) {
+	written, err := store.Load()
 	if err != nil {
 		return nil, nil, err
 	}
-	rs, labels := e.LiveLabelled(ctx, written)
-	_, recorded, err := e.Store.Record()
+	rs, labels := resolve(ctx, written)
+	_, recorded, err := store.Record()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -31,13 +31,46 @@ func (e *Engine) Live(ctx context.Context, rs rules.Ruleset) rules.Ruleset {
 // comes back as it is, without labels (plan.ExpandLabelled).
 //
 // Forwards then go to the addresses their guests have now (forwards).
+//
+// It says Resolve's notes on e.Out, a guest's once while it lasts (the
+// watcher's passes would say it on every pass): only the goroutine that
+// owns the engine (a command, the watcher's passes) calls it.
 func (e *Engine) LiveLabelled(ctx context.Context, rs rules.Ruleset) (rules.Ruleset, []string) {
-	out, labels := e.containers(ctx, rs)
-	return e.forwards(ctx, out, labels)
+	out, labels, notes := e.Resolve(ctx, rs)
+	for _, n := range notes.Rules {
+		fmt.Fprintln(e.Out, n)
+	}
+	guests := make(map[string]bool, len(notes.Guests))
+	for _, n := range notes.Guests {
+		if !e.guestNotes[n] {
+			fmt.Fprintln(e.Out, n)
+		}
+		guests[n] = true
+	}
+	e.guestNotes = guests
+	return out, labels
 }
 
-// containers is LiveLabelled's part for rules by container name and labels.
-func (e *Engine) containers(ctx context.Context, rs rules.Ruleset) (rules.Ruleset, []string) {
+// Notes are what resolving the rules found worth saying: about rules by
+// name and labels, and about forwards' guests.
+type Notes struct {
+	Rules, Guests []string
+}
+
+// Resolve is LiveLabelled without saying anything: it writes nothing of
+// the engine's and reads only what never changes after it is built (the
+// store, Docker's API, the guests' managers), so a reader beside the
+// watcher's passes (the metrics) calls it on the same engine, never on a
+// copy.
+func (e *Engine) Resolve(ctx context.Context, rs rules.Ruleset) (rules.Ruleset, []string, Notes) {
+	var notes Notes
+	out, labels := e.containers(ctx, rs, &notes)
+	out, labels = e.forwards(ctx, out, labels, &notes)
+	return out, labels, notes
+}
+
+// containers is Resolve's part for rules by container name and labels.
+func (e *Engine) containers(ctx context.Context, rs rules.Ruleset, notes *Notes) (rules.Ruleset, []string) {
 	labels := slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.Action == rules.LabelRules })
 	if !labels && !slices.ContainsFunc(rs, func(r rules.Rule) bool { return r.NamesContainer() }) {
 		return rs, nil // nothing to ask Docker
@@ -47,10 +80,11 @@ func (e *Engine) containers(ctx context.Context, rs rules.Ruleset) (rules.Rulese
 	if e.Backend.DockerAPI != nil {
 		var err error
 		if cs, err = e.Backend.DockerAPI.Containers(ctx); err != nil {
-			fmt.Fprintf(e.Out, "note: Docker's API did not answer (%v): rules by container name open nothing until it does\n", err)
+			notes.Rules = append(notes.Rules, fmt.Sprintf("note: Docker's API did not answer (%v): rules by container name open nothing until it does", err))
 		} else if namesService(rs) {
 			if tasks, err = e.Backend.DockerAPI.ServiceTasks(ctx); err != nil {
-				fmt.Fprintf(e.Out, "note: Docker's API did not say which containers run Swarm's services (%v): rules by service:NAME open only compose's\n", err)
+				notes.Rules = append(notes.Rules, fmt.Sprintf("note: Docker's API did not say which containers run Swarm's services (%v): "+
+					"rules by service:NAME open only compose's", err))
 			}
 		}
 	}
@@ -67,7 +101,7 @@ func (e *Engine) containers(ctx context.Context, rs rules.Ruleset) (rules.Rulese
 				err = e.labelSets(lrs)
 			}
 			if err != nil {
-				fmt.Fprintf(e.Out, "note: container %s: label %s ignored: %v\n", c.Name(), rules.AllowLabel, err)
+				notes.Rules = append(notes.Rules, fmt.Sprintf("note: container %s: label %s ignored: %v", c.Name(), rules.AllowLabel, err))
 				continue
 			}
 			for _, r := range lrs {
@@ -103,14 +137,13 @@ func namesService(rs rules.Ruleset) bool {
 // forwards is rs (labels: ExpandLabelled's) with each forward going to the
 // addresses its guest has now, asked of the guest's manager once a guest
 // (plan.ExpandForwards). A guest that cannot be found, or has no address,
-// opens nothing, and the command says so in one line.
-func (e *Engine) forwards(ctx context.Context, rs rules.Ruleset, labels []string) (rules.Ruleset, []string) {
+// opens nothing, and a note says so in one line.
+func (e *Engine) forwards(ctx context.Context, rs rules.Ruleset, labels []string, notes *Notes) (rules.Ruleset, []string) {
 	guests := plan.Guests(rs)
 	if len(guests) == 0 {
 		return rs, labels
 	}
 	addrs := map[string][]netip.Addr{}
-	notes := map[string]bool{}
 	for _, g := range guests {
 		var as []netip.Addr
 		err := errors.New("no guest manager to ask")
@@ -119,19 +152,12 @@ func (e *Engine) forwards(ctx context.Context, rs rules.Ruleset, labels []string
 		}
 		switch {
 		case err != nil:
-			notes[fmt.Sprintf("note: forward to %s opens nothing until the guest is found: %v", g, err)] = true
+			notes.Guests = append(notes.Guests, fmt.Sprintf("note: forward to %s opens nothing until the guest is found: %v", g, err))
 		case len(as) == 0:
-			notes[fmt.Sprintf("note: guest %s has no address now: its forwards open nothing until it has one", g)] = true
+			notes.Guests = append(notes.Guests, fmt.Sprintf("note: guest %s has no address now: its forwards open nothing until it has one", g))
 		}
 		addrs[g] = as
 	}
-	// The watcher's passes say a note once, not on every pass.
-	for n := range notes {
-		if !e.guestNotes[n] {
-			fmt.Fprintln(e.Out, n)
-		}
-	}
-	e.guestNotes = notes
 	return plan.ExpandForwards(rs, labels, addrs)
 }
 

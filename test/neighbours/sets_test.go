@@ -49,6 +49,14 @@ func TestAddressSets(t *testing.T) {
 		mustBin(t, "set", "add", "office", office+"/32", "198.51.100.0/24")
 		mustBin(t, "allow", "9443/tcp", "from", "@office")
 		matrix(t, "deny from @bad --host-too, allow 9443/tcp from @office", want{client: true, office: true, listed: true, officeAdmin: true})
+		// A set allow by name marks the host port Docker publishes for
+		// the container, nothing else: its sources do not reach the port
+		// another set's allow opens.
+		mustBin(t, "set", "add", "partners", clientAddr)
+		mustBin(t, "allow", "to", "web", "from", "@partners")
+		matrix(t, "and allow to web from @partners ("+clientAddr+")", want{client: true, office: true, listed: true, officeAdmin: true})
+		mustBin(t, "delete", "allow", "to", "web", "from", "@partners")
+		mustBin(t, "set", "del", "partners")
 		out := mustBin(t, "explain", "--from", banned, "--to", hostAddr+":8080")
 		if !strings.Contains(out, "DROP") || !strings.Contains(out, rules.SetsTable) || !strings.Contains(out, "deny from @bad") {
 			t.Errorf("explain does not name the set rule:\n%s", out)
