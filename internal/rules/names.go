@@ -141,8 +141,9 @@ const (
 	// set NAME is two interval sets, NAME-v4 and NAME-v6, and the chains
 	// that use them (see plan.SetsTable).
 	SetsTable = "ufw-docker-bridge-sets"
-	// SetsCommentPrefix starts the comment of the last rule of the sets
-	// table's sources chain, followed by the hash of the table's text.
+	// SetsCommentPrefix starts the comment of the first rule of the sets
+	// table's forward chain (a counter), followed by the hash of the
+	// table's text.
 	SetsCommentPrefix = "ufw-docker-bridge sets "
 	// SetsMark is the packet mark bit the sets table sets on every packet
 	// that ran its sources chain to the end: while a rule names a set, our
