@@ -83,13 +83,11 @@ func TestSetRulesAndChanges(t *testing.T) {
 	}
 }
 
-// A set whose elements another process changed (the watcher's SetEdits)
-// is loaded again from the state by the next pass, which says so; a set
-// the state does not hold is left alone.
-func TestSyncReloadsSetsEditedElsewhere(t *testing.T) {
-	ctx := context.Background()
+// withDenySet is an installed engine whose rule deny from @bad names a set
+// of one entry, 192.0.2.7.
+func withDenySet(t *testing.T, ctx context.Context) (*Engine, *sets) {
+	t.Helper()
 	e, _ := newEngine(t, newKernel(), &guard{})
-	fake := e.Sets.(*sets)
 	if err := e.Install(ctx, false); err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +97,15 @@ func TestSyncReloadsSetsEditedElsewhere(t *testing.T) {
 	if err := e.ChangeSet(ctx, "bad", addTo("192.0.2.7/32")); err != nil {
 		t.Fatal(err)
 	}
+	return e, e.Sets.(*sets)
+}
+
+// A set whose elements another process changed (the watcher's SetEdits)
+// is loaded again from the state by the next pass, which says so; a set
+// the state does not hold is left alone.
+func TestSyncReloadsSetsEditedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	e, fake := withDenySet(t, ctx)
 	fake.members["bad"] = nil // nft flush set, by hand
 	e.SetEdits = func() map[string]string {
 		return map[string]string{"bad": "process 4242 (nft)", "gone": "process 4242 (nft)"}
@@ -160,17 +167,7 @@ func TestRestoreKeepsToolsRules(t *testing.T) {
 // built again, never an empty set.
 func TestMissingSetFileIsNotEmpty(t *testing.T) {
 	ctx := context.Background()
-	e, _ := newEngine(t, newKernel(), &guard{})
-	fake := e.Sets.(*sets)
-	if err := e.Install(ctx, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Change(ctx, rule(t, "deny from @bad"), false); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.ChangeSet(ctx, "bad", addTo("192.0.2.7/32")); err != nil {
-		t.Fatal(err)
-	}
+	e, fake := withDenySet(t, ctx)
 	if err := os.Remove(e.Store.SetPath("bad")); err != nil {
 		t.Fatal(err)
 	}
