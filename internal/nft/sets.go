@@ -121,10 +121,20 @@ func (s Sets) ensure(ctx context.Context, rs rules.Ruleset, names []string, dock
 			return false, err
 		}
 	}
+	now := time.Now()
+	// The sets there keep their elements; each gets its sentinel before
+	// the chains that ask for it (a table written by a version without
+	// them, or a set flushed by hand).
+	for _, n := range names {
+		if !slices.Contains(fill, n) {
+			if err := s.sentinel(n, load, now); err != nil {
+				return false, err
+			}
+		}
+	}
 	if err := s.table().apply(ctx, script); err != nil {
 		return false, err
 	}
-	now := time.Now()
 	for i, n := range fill {
 		v4, v6 := rules.Intervals(withSentinels(entries[i]), now)
 		if err := s.write(func() error { return s.Elements.Replace(n, v4, v6, now) }); err != nil {
@@ -132,6 +142,22 @@ func (s Sets) ensure(ctx context.Context, rs rules.Ruleset, names []string, dock
 		}
 	}
 	return true, nil
+}
+
+// sentinel adds set name's sentinels to the kernel's set; where they do
+// not go in alone (an entry of the state covers 0.0.0.0 or ::, and the
+// kernel holds it merged), the set is loaded again whole from the state.
+func (s Sets) sentinel(name string, load func(string) ([]rules.SetEntry, error), now time.Time) error {
+	v4, v6 := rules.Intervals(sentinels, now)
+	err := s.write(func() error { return s.Elements.Update(name, nil, slices.Concat(v4, v6), now) })
+	if err == nil {
+		return nil
+	}
+	entries, err := load(name)
+	if err != nil {
+		return err
+	}
+	return s.Reload(name, entries)
 }
 
 // write runs a write of elements as a writer of ours: on one thread that

@@ -112,7 +112,10 @@ func (f *fakeSets) Update(name string, gone, added []rules.Interval, _ time.Time
 		if iv.First.Is6() {
 			n = name + "-v6"
 		}
-		f.sets[n] = append(f.sets[n], iv)
+		// The kernel takes an element it holds already as no change.
+		if !slices.Contains(f.sets[n], iv) {
+			f.sets[n] = append(f.sets[n], iv)
+		}
 	}
 	return nil
 }
@@ -196,5 +199,30 @@ func TestSetsEnsureReadsBeforeItWrites(t *testing.T) {
 	}
 	if f.there || len(f.scripts) != 0 {
 		t.Errorf("the table was written (%d scripts): sets %v", len(f.scripts), f.sets)
+	}
+}
+
+// A table written by a version without sentinels (or a set flushed by
+// hand): when the chains are written again, every set there gets its
+// sentinel first, its other elements left as they are.
+func TestSetsEnsureAddsSentinels(t *testing.T) {
+	ctx := context.Background()
+	old := rules.Interval{First: netip.MustParseAddr("192.0.2.0"), Last: netip.MustParseAddr("192.0.2.255")}
+	f := &fakeSets{there: true, comment: "ufw-docker-bridge sets old", sets: map[string][]rules.Interval{"bad-v4": {old}, "bad-v6": nil}}
+	s := Sets{Runner: f, Elements: f, Sums: Sums{Dir: t.TempDir()}}
+	load := func(string) ([]rules.SetEntry, error) { return []rules.SetEntry{entry("192.0.2.0/24")}, nil }
+	if changed, err := s.Ensure(ctx, rules.Ruleset{{Action: rules.Deny, Set: "bad"}}, []string{"bad"}, nil, load); err != nil || !changed {
+		t.Fatalf("ensure over an old table: %v %v", changed, err)
+	}
+	if v4 := f.sets["bad-v4"]; len(v4) != 2 || v4[0] != old || v4[1].First.String() != rules.SetSentinelV4 ||
+		len(f.sets["bad-v6"]) != 1 || len(f.replaced) != 0 {
+		t.Errorf("sets %v, replaced %v", f.sets, f.replaced)
+	}
+	// The kernel refuses the sentinel alone (an entry covers 0.0.0.0, held
+	// merged): the set is loaded again whole.
+	f.updateErr = errors.New("interval overlaps with an existing one")
+	rs := rules.Ruleset{{Action: rules.Deny, Set: "bad"}, {Action: rules.Deny, Set: "bad", HostToo: true}}
+	if _, err := s.Ensure(ctx, rs, []string{"bad"}, nil, load); err != nil || !slices.Equal(f.replaced, []string{"bad"}) {
+		t.Errorf("a sentinel refused: %v, replaced %v", err, f.replaced)
 	}
 }
