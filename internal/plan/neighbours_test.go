@@ -117,6 +117,14 @@ func TestSetRulesRender(t *testing.T) {
 		t.Errorf("comment %q not in the script", comment)
 	}
 	golden(t, "sets", script)
+	// Its listing, which says whether the table was edited by hand, holds
+	// each rule's attributes: a counter's values would change it with
+	// every packet.
+	for _, stateful := range []string{"counter", "limit", "quota"} {
+		if strings.Contains(script, stateful) {
+			t.Errorf("the sets table holds a %s: its listing would differ at every look", stateful)
+		}
+	}
 	// The comment follows the rules and the bridges, not the sets the
 	// table holds that go.
 	same, sameComment := SetsTable(rs, []string{"f2b-sshd", "office", "spamhaus"}, []string{"docker0", "mailnet"}, nil, false)

@@ -142,8 +142,9 @@ const (
 	// that use them (see plan.SetsTable).
 	SetsTable = "ufw-docker-bridge-sets"
 	// SetsCommentPrefix starts the comment of the first rule of the sets
-	// table's forward chain (a counter), followed by the hash of the
-	// table's text.
+	// table's forward chain (a statement that changes nothing: no counter,
+	// whose values would make every listing differ), followed by the hash
+	// of the table's text.
 	SetsCommentPrefix = "ufw-docker-bridge sets "
 	// SetsMark is the packet mark bit the sets table sets on every packet
 	// that ran its sources chain to the end: while a rule names a set, our
