@@ -107,25 +107,12 @@ func importUFWDocker(c *cli.Context, deps Deps, dryRun bool) error {
 	}, false); err != nil {
 		return err
 	}
-	// Ours are live: theirs go. The files are read again (install wrote
-	// our block into them), under UFW's lock, as our other writes are.
-	if err := cutBlocks(files); err != nil {
+	// Ours are live: theirs go, under the lock every writer takes (a
+	// watcher's pass waits), each step's failure said. The files are read
+	// again (install wrote our block into them), under UFW's lock, as our
+	// other writes are.
+	if err := e.Locked(func() error { return removeUFWDocker(c, deps, files, im) }); err != nil {
 		return err
-	}
-	for _, rt := range im.Routes {
-		if out, err := deps.Runner.Run(c.Context, "ufw", append([]string{"route", "delete", "allow"}, routeSpec(rt)...), nil); err != nil {
-			return fmt.Errorf("deleting ufw-docker's route rule %q: %w: %s", rt.Comment, err, out)
-		}
-	}
-	for _, ipt := range []string{"iptables", "ip6tables"} {
-		for _, spec := range im.DockerUser {
-			// A rule that is not there (the other family, or gone) is fine.
-			deps.Runner.Run(c.Context, ipt, append([]string{"-w", "-D", rules.ChainDockerUser}, rules.Words(spec)...), nil)
-		}
-		for _, chain := range im.Chains {
-			deps.Runner.Run(c.Context, ipt, []string{"-w", "-F", chain}, nil)
-			deps.Runner.Run(c.Context, ipt, []string{"-w", "-X", chain}, nil)
-		}
 	}
 	repaired, err := e.Sync(c.Context)
 	for _, r := range repaired {
@@ -135,6 +122,44 @@ func importUFWDocker(c *cli.Context, deps Deps, dryRun bool) error {
 		return err
 	}
 	fmt.Fprintln(w, "imported from ufw-docker")
+	return nil
+}
+
+// removeUFWDocker takes ufw-docker's blocks out of the files, its route
+// rules out of UFW and its rules and chains out of the live tables (each
+// family's that holds them).
+func removeUFWDocker(c *cli.Context, deps Deps, files map[string]bool, im plan.UFWDockerImport) error {
+	if err := cutBlocks(files); err != nil {
+		return err
+	}
+	for _, rt := range im.Routes {
+		if out, err := deps.Runner.Run(c.Context, "ufw", append([]string{"route", "delete", "allow"}, routeSpec(rt)...), nil); err != nil {
+			return fmt.Errorf("deleting ufw-docker's route rule %q: %w: %s", rt.Comment, err, out)
+		}
+	}
+	for _, ipt := range []string{"iptables", "ip6tables"} {
+		run := func(args ...string) error {
+			_, err := deps.Runner.Run(c.Context, ipt, append([]string{"-w"}, args...), nil)
+			return err
+		}
+		for _, spec := range im.DockerUser {
+			// A rule that is not there (the other family, or gone) is fine.
+			if run(append([]string{"-C", rules.ChainDockerUser}, rules.Words(spec)...)...) != nil {
+				continue
+			}
+			if err := run(append([]string{"-D", rules.ChainDockerUser}, rules.Words(spec)...)...); err != nil {
+				return fmt.Errorf("deleting ufw-docker's rule %q from %s (%s): %w", spec, rules.ChainDockerUser, ipt, err)
+			}
+		}
+		for _, chain := range im.Chains {
+			if run("-S", chain) != nil {
+				continue // not in this family
+			}
+			if err := errors.Join(run("-F", chain), run("-X", chain)); err != nil {
+				return fmt.Errorf("removing ufw-docker's chain %s (%s): %w", chain, ipt, err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -169,6 +169,18 @@ func keep(msg string) Mutation {
 	return func(rs rules.Ruleset) (rules.Ruleset, string, error) { return rs, msg, nil }
 }
 
+// Locked runs f under the lock every writer takes: a step of a command's
+// that writes the live firewall outside a change (import's removal of
+// another tool's rules) never races a pass.
+func (e *Engine) Locked(f func() error) error {
+	unlock, err := state.Lock(e.LockPath)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return f()
+}
+
 // Restore makes rule set rs (from the journal or apply's policy, described
 // by what) the admin's rules again; the rules a tool owns (fail2ban's) stay
 // as they are now (rules.Ruleset.WithOwned). Unlike other changes it goes on
