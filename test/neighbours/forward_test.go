@@ -126,7 +126,7 @@ func TestForwardToGuest(t *testing.T) {
 			t.Fatalf("LXD does not report the address udbvm put on itself; the test shows nothing:\n%s", state)
 		}
 		mustBin(t, "sync")
-		if nat := mustSh(t, "nft list table inet ufw-docker-bridge-nat"); strings.Contains(nat, nb) || !strings.Contains(nat, addr+":22") {
+		if nat := mustSh(t, "nft list table inet ufw-docker-bridge-nat"); strings.Contains(nat, " "+nb+":") || !strings.Contains(nat, " "+addr+":22") {
 			t.Errorf("the forward follows an address the guest gave itself (%s):\n%s", nb, nat)
 		}
 		lab.Matrix(t, "udbvm claims its neighbour's "+nb, []lab.Cell{
