@@ -111,8 +111,26 @@ func TestNotRunning(t *testing.T) {
 	}
 	// Remove, firewalld down: our files go from the permanent
 	// configuration directly, the admin's stay, and it says so.
+	dir := configDir(t, append([]string{"zones/public.xml", "policies/admin.xml"}, ownFiles...))
+	g.ConfigDir = dir
+	said, err := g.Remove()
+	if err != nil || len(said) != 1 || !strings.Contains(said[0], "not running") {
+		t.Fatalf("Remove, firewalld down: %v %v", said, err)
+	}
+	ownFilesGone(t, dir)
+	for _, f := range []string{"zones/public.xml", "policies/admin.xml"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("the admin's %s: %v", f, err)
+		}
+	}
+}
+
+// configDir is a firewalld configuration directory holding files (paths
+// relative to it).
+func configDir(t *testing.T, files []string) string {
+	t.Helper()
 	dir := t.TempDir()
-	for _, f := range append([]string{"zones/public.xml", "policies/admin.xml"}, ownFiles...) {
+	for _, f := range files {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -120,19 +138,15 @@ func TestNotRunning(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	g.ConfigDir = dir
-	said, err := g.Remove()
-	if err != nil || len(said) != 1 || !strings.Contains(said[0], "not running") {
-		t.Fatalf("Remove, firewalld down: %v %v", said, err)
-	}
+	return dir
+}
+
+// ownFilesGone fails unless none of our files is left in dir.
+func ownFilesGone(t *testing.T, dir string) {
+	t.Helper()
 	for _, f := range ownFiles {
 		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
 			t.Errorf("%s is still there: %v", f, err)
-		}
-	}
-	for _, f := range []string{"zones/public.xml", "policies/admin.xml"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Errorf("the admin's %s: %v", f, err)
 		}
 	}
 }
@@ -141,15 +155,7 @@ func TestNotRunning(t *testing.T) {
 // takes our files out as with firewalld stopped, rather than failing and
 // leaving our rules in the kernel with nothing to manage them.
 func TestRemoveWithoutBus(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range ownFiles {
-		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), []byte("<x/>"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := configDir(t, ownFiles)
 	g := Guests{ConfigDir: dir, Connect: func() (*Client, error) {
 		_, err := net.Dial("unix", filepath.Join(dir, "no-bus-socket"))
 		return nil, fmt.Errorf("connecting to the system bus: %w", err)
@@ -158,11 +164,7 @@ func TestRemoveWithoutBus(t *testing.T) {
 	if err != nil || len(said) != 1 || !strings.Contains(said[0], "not running") {
 		t.Fatalf("Remove without a bus: %v %v", said, err)
 	}
-	for _, f := range ownFiles {
-		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
-			t.Errorf("%s is still there: %v", f, err)
-		}
-	}
+	ownFilesGone(t, dir)
 	// Any other failure to connect is an error: firewalld may run.
 	g.Connect = func() (*Client, error) { return nil, errors.New("permission denied") }
 	if _, err := g.Remove(); err == nil {
